@@ -1,0 +1,1 @@
+"""microalign: forced alignment for microcontrollers."""

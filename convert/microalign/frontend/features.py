@@ -1,0 +1,143 @@
+"""Fixed-point log-mel frontend: int16 PCM in, int8 features out.
+
+This module is *the* definition of the features used for training,
+calibration and the device. Every step is integer arithmetic with stated
+rounding, so the C implementation (``tflm_app/frontend``) reproduces it bit
+for bit; its constants reach C through the header written by
+:func:`microalign.frontend.header.write_header`.
+
+Pipeline for frame ``t`` (``T = ceil(n_samples / HOP)`` frames; frame ``t``
+is centred on the middle of the hop ``[t*HOP, (t+1)*HOP)`` so the frame
+index converts to time as ``t * HOP / SAMPLE_RATE`` for its start):
+
+1. ``x[n] = pcm[t*HOP - PAD_LEFT + n]`` for ``n < WIN`` (zero outside the signal).
+2. Window: ``xw[n] = (x[n] * WINDOW_Q15[n] + 2**14) >> 15``.
+3. DFT, bins ``k = 0..N_BINS-1``: ``re[k] = sum_n xw[n] * COS_Q15[(k*n) % N_FFT]``,
+   ``im[k] = sum_n xw[n] * SIN_Q15[(k*n) % N_FFT]`` (int64, exact).
+4. ``re' = (re + 2**(DFT_SHIFT-1)) >> DFT_SHIFT`` (same for im), power
+   ``p = (re'^2 + im'^2) >> POWER_SHIFT``.
+5. Mel: ``m[j] = sum_k p[k] * MEL_Q12[j, k]`` (int64).
+6. Log: ``L = log2_q8(m + 1)``: ``e = floor(log2 v)``, 8 mantissa bits
+   after the leading one (zero-filled when ``e < 8``) index ``LOG2_LUT``;
+   ``L = 256*e + LOG2_LUT[f]``.
+7. int8: ``q = clamp(((L - LOG_OFFSET) * FEAT_MUL + 2**(FEAT_SHIFT-1)) >> FEAT_SHIFT) - 128``
+   clamped to ``[-128, 127]``.
+
+``>>`` is an arithmetic shift (floor), as in C on two's-complement targets.
+The model's float input is ``q * INPUT_SCALE``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+HOP = 160                  # 10 ms
+WIN = 400                  # 25 ms
+PAD_LEFT = (WIN - HOP) // 2  # 120: frame t centred on the middle of hop t
+N_FFT = 512
+N_BINS = N_FFT // 2 + 1    # 257
+N_MELS = 40
+F_MIN = 40.0
+F_MAX = 7600.0
+DFT_SHIFT = 14
+POWER_SHIFT = 6
+LOG_OFFSET = 12 * 256      # Q8 log2 of the mel energy mapped to -128 (about -100 dBFS)
+FEAT_MUL = 341             # 341 / 2**14 ~ 1/48: 256 int8 steps span 48 octaves of power (144 dB), 0.56 dB a step
+FEAT_SHIFT = 14
+INPUT_SCALE = 1.0 / 32.0   # model input = int8 feature * INPUT_SCALE
+FRAME_SECONDS = HOP / SAMPLE_RATE
+
+
+def _window_q15() -> np.ndarray:
+    n = np.arange(WIN)
+    return np.round(32767.0 * np.sin(np.pi * n / WIN) ** 2).astype(np.int16)
+
+
+def _trig_q15() -> tuple[np.ndarray, np.ndarray]:
+    m = np.arange(N_FFT)
+    return (np.round(32767.0 * np.cos(2 * np.pi * m / N_FFT)).astype(np.int16),
+            np.round(32767.0 * np.sin(2 * np.pi * m / N_FFT)).astype(np.int16))
+
+
+def _mel_q12() -> np.ndarray:
+    import librosa
+
+    fb = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=F_MIN, fmax=F_MAX,
+                             htk=True, norm=None)
+    return np.round(fb * 4096.0).astype(np.int16)
+
+
+def _log2_lut() -> np.ndarray:
+    f = np.arange(256)
+    return np.round(256.0 * np.log2(1.0 + f / 256.0)).astype(np.int16)
+
+
+WINDOW_Q15 = _window_q15()
+COS_Q15, SIN_Q15 = _trig_q15()
+MEL_Q12 = _mel_q12()
+LOG2_LUT = _log2_lut()
+# DFT basis as exact float64 integers: every partial sum stays below 2**53, so BLAS is exact.
+_K_N = (np.arange(N_BINS)[:, None] * np.arange(WIN)[None, :]) % N_FFT
+_BASIS = np.concatenate([COS_Q15[_K_N], SIN_Q15[_K_N]], axis=0).T.astype(np.float64)  # [WIN, 2*N_BINS]
+
+
+def num_frames(n_samples: int) -> int:
+    return -(-int(n_samples) // HOP)
+
+
+def frame_signal(pcm: np.ndarray) -> np.ndarray:
+    """[T, WIN] int64 frames (step 1)."""
+    n = len(pcm)
+    t = num_frames(n)
+    padded = np.zeros(PAD_LEFT + t * HOP + WIN, dtype=np.int64)
+    padded[PAD_LEFT:PAD_LEFT + n] = pcm
+    idx = np.arange(t)[:, None] * HOP + np.arange(WIN)[None, :]
+    return padded[idx]
+
+
+def log2_q8(v: np.ndarray) -> np.ndarray:
+    """Integer log2 in Q8 of positive int64 values (step 6)."""
+    v = np.asarray(v, dtype=np.int64)
+    if np.any(v <= 0):
+        raise ValueError("log2_q8 needs positive values")
+    e = np.floor(np.log2(v.astype(np.float64))).astype(np.int64)
+    e -= (v >> e) == 0                      # float rounding up near a power of two
+    e += (v >> np.minimum(e + 1, 62)) > 0
+    frac = np.where(e >= 8, v >> np.maximum(e - 8, 0), v << np.maximum(8 - e, 0)) & 0xFF
+    return 256 * e + LOG2_LUT[frac].astype(np.int64)
+
+
+def power_spectrum(frames: np.ndarray) -> np.ndarray:
+    """[T, N_BINS] int64 power (steps 2-4)."""
+    xw = (frames * WINDOW_Q15.astype(np.int64) + (1 << 14)) >> 15
+    spec = np.rint(xw.astype(np.float64) @ _BASIS).astype(np.int64)
+    half = 1 << (DFT_SHIFT - 1)
+    re = (spec[:, :N_BINS] + half) >> DFT_SHIFT
+    im = (spec[:, N_BINS:] + half) >> DFT_SHIFT
+    return (re * re + im * im) >> POWER_SHIFT
+
+
+def features_from_pcm(pcm: np.ndarray) -> np.ndarray:
+    """int8 log-mel features [T, N_MELS] of int16 PCM at SAMPLE_RATE."""
+    pcm = np.asarray(pcm)
+    if pcm.ndim != 1:
+        raise ValueError(f"expected mono PCM (1-D), got shape {pcm.shape}")
+    if pcm.dtype != np.int16:
+        raise TypeError(f"expected int16 PCM, got {pcm.dtype}")
+    if len(pcm) == 0:
+        raise ValueError("empty audio")
+    p = power_spectrum(frame_signal(pcm))
+    mel = p @ MEL_Q12.T.astype(np.int64)
+    L = log2_q8(mel + 1)
+    q = ((L - LOG_OFFSET) * FEAT_MUL + (1 << (FEAT_SHIFT - 1))) >> FEAT_SHIFT
+    return (np.clip(q, 0, 255) - 128).astype(np.int8)
+
+
+def float_to_pcm16(audio: np.ndarray) -> np.ndarray:
+    """Float audio in [-1, 1] to int16 PCM (round to nearest, clipped)."""
+    return np.clip(np.rint(np.asarray(audio, dtype=np.float64) * 32768.0), -32768, 32767).astype(np.int16)
+
+
+def model_input(features_int8: np.ndarray) -> np.ndarray:
+    """The float tensor the PyTorch model sees for int8 features."""
+    return features_int8.astype(np.float32) * np.float32(INPUT_SCALE)
