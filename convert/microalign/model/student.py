@@ -1,0 +1,169 @@
+"""The student acoustic model: int8 frame scores over the character token table.
+
+Built for a Cortex-M7 running TFLite Micro in full int8:
+
+- fixed input window of ``window`` 10 ms frames × ``N_MELS`` (static shapes);
+- only operations that become int8 TFLite builtins: Conv1d (→ CONV_2D),
+  depthwise Conv1d, Linear (→ FULLY_CONNECTED), ReLU, BATCH_MATMUL,
+  SOFTMAX, reshape/transpose, ADD/MUL, LOG_SOFTMAX; no erf-GELU;
+- normalisation is BatchNorm, which :meth:`StudentAligner.fuse` folds into the
+  neighbouring linear layers for export (LayerNorm becomes a six-op int8
+  chain in TFLite, the weakest link for int8 accuracy);
+- a non-autoregressive encoder: conv stem at 10 ms, a strided conv to 20 ms,
+  transformer layers with full self-attention over the window at 20 ms, then
+  back to 10 ms (each 20 ms frame emits two 10 ms frames) with a skip from
+  the 10 ms stem, so boundaries resolve at 10 ms.
+
+Input: ``[B, window, N_MELS]`` float (int8 feature × INPUT_SCALE).
+Output: ``[B, window, NUM_TOKENS]`` log-probabilities.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..frontend import N_MELS
+from ..text.tokens import NUM_TOKENS
+
+
+@dataclass
+class StudentConfig:
+    window: int = 400          # 10 ms input frames per window (4 s)
+    n_mels: int = N_MELS
+    n_tokens: int = NUM_TOKENS
+    stem: int = 80             # channels of the 10 ms stem
+    d_model: int = 128
+    n_heads: int = 4
+    d_ff: int = 160
+    n_layers: int = 3
+    d_out: int = 64            # width of the 10 ms head
+    kernel: int = 5
+    pos_kernel: int = 7
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.window % 2:
+            raise ValueError(f"window must be even (got {self.window})")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model {self.d_model} not divisible by n_heads {self.n_heads}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ChannelNorm(nn.BatchNorm1d):
+    """BatchNorm over channels of a [B, T, C] tensor (foldable into the next linear layer)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, T, C]
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+class Attention(nn.Module):
+    def __init__(self, d: int, h: int) -> None:
+        super().__init__()
+        self.h, self.dk = h, d // h
+        self.qkv = nn.Linear(d, 3 * d)
+        self.out = nn.Linear(d, d)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.h, self.dk).permute(2, 0, 3, 1, 4)  # [B, H, T, dk]
+        att = torch.softmax((q * (self.dk ** -0.5)) @ k.transpose(-1, -2), dim=-1)
+        y = (att @ v).transpose(1, 2).reshape(b, t, d)
+        return self.out(y)
+
+
+class Block(nn.Module):
+    """Pre-norm transformer layer with BatchNorm and a ReLU feed-forward."""
+
+    def __init__(self, cfg: StudentConfig) -> None:
+        super().__init__()
+        self.norm1 = ChannelNorm(cfg.d_model)
+        self.attn = Attention(cfg.d_model, cfg.n_heads)
+        self.norm2 = ChannelNorm(cfg.d_model)
+        self.ff1 = nn.Linear(cfg.d_model, cfg.d_ff)
+        self.ff2 = nn.Linear(cfg.d_ff, cfg.d_model)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.norm1(x)))
+        return x + self.drop(self.ff2(F.relu(self.ff1(self.norm2(x)))))
+
+
+class StudentAligner(nn.Module):
+    def __init__(self, cfg: StudentConfig | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg = cfg or StudentConfig()
+        self.stem = nn.Conv1d(cfg.n_mels, cfg.stem, cfg.kernel, padding=cfg.kernel // 2)
+        self.down = nn.Conv1d(cfg.stem, cfg.d_model, 3, stride=2, padding=1)
+        self.pos = nn.Conv1d(cfg.d_model, cfg.d_model, cfg.pos_kernel, padding=cfg.pos_kernel // 2,
+                             groups=cfg.d_model)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.norm_out = ChannelNorm(cfg.d_model)
+        self.up = nn.Linear(cfg.d_model, 2 * cfg.d_out)       # one 20 ms frame -> two 10 ms frames
+        self.skip = nn.Linear(cfg.stem, cfg.d_out)
+        self.head = nn.Linear(cfg.d_out, cfg.n_tokens)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, _ = x.shape
+        s = F.relu(self.stem(x.transpose(1, 2)))             # [B, stem, T]
+        h = F.relu(self.down(s))                             # [B, d, T/2]
+        h = (h + self.pos(h)).transpose(1, 2)                # [B, T/2, d]
+        for blk in self.blocks:
+            h = blk(h)
+        u = self.up(self.norm_out(h)).reshape(b, t, self.cfg.d_out)
+        y = F.relu(u + self.skip(s.transpose(1, 2)))
+        return F.log_softmax(self.head(self.drop(y)), dim=-1)
+
+    # ---------------------------------------------------------------- export
+    def fuse(self) -> "StudentAligner":
+        """An eval-mode copy with every BatchNorm folded into the linear layer after it.
+
+        The folded model computes the same function (to float rounding) with
+        no normalisation ops left, which is what the int8 converter sees.
+        """
+        import copy
+
+        m = copy.deepcopy(self).eval()
+        for blk in m.blocks:
+            _fold(blk.norm1, blk.attn.qkv)
+            _fold(blk.norm2, blk.ff1)
+            blk.norm1 = blk.norm2 = nn.Identity()
+        _fold(m.norm_out, m.up)
+        m.norm_out = nn.Identity()
+        return m
+
+
+@torch.no_grad()
+def _fold(bn: nn.BatchNorm1d, lin: nn.Linear) -> None:
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    shift = bn.bias - bn.running_mean * scale
+    lin.bias += lin.weight @ shift
+    lin.weight *= scale[None, :]
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def macs_per_window(cfg: StudentConfig) -> dict[str, int]:
+    """Multiply-accumulates of one window, by part (biases and activations not counted)."""
+    t, t2 = cfg.window, cfg.window // 2
+    d = cfg.d_model
+    per_layer = t2 * (3 * d * d + d * d + 2 * d * cfg.d_ff) + 2 * t2 * t2 * d  # projections, FFN, QK^T and AV
+    return {
+        "stem": t * cfg.n_mels * cfg.stem * cfg.kernel,
+        "down": t2 * cfg.stem * d * 3,
+        "pos": t2 * d * cfg.pos_kernel,
+        "transformer": cfg.n_layers * per_layer,
+        "up+skip+head": t2 * d * 2 * cfg.d_out + t * cfg.stem * cfg.d_out + t * cfg.d_out * cfg.n_tokens,
+    }
+
+
+def macs_per_second(cfg: StudentConfig) -> float:
+    """MACs per second of audio (a window covers window × 10 ms)."""
+    return sum(macs_per_window(cfg).values()) / (cfg.window * 0.01)
