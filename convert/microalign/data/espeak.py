@@ -1,0 +1,300 @@
+"""espeak-ng through ctypes: speech with word and phone times exact to the sample.
+
+The library runs in synchronous mode with phoneme events. Its synth callback
+hands over PCM chunks and a list of events; every event carries ``sample``,
+the exact index of the sample where it happens (``audio_position`` is the
+same rounded to milliseconds and is not used). From the events:
+
+- a **word** starts at its WORD event, moved forward past any run of
+  exact-zero samples (espeak's short pauses are digital silence, and the
+  WORD event comes before them);
+- a **phone** lasts from its PHONEME event to the next event of any kind;
+  phones with an empty name are pauses and are dropped;
+- a **word ends** at the end of its last phone, moved back over trailing
+  exact-zero samples.
+
+Phone boundaries are the engine's own markers (a vowel after l/r/m/n starts
+30–40 ms before the acoustic edge); word times are solid. The text must be
+normalised words (:func:`microalign.text.normalize.normalize`): numbers and
+symbols otherwise give extra WORD events. :meth:`EspeakSynth.synthesize`
+checks that the WORD events match the words one to one and raises
+:class:`SynthesisError` when they do not.
+
+The Debian library (``libespeak-ng.so.1`` and its ``espeak-ng-data``) is used
+when present, otherwise the one bundled with PyPI ``espeakng-loader``.
+espeak-ng keeps global state, so there is one :class:`EspeakSynth` per process.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..corpus import Segment
+
+# espeak_EVENT_TYPE
+_EV_LIST_TERMINATED, _EV_WORD, _EV_SENTENCE, _EV_MARK, _EV_PLAY, _EV_END, _EV_MSG_TERMINATED, _EV_PHONEME = range(8)
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_INIT_PHONEME_EVENTS = 0x0001
+_INIT_PHONEME_IPA = 0x0002
+_INIT_DONT_EXIT = 0x8000
+_CHARS_UTF8 = 1
+_ENDPAUSE = 0x1000
+_POS_CHARACTER = 1
+_RATE, _VOLUME, _PITCH, _RANGE, _PUNCTUATION, _CAPITALS, _WORDGAP = 1, 2, 3, 4, 5, 6, 7
+
+#: English accents of espeak-ng (1.51 and 1.52).
+ACCENTS: tuple[str, ...] = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
+                            "en-gb-x-rp", "en-029", "en-us-nyc")
+#: Voice variants that sound like a person. Left out: variants with a strong
+#: echo (their tail runs past the word ends: Marco, Alicia, RicishayMax*,
+#: robosoft*, Demonic, UniRobot, anikaRobot), whisper/whisperf (no voicing),
+#: Tweaky, fast and the ones whose file name has a space.
+VARIANTS: tuple[str, ...] = (
+    "", "f1", "f2", "f3", "f4", "f5", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8",
+    "klatt", "klatt2", "klatt3", "klatt4", "klatt5", "klatt6",
+    "Alex", "Andrea", "Andy", "Annie", "AnxiousAndy", "Denis", "Diogo", "Gene", "Gene2", "Henrique", "Hugo",
+    "Jacky", "Lee", "Mario", "Michael", "Mike", "Nguyen", "Storm", "adam", "anika", "announcer", "antonio",
+    "aunty", "belinda", "benjamin", "boris", "caleb", "croak", "david", "ed", "edward", "edward2", "gustave",
+    "grandma", "grandpa", "iven", "iven2", "iven3", "iven4", "john", "kaukovalta", "linda", "marcelo", "max",
+    "michel", "miguel", "norbert", "pablo", "paul", "pedro", "quincy", "rob", "robert", "sandro", "shelby",
+    "steph", "steph2", "steph3", "travis", "victor", "zac",
+)
+
+
+class SynthesisError(RuntimeError):
+    """A TTS engine failed, or its timing events do not match the words asked for."""
+
+
+@dataclass(frozen=True)
+class EspeakVoice:
+    """One espeak-ng voice setting.
+
+    ``rate`` is words per minute (80–450), ``pitch`` and ``pitch_range`` are
+    0–100, ``word_gap`` is extra pause between words in units of 10 ms at
+    normal speed.
+    """
+
+    name: str = "en-us"
+    rate: int = 175
+    pitch: int = 50
+    pitch_range: int = 50
+    word_gap: int = 0
+
+    @property
+    def speaker(self) -> str:
+        """The speaker label stored in manifests: accent and variant (rate and pitch vary per utterance)."""
+        return self.name
+
+
+def random_voice(rng: random.Random, accents: tuple[str, ...] = ACCENTS,
+                 variants: tuple[str, ...] = VARIANTS, rate: tuple[int, int] = (130, 210)) -> EspeakVoice:
+    """A random accent+variant with random rate, pitch, range and word gap (mostly no extra gap)."""
+    accent = rng.choice(accents)
+    variant = rng.choice(variants)
+    name = f"{accent}+{variant}" if variant else accent
+    gap = 0 if rng.random() < 0.6 else rng.randint(1, 6)
+    return EspeakVoice(name, rng.randint(*rate), rng.randint(25, 75), rng.randint(20, 90), gap)
+
+
+@dataclass
+class EspeakResult:
+    """Audio (int16 at ``sample_rate``) with word and phone segments in seconds."""
+
+    audio: np.ndarray
+    sample_rate: int
+    words: list[Segment]
+    phones: list[Segment]
+
+
+class _Event(ctypes.Structure):
+    class _Id(ctypes.Union):
+        _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
+
+    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint), ("text_position", ctypes.c_int),
+                ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
+                ("user_data", ctypes.c_void_p), ("id", _Id)]
+
+
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+
+
+def find_library() -> tuple[str, str | None]:
+    """(library path, data path or None for the library's default) of libespeak-ng.
+
+    The Debian system library comes first; PyPI ``espeakng-loader`` is the
+    fall-back. Raises FileNotFoundError naming both when neither is there.
+    """
+    for cand in ("/usr/lib/x86_64-linux-gnu/libespeak-ng.so.1", "/usr/lib/aarch64-linux-gnu/libespeak-ng.so.1",
+                 "/usr/lib/libespeak-ng.so.1", "/usr/local/lib/libespeak-ng.so.1"):
+        if os.path.exists(cand):
+            return cand, None
+    found = ctypes.util.find_library("espeak-ng")
+    if found:
+        return found, None
+    try:
+        import espeakng_loader
+    except ImportError:
+        raise FileNotFoundError("libespeak-ng not found: install the Debian package espeak-ng "
+                                "or PyPI espeakng-loader (pip install 'microalign[tts]')") from None
+    return espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
+
+
+class EspeakSynth:
+    """espeak-ng in synchronous mode; :meth:`synthesize` returns audio with exact word/phone times.
+
+    >>> synth = EspeakSynth()                                    # doctest: +SKIP
+    >>> r = synth.synthesize(["ten", "cats"], EspeakVoice("en-gb+m3"))  # doctest: +SKIP
+    >>> r.words[0]                                               # doctest: +SKIP
+    Segment(label='ten', start=0.0, end=0.29)
+    """
+
+    _instance: "EspeakSynth | None" = None
+
+    def __new__(cls, library: str | None = None, data_path: str | None = None):
+        # the C library has one global state: share one wrapper per process
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+            cls._instance._init(library, data_path)
+        return cls._instance
+
+    def __init__(self, library: str | None = None, data_path: str | None = None) -> None:
+        pass
+
+    def _init(self, library: str | None, data_path: str | None) -> None:
+        if library is None:
+            library, default_data = find_library()
+            data_path = data_path or default_data
+        if not Path(library).exists() and "/" in library:
+            raise FileNotFoundError(f"espeak-ng library not found: {library}")
+        self.library = library
+        lib = ctypes.cdll.LoadLibrary(library)
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.espeak_Initialize.restype = ctypes.c_int
+        lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetVoiceByName.restype = ctypes.c_int
+        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_SetParameter.restype = ctypes.c_int
+        lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
+                                     ctypes.c_uint, ctypes.POINTER(ctypes.c_uint), ctypes.c_void_p]
+        lib.espeak_Synth.restype = ctypes.c_int
+        lib.espeak_Synchronize.restype = ctypes.c_int
+        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0,
+                                     data_path.encode() if data_path else None,
+                                     _INIT_PHONEME_EVENTS | _INIT_PHONEME_IPA | _INIT_DONT_EXIT)
+        if rate <= 0:
+            raise SynthesisError(f"espeak_Initialize failed ({rate}) with library {library} and data {data_path}")
+        self.sample_rate = rate
+        self._lib = lib
+        self._chunks: list[np.ndarray] = []
+        self._events: list[tuple[int, int, str]] = []
+        self._callback = _CALLBACK(self._on_synth)  # keep a reference: ctypes does not
+        lib.espeak_SetSynthCallback(self._callback)
+        self._voice: str | None = None
+
+    def _on_synth(self, wav, numsamples, events) -> int:
+        if numsamples > 0:
+            self._chunks.append(np.ctypeslib.as_array(wav, shape=(numsamples,)).copy())
+        i = 0
+        while True:
+            ev = events[i]
+            if ev.type == _EV_LIST_TERMINATED:
+                break
+            if ev.type == _EV_PHONEME:
+                name = ev.id.string.decode("utf-8", "replace")
+                self._events.append((ev.type, ev.sample, name))
+            elif ev.type in (_EV_WORD, _EV_END, _EV_SENTENCE, _EV_MSG_TERMINATED):
+                self._events.append((ev.type, ev.sample, ""))
+            i += 1
+        return 0
+
+    def set_voice(self, voice: EspeakVoice) -> None:
+        """Select the voice and set rate, pitch, range and word gap."""
+        if voice.name != self._voice:
+            if self._lib.espeak_SetVoiceByName(voice.name.encode()) != 0:
+                raise ValueError(f"espeak-ng has no voice {voice.name!r}")
+            self._voice = voice.name
+        for param, value in ((_RATE, voice.rate), (_PITCH, voice.pitch), (_RANGE, voice.pitch_range),
+                             (_WORDGAP, voice.word_gap), (_VOLUME, 100), (_PUNCTUATION, 0), (_CAPITALS, 0)):
+            self._lib.espeak_SetParameter(param, int(value), 0)
+
+    def synthesize(self, words: list[str], voice: EspeakVoice, end_pause: bool = True) -> EspeakResult:
+        """Speak normalised words; raise SynthesisError if the WORD events do not match them 1:1."""
+        if not words:
+            raise ValueError("nothing to synthesise: empty word list")
+        self.set_voice(voice)
+        text = " ".join(words).encode("utf-8") + b"\0"
+        self._chunks, self._events = [], []
+        flags = _CHARS_UTF8 | (_ENDPAUSE if end_pause else 0)
+        err = self._lib.espeak_Synth(text, len(text), 0, _POS_CHARACTER, 0, flags, None, None)
+        self._lib.espeak_Synchronize()
+        if err != 0:
+            raise SynthesisError(f"espeak_Synth failed with code {err} for {voice.name}")
+        audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+        word_samples, phones = _events_to_segments(self._events, audio)
+        if len(word_samples) != len(words):
+            raise SynthesisError(f"espeak-ng gave {len(word_samples)} WORD events for {len(words)} words "
+                                 f"({' '.join(words)[:60]!r})")
+        sr = float(self.sample_rate)
+        seg_words = [Segment(w, s / sr, e / sr) for w, (s, e) in zip(words, word_samples)]
+        seg_phones = [Segment(p, s / sr, e / sr) for p, s, e in phones]
+        return EspeakResult(audio, self.sample_rate, seg_words, seg_phones)
+
+
+def _skip_zeros(audio: np.ndarray, start: int, stop: int) -> int:
+    """First index in [start, stop) whose sample is non-zero (stop when all are zero)."""
+    nz = np.flatnonzero(audio[start:stop])
+    return start + int(nz[0]) if nz.size else stop
+
+
+def _trim_zeros(audio: np.ndarray, start: int, stop: int) -> int:
+    """One past the last non-zero sample in [start, stop) (start when all are zero)."""
+    nz = np.flatnonzero(audio[start:stop])
+    return start + int(nz[-1]) + 1 if nz.size else start
+
+
+def _events_to_segments(events: list[tuple[int, int, str]], audio: np.ndarray
+                        ) -> tuple[list[tuple[int, int]], list[tuple[str, int, int]]]:
+    """Word (start, end) and phone (name, start, end) sample spans from the callback's events."""
+    n = len(audio)
+    events = sorted(events, key=lambda e: e[1])  # stable: keeps order among equal samples
+    # each phone ends at the next event (of any kind) that comes later in the sample stream
+    phones_by_word: list[list[tuple[str, int, int]]] = []
+    word_starts: list[int] = []
+    before_first_word: list[tuple[str, int, int]] = []
+    for k, (typ, sample, name) in enumerate(events):
+        sample = min(max(sample, 0), n)
+        if typ == _EV_WORD:
+            word_starts.append(sample)
+            phones_by_word.append([])
+        elif typ == _EV_PHONEME:
+            nxt = next((min(e[1], n) for e in events[k + 1:] if e[1] > sample), n)
+            name = name.replace("ˈ", "").replace("ˌ", "").strip()
+            if not name or nxt <= sample:
+                continue  # a pause, or a zero-length marker
+            (phones_by_word[-1] if phones_by_word else before_first_word).append((name, sample, nxt))
+    words: list[tuple[int, int]] = []
+    phones: list[tuple[str, int, int]] = list(before_first_word)
+    for i, (ws, ph) in enumerate(zip(word_starts, phones_by_word)):
+        limit = word_starts[i + 1] if i + 1 < len(word_starts) else n
+        if ph:
+            end = ph[-1][2]
+        else:
+            end = limit
+        start = _skip_zeros(audio, ws, end)
+        end = _trim_zeros(audio, start, end)
+        if end <= start:  # a word with no sound at all: keep a zero-length span at its event
+            start = end = min(ws, n)
+        words.append((start, end))
+        for name, s, e in ph:
+            s2 = max(s, start) if s < start else s
+            e2 = min(e, end) if e > end and (name, s, e) == ph[-1] else e
+            if e2 > s2:
+                phones.append((name, s2, e2))
+    return words, phones

@@ -1,0 +1,1 @@
+"""Training the student: targets from word timings, the alignment loss, windows, the loop."""
