@@ -135,10 +135,27 @@ def frame_scores(feats: np.ndarray, scorer: WindowScorer, margin: int = MARGIN) 
     return out
 
 
+@dataclass
+class Decoded:
+    token_spans: np.ndarray   # [C, 2] frames
+    word_spans: np.ndarray    # [n, 2] frames
+    confidence: np.ndarray    # [n] in (0, 1]
+
+
+def decode_scores(scores: FrameScores, tokens: list[list[int]]) -> Decoded:
+    """Forced alignment of token ids to frame scores: the float Viterbi for float scores,
+    the integer-exact decoder (the reference of the C kernel) for int8 scores."""
+    from .decode import viterbi_align, viterbi_align_int
+
+    if scores.is_int8:
+        r = viterbi_align_int(scores.values, tokens)
+        return Decoded(r.token_spans, r.word_spans, r.word_confidence(scores.scale))
+    r = viterbi_align(scores.values, tokens)
+    return Decoded(r.token_spans, r.word_spans, r.word_confidence)
+
+
 def align_pcm(pcm: np.ndarray, transcript: str, scorer: WindowScorer, audio_name: str = "") -> Alignment:
     """Align int16 16 kHz PCM with its transcript."""
-    from .decode import decode_scores
-
     words = normalize(transcript)
     tokens = [encode_word(w.text) for w in words]
     duration = len(pcm) / 16000.0
@@ -154,11 +171,12 @@ def align_pcm(pcm: np.ndarray, transcript: str, scorer: WindowScorer, audio_name
             f" (one 10 ms frame each), the audio lasts {duration:.2f} s")
     scores = frame_scores(feats, scorer)
     res = decode_scores(scores, tokens)
+    char_spans = np.split(res.token_spans, np.cumsum([len(t) for t in tokens])[:-1])
     out = []
     for i, w in enumerate(words):
         a, b = res.word_spans[i]
         chars = [CharTiming(TOKENS[tok], float(s * FRAME_SECONDS), float(e * FRAME_SECONDS))
-                 for tok, (s, e) in zip(tokens[i], res.char_spans[i])]
+                 for tok, (s, e) in zip(tokens[i], char_spans[i])]
         out.append(WordTiming(w.text, w.source, float(a * FRAME_SECONDS), float(min(b * FRAME_SECONDS, duration)),
                               float(res.confidence[i]), chars))
     if out and out[-1].chars:

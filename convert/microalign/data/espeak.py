@@ -17,7 +17,7 @@ Phone boundaries are the engine's own markers (a vowel after l/r/m/n starts
 30–40 ms before the acoustic edge); word times are solid. The text must be
 normalised words (:func:`microalign.text.normalize.normalize`): numbers and
 symbols otherwise give extra WORD events. :meth:`EspeakSynth.synthesize`
-checks that the WORD events match the words one to one and raises
+checks that the WORD events start at the words' character positions one to one and raises
 :class:`SynthesisError` when they do not.
 
 The Debian library (``libespeak-ng.so.1`` and its ``espeak-ng-data``) is used
@@ -48,21 +48,23 @@ _ENDPAUSE = 0x1000
 _POS_CHARACTER = 1
 _RATE, _VOLUME, _PITCH, _RANGE, _PUNCTUATION, _CAPITALS, _WORDGAP = 1, 2, 3, 4, 5, 6, 7
 
-#: English accents of espeak-ng (1.51 and 1.52).
-ACCENTS: tuple[str, ...] = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
+#: English accents of espeak-ng (1.51 and 1.52); "en" is British English (the name
+#: "en-gb" is only a language code there and SetVoiceByName rejects it).
+ACCENTS: tuple[str, ...] = ("en-us", "en", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
                             "en-gb-x-rp", "en-029", "en-us-nyc")
 #: Voice variants that sound like a person. Left out: variants with a strong
-#: echo (their tail runs past the word ends: Marco, Alicia, RicishayMax*,
-#: robosoft*, Demonic, UniRobot, anikaRobot), whisper/whisperf (no voicing),
+#: echo (their tail runs past the word ends: Marco, Alicia, announcer, pablo,
+#: RicishayMax*, robosoft*, Demonic, UniRobot, anikaRobot; f2–f5 and m2 keep
+#: a faint 10–15 % echo), whisper/whisperf (no voicing),
 #: Tweaky, fast and the ones whose file name has a space.
 VARIANTS: tuple[str, ...] = (
     "", "f1", "f2", "f3", "f4", "f5", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8",
     "klatt", "klatt2", "klatt3", "klatt4", "klatt5", "klatt6",
     "Alex", "Andrea", "Andy", "Annie", "AnxiousAndy", "Denis", "Diogo", "Gene", "Gene2", "Henrique", "Hugo",
-    "Jacky", "Lee", "Mario", "Michael", "Mike", "Nguyen", "Storm", "adam", "anika", "announcer", "antonio",
+    "Jacky", "Lee", "Mario", "Michael", "Mike", "Nguyen", "Storm", "adam", "anika", "antonio",
     "aunty", "belinda", "benjamin", "boris", "caleb", "croak", "david", "ed", "edward", "edward2", "gustave",
     "grandma", "grandpa", "iven", "iven2", "iven3", "iven4", "john", "kaukovalta", "linda", "marcelo", "max",
-    "michel", "miguel", "norbert", "pablo", "paul", "pedro", "quincy", "rob", "robert", "sandro", "shelby",
+    "michel", "miguel", "norbert", "paul", "pedro", "quincy", "rob", "robert", "sandro", "shelby",
     "steph", "steph2", "steph3", "travis", "victor", "zac",
 )
 
@@ -149,7 +151,7 @@ class EspeakSynth:
     """espeak-ng in synchronous mode; :meth:`synthesize` returns audio with exact word/phone times.
 
     >>> synth = EspeakSynth()                                    # doctest: +SKIP
-    >>> r = synth.synthesize(["ten", "cats"], EspeakVoice("en-gb+m3"))  # doctest: +SKIP
+    >>> r = synth.synthesize(["ten", "cats"], EspeakVoice("en+m3"))  # doctest: +SKIP
     >>> r.words[0]                                               # doctest: +SKIP
     Segment(label='ten', start=0.0, end=0.29)
     """
@@ -209,7 +211,10 @@ class EspeakSynth:
             if ev.type == _EV_PHONEME:
                 name = ev.id.string.decode("utf-8", "replace")
                 self._events.append((ev.type, ev.sample, name))
-            elif ev.type in (_EV_WORD, _EV_END, _EV_SENTENCE, _EV_MSG_TERMINATED):
+            elif ev.type == _EV_WORD:
+                if ev.length > 0:  # the end pause comes with a WORD event of length 0 at text position 0
+                    self._events.append((ev.type, ev.sample, str(ev.text_position)))
+            elif ev.type in (_EV_END, _EV_SENTENCE, _EV_MSG_TERMINATED):
                 self._events.append((ev.type, ev.sample, ""))
             i += 1
         return 0
@@ -237,10 +242,16 @@ class EspeakSynth:
         if err != 0:
             raise SynthesisError(f"espeak_Synth failed with code {err} for {voice.name}")
         audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+        # WORD events carry the 1-based character position of their word: they must be our words' starts
+        expected, pos = [], 1
+        for w in words:
+            expected.append(pos)
+            pos += len(w.encode("utf-8")) + 1
+        got = [int(e[2]) for e in self._events if e[0] == _EV_WORD]
+        if got != expected:
+            raise SynthesisError(f"espeak-ng's WORD events do not match the words ({len(got)} events for "
+                                 f"{len(words)} words: {' '.join(words)[:60]!r})")
         word_samples, phones = _events_to_segments(self._events, audio)
-        if len(word_samples) != len(words):
-            raise SynthesisError(f"espeak-ng gave {len(word_samples)} WORD events for {len(words)} words "
-                                 f"({' '.join(words)[:60]!r})")
         sr = float(self.sample_rate)
         seg_words = [Segment(w, s / sr, e / sr) for w, (s, e) in zip(words, word_samples)]
         seg_phones = [Segment(p, s / sr, e / sr) for p, s, e in phones]
@@ -261,40 +272,42 @@ def _trim_zeros(audio: np.ndarray, start: int, stop: int) -> int:
 
 def _events_to_segments(events: list[tuple[int, int, str]], audio: np.ndarray
                         ) -> tuple[list[tuple[int, int]], list[tuple[str, int, int]]]:
-    """Word (start, end) and phone (name, start, end) sample spans from the callback's events."""
+    """Word (start, end) and phone (name, start, end) sample spans from the callback's events.
+
+    Events are taken in the order the library emits them (which is sample
+    order). A phone belongs to the last WORD event emitted before it: when
+    espeak links a word-final consonant to a vowel-initial word ("ran away")
+    it emits that consonant's PHONEME event just before the next WORD event
+    at the same sample, and the consonant stays with the word it is spelt in.
+    A word therefore starts at ``max(WORD event, previous word's end)``,
+    moved past exact-zero samples.
+    """
     n = len(audio)
-    events = sorted(events, key=lambda e: e[1])  # stable: keeps order among equal samples
-    # each phone ends at the next event (of any kind) that comes later in the sample stream
-    phones_by_word: list[list[tuple[str, int, int]]] = []
-    word_starts: list[int] = []
-    before_first_word: list[tuple[str, int, int]] = []
-    for k, (typ, sample, name) in enumerate(events):
-        sample = min(max(sample, 0), n)
+    samples = [min(max(e[1], 0), n) for e in events]
+    groups: list[tuple[int, list[tuple[str, int, int]]]] = []
+    for k, (typ, _, name) in enumerate(events):
+        sample = samples[k]
         if typ == _EV_WORD:
-            word_starts.append(sample)
-            phones_by_word.append([])
+            groups.append((sample, []))
         elif typ == _EV_PHONEME:
-            nxt = next((min(e[1], n) for e in events[k + 1:] if e[1] > sample), n)
+            nxt = next((s for s in samples[k + 1:] if s > sample), n)
             name = name.replace("ˈ", "").replace("ˌ", "").strip()
-            if not name or nxt <= sample:
-                continue  # a pause, or a zero-length marker
-            (phones_by_word[-1] if phones_by_word else before_first_word).append((name, sample, nxt))
+            if not name or nxt <= sample or not groups:
+                continue  # a pause, a zero-length marker, or sound before the first word
+            groups[-1][1].append((name, sample, nxt))
     words: list[tuple[int, int]] = []
-    phones: list[tuple[str, int, int]] = list(before_first_word)
-    for i, (ws, ph) in enumerate(zip(word_starts, phones_by_word)):
-        limit = word_starts[i + 1] if i + 1 < len(word_starts) else n
-        if ph:
-            end = ph[-1][2]
-        else:
-            end = limit
-        start = _skip_zeros(audio, ws, end)
+    phones: list[tuple[str, int, int]] = []
+    prev_end = 0
+    for i, (ws, ph) in enumerate(groups):
+        end = ph[-1][2] if ph else (groups[i + 1][0] if i + 1 < len(groups) else n)
+        start = _skip_zeros(audio, max(ws, prev_end), end)
         end = _trim_zeros(audio, start, end)
-        if end <= start:  # a word with no sound at all: keep a zero-length span at its event
-            start = end = min(ws, n)
+        if end <= start:  # a word with no sound at all: a zero-length span where it would be
+            start = end = min(max(ws, prev_end), n)
         words.append((start, end))
+        prev_end = max(prev_end, end)
         for name, s, e in ph:
-            s2 = max(s, start) if s < start else s
-            e2 = min(e, end) if e > end and (name, s, e) == ph[-1] else e
-            if e2 > s2:
-                phones.append((name, s2, e2))
+            s, e = max(s, start), min(e, end)
+            if e > s:
+                phones.append((name, s, e))
     return words, phones

@@ -117,6 +117,21 @@ def power_spectrum(frames: np.ndarray) -> np.ndarray:
     return (re * re + im * im) >> POWER_SHIFT
 
 
+_MEL_F64 = MEL_Q12.T.astype(np.float64)
+
+
+def mel_energies(p: np.ndarray) -> np.ndarray:
+    """[T, N_MELS] int64 ``p @ MEL_Q12.T`` (step 5), computed exactly with float64 BLAS.
+
+    ``p < 2**51`` is split as ``hi * 2**26 + lo``; each half's weighted sums
+    stay below 2**53, so both products are exact and recombine in int64.
+    """
+    hi, lo = p >> 26, p & ((1 << 26) - 1)
+    s_hi = np.rint(hi.astype(np.float64) @ _MEL_F64).astype(np.int64)
+    s_lo = np.rint(lo.astype(np.float64) @ _MEL_F64).astype(np.int64)
+    return (s_hi << 26) + s_lo
+
+
 def features_from_pcm(pcm: np.ndarray) -> np.ndarray:
     """int8 log-mel features [T, N_MELS] of int16 PCM at SAMPLE_RATE."""
     pcm = np.asarray(pcm)
@@ -126,8 +141,7 @@ def features_from_pcm(pcm: np.ndarray) -> np.ndarray:
         raise TypeError(f"expected int16 PCM, got {pcm.dtype}")
     if len(pcm) == 0:
         raise ValueError("empty audio")
-    p = power_spectrum(frame_signal(pcm))
-    mel = p @ MEL_Q12.T.astype(np.int64)
+    mel = mel_energies(power_spectrum(frame_signal(pcm)))
     L = log2_q8(mel + 1)
     q = ((L - LOG_OFFSET) * FEAT_MUL + (1 << (FEAT_SHIFT - 1))) >> FEAT_SHIFT
     return (np.clip(q, 0, 255) - 128).astype(np.int8)

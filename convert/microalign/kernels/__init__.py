@@ -1,0 +1,8 @@
+"""Reference models and test-vector generators for the custom C kernels in ``tflm_app/kernels``.
+
+- :mod:`.fixedpoint`: TFLite / gemmlowp integer primitives (bit-exact, numpy).
+- :mod:`.attention_ref`: the fused int8 attention kernel, integer-exact.
+- :mod:`.attention_oracle`: builds and runs the builtin TFLite subgraph the
+  kernel replaces in the TFLite Micro Python runtime (the oracle) and writes
+  test vectors as a C header.
+"""

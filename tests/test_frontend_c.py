@@ -1,0 +1,164 @@
+"""The C frontend (tflm_app/frontend) equals features.py byte for byte.
+
+Host: ma_frontend.c built with gcc -O2 -fsanitize=address,undefined (every warning an error)
+and driven by tflm_app/frontend/test/fe_cli.c, on real speech (TIMIT dev sample, skipped
+when ../shared is absent) and on generated signals. Cortex-M7: the same source cross-compiled
+with arm-none-eabi-gcc, run in unicorn's Cortex-M7 model and under QEMU (mps2-an500), skipped
+with a message when the toolchain or emulator is missing.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from microalign.frontend import features as F
+
+REPO = Path(__file__).resolve().parents[1]
+FE_DIR = REPO / "tflm_app" / "frontend"
+GEN_DIR = REPO / "tflm_app" / "generated"
+SR = F.SAMPLE_RATE
+HOST_CFLAGS = ["-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Wpedantic", "-Wshadow", "-Wconversion",
+               "-Werror", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+
+
+def build_fe_cli(out_dir: Path, extra: list[str] = ()) -> Path:
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("needs a host C compiler (gcc)")
+    exe = out_dir / "fe_cli"
+    subprocess.run([gcc, *HOST_CFLAGS, *extra, f"-I{FE_DIR}", f"-I{GEN_DIR}", str(FE_DIR / "ma_frontend.c"),
+                    str(FE_DIR / "test" / "fe_reference.c"), str(FE_DIR / "test" / "fe_cli.c"), "-o", str(exe)],
+                   check=True)
+    return exe
+
+
+@pytest.fixture(scope="module")
+def fe_cli(tmp_path_factory) -> Path:
+    return build_fe_cli(tmp_path_factory.mktemp("fe_host"))
+
+
+def c_features(exe: Path, pcm: np.ndarray, tmp: Path, chunk: int = 0) -> np.ndarray:
+    src, dst = tmp / "in.pcm", tmp / "out.bin"
+    pcm.astype("<i2").tofile(src)
+    args = [str(exe), "features", str(src), str(dst)] + ([str(chunk)] if chunk else [])
+    subprocess.run(args, check=True)
+    return np.fromfile(dst, np.int8).reshape(-1, F.N_MELS)
+
+
+def generated_signals() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(7)
+    t = np.arange(SR) / SR
+    i = np.arange(SR)
+    sig = {
+        "silence": np.zeros(SR, np.int16),
+        "white noise full scale": rng.integers(-32768, 32768, SR).astype(np.int16),
+        "white noise quiet (+-1 LSB)": rng.integers(-1, 2, SR).astype(np.int16),
+        "square 400 Hz full scale": np.where(i % 40 < 20, 32767, -32768).astype(np.int16),
+        "Nyquist +-full scale": np.where(i % 2, 32767, -32768).astype(np.int16),
+        "DC -32768": np.full(SR // 4, -32768, np.int16),
+        "random +-full scale": np.where(rng.random(SR) < 0.5, 32767, -32768).astype(np.int16),
+        "chirp 50-7950 Hz": F.float_to_pcm16(0.9 * np.sin(2 * np.pi * (50 * t + 3950 * t * t))),
+        "noise bursts": (rng.normal(0, 4000, SR) * (i % 4000 < 1000)).clip(-32768, 32767).astype(np.int16),
+    }
+    for f in (100, 440, 1000, 3000, 7000, 7999):
+        sig[f"sine {f} Hz"] = F.float_to_pcm16(0.999 * np.sin(2 * np.pi * f * t))
+    for n in (1, 2, F.HOP - 1, F.HOP, F.HOP + 1, F.PAD_LEFT, F.WIN - 1, F.WIN + 1):
+        sig[f"short ({n} samples)"] = rng.integers(-32768, 32768, n).astype(np.int16)
+    return sig
+
+
+SIGNALS = generated_signals()
+
+
+# ---- host ----------------------------------------------------------------------------------
+
+def test_api_argument_checks(fe_cli):
+    r = subprocess.run([str(fe_cli), "args"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("name", list(SIGNALS))
+def test_generated_signal_bit_exact(fe_cli, tmp_path, name):
+    x = SIGNALS[name]
+    want = F.features_from_pcm(x)
+    got = c_features(fe_cli, x, tmp_path)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_chunked_frames_equal_whole_buffer(fe_cli, tmp_path):
+    x = SIGNALS["chirp 50-7950 Hz"]
+    np.testing.assert_array_equal(c_features(fe_cli, x, tmp_path, chunk=7), F.features_from_pcm(x))
+
+
+def test_power_spectrum_bit_exact(fe_cli, tmp_path):
+    """Steps 1-4 alone (int64 power per bin), on frames from every generated signal."""
+    frames = np.concatenate([F.frame_signal(x)[:8] for x in SIGNALS.values()]).astype(np.int16)
+    src, dst = tmp_path / "in.pcm", tmp_path / "out.bin"
+    frames.astype("<i2").tofile(src)
+    subprocess.run([str(fe_cli), "power", str(src), str(dst)], check=True)
+    got = np.fromfile(dst, np.int64).reshape(-1, F.N_BINS)
+    np.testing.assert_array_equal(got, F.power_spectrum(frames.astype(np.int64)))
+
+
+def test_folded_dft_equals_direct_dft_on_random_frames(fe_cli):
+    """6000 random frames (uniform, +-full scale, scaled, impulses, constants, square waves):
+    the folded DFT against the direct definition, both in C."""
+    r = subprocess.run([str(fe_cli), "fuzz", "6000", "20261122"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_portable_build(tmp_path):
+    """-DMA_FRONTEND_PORTABLE (no builtins, no asm barrier) gives the same results."""
+    exe = build_fe_cli(tmp_path, ["-DMA_FRONTEND_PORTABLE"])
+    for args in (["args"], ["fuzz", "1200", "99"]):
+        r = subprocess.run([str(exe), *args], capture_output=True, text=True)
+        assert r.returncode == 0, (args, r.stderr)
+    for name in ("white noise full scale", "chirp 50-7950 Hz", "short (1 samples)"):
+        np.testing.assert_array_equal(c_features(exe, SIGNALS[name], tmp_path), F.features_from_pcm(SIGNALS[name]))
+
+
+@pytest.mark.shared
+def test_timit_dev_bit_exact(fe_cli, tmp_path, timit_dev):
+    import soundfile as sf
+
+    wavs = sorted(timit_dev.glob("*/*.wav"))
+    assert len(wavs) >= 10
+    frames = 0
+    for wav in wavs:
+        x, sr = sf.read(wav, dtype="int16")
+        assert sr == SR and x.ndim == 1
+        want = F.features_from_pcm(x)
+        got = c_features(fe_cli, x, tmp_path)
+        assert got.shape == want.shape, wav.name
+        assert np.array_equal(got, want), f"{wav}: {np.count_nonzero(got != want)} features differ"
+        frames += len(want)
+    assert frames > 10_000
+
+
+# ---- Cortex-M7 -----------------------------------------------------------------------------
+
+def _need_arm_gcc():
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("Cortex-M7 build needs arm-none-eabi-gcc (Debian: apt-get install gcc-arm-none-eabi "
+                    "libnewlib-arm-none-eabi)")
+
+
+def test_cortex_m7_unicorn_bit_exact():
+    """Frames of silence, full-scale noise and speech through the M7 build in unicorn
+    (eval/bench_frontend.py raises on any difference from features.py)."""
+    _need_arm_gcc()
+    pytest.importorskip("unicorn", reason="needs the PyPI package unicorn (pip install unicorn)")
+    sys.path.insert(0, str(REPO / "eval"))
+    try:
+        import bench_frontend
+    finally:
+        sys.path.pop(0)
+    res = bench_frontend.run("-O2", None)
+    assert set(res) >= {"silence", "noise (full scale)"}
+    assert all(0 < r["frame"] < 400_000 for r in res.values())
