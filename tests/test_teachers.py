@@ -204,7 +204,7 @@ def test_label_corpus_writes_manifest_and_reports_failures(tmp_path):
     assert (rep.total, rep.labelled, rep.failed) == (4, 2, 2)
     assert [f[0] for f in rep.failures] == ["u2", "u3"]
     assert "audio" in rep.failures[0][1] and "transcript" in rep.failures[1][1]
-    assert rep.audio_seconds == pytest.approx(5.0)
+    assert rep.audio_seconds == pytest.approx(3.0)  # u3 failed before its audio was read
     got = list(read_manifest(out))
     assert [u.id for u in got] == ["u1", "u4"]
     assert [w.label for w in got[1].words] == ["it's", "forty", "two"]
@@ -212,7 +212,7 @@ def test_label_corpus_writes_manifest_and_reports_failures(tmp_path):
     assert got[1].text == "It's 42." and got[1].source == "uniform" and got[1].speaker == "s4"
     assert Path(got[0].audio) == tmp_path / "u1.wav"
     first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
-    assert first["audio"] == "../u1.wav"  # relative to the manifest when possible (corpus.write_manifest)
+    assert first["audio"] == str(tmp_path / "u1.wav")  # outside the manifest's folder: stays absolute
     fails = (tmp_path / "out" / "labels.jsonl.failures.tsv").read_text(encoding="utf-8").splitlines()
     assert [line.split("\t")[0] for line in fails] == ["u2", "u3"]
 

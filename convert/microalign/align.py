@@ -22,7 +22,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from .audio import AudioError, load_audio
-from .frontend import FRAME_SECONDS, features_from_pcm, model_input
+from .frontend import FRAME_SECONDS, HOP, SAMPLE_RATE, features_from_pcm, model_input
 from .text import TextError, normalize
 from .text.tokens import TOKENS, encode_word
 
@@ -135,6 +135,11 @@ def frame_scores(feats: np.ndarray, scorer: WindowScorer, margin: int = MARGIN) 
     return out
 
 
+def _sec(frame) -> float:
+    """Frame index -> seconds (correctly rounded: 140 -> 1.4)."""
+    return int(frame) * HOP / SAMPLE_RATE
+
+
 @dataclass
 class Decoded:
     token_spans: np.ndarray   # [C, 2] frames
@@ -173,14 +178,13 @@ def align_pcm(pcm: np.ndarray, transcript: str, scorer: WindowScorer, audio_name
     res = decode_scores(scores, tokens)
     char_spans = np.split(res.token_spans, np.cumsum([len(t) for t in tokens])[:-1])
     out = []
+    cap = float(np.floor(duration * 1000.0) / 1000.0)   # last frame may run past the end of the audio
     for i, w in enumerate(words):
         a, b = res.word_spans[i]
-        chars = [CharTiming(TOKENS[tok], float(s * FRAME_SECONDS), float(e * FRAME_SECONDS))
+        chars = [CharTiming(TOKENS[tok], _sec(s), min(_sec(e), cap))
                  for tok, (s, e) in zip(tokens[i], char_spans[i])]
-        out.append(WordTiming(w.text, w.source, float(a * FRAME_SECONDS), float(min(b * FRAME_SECONDS, duration)),
+        out.append(WordTiming(w.text, w.source, _sec(a), min(_sec(b), cap),
                               float(res.confidence[i]), chars))
-    if out and out[-1].chars:
-        out[-1].chars[-1].end = out[-1].end
     return Alignment(audio_name, duration, out)
 
 

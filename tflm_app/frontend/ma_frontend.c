@@ -17,7 +17,7 @@
  *    the even-n and odd-n partial sums of bin k give bin 256 - k too.
  *  k = 0 and k = 256 come from e_7 (the even/odd sample sums).
  * That is about 22 k multiply-accumulates per frame instead of 206 k, every one exact
- * (eval/bench_frontend.py: ~133 k Cortex-M7 instructions for steps 1-4, 7x fewer than the
+ * (eval/bench_frontend.py: ~131 k Cortex-M7 instructions for steps 1-4, 7x fewer than the
  * direct loops). The generator (microalign.frontend.header) checks the table identities.
  *
  * Operand ranges (|xw| <= 32768, WIN = 400): |c|, |e| <= 400 * 32768 < 2^24, |d|, |s| < 2^25,
@@ -52,6 +52,12 @@ static int32_t windowed(const int16_t *x, int32_t n)
 {
     /* |x * w| <= 32768 * 32767 < 2^31; result in [-32768, 32767]. */
     return ((int32_t)x[n] * MA_FE_WINDOW_Q15[n] + (1 << 14)) >> 15;
+}
+
+/* xw[n], and 0 for n >= WIN (the zero padding up to N_FFT). */
+static int32_t windowed0(const int16_t *x, int32_t n)
+{
+    return n < MA_FE_WIN ? windowed(x, n) : 0;
 }
 
 /* Sums over n = n0, n0 + 2, ... < n_end of ds[2n] * COS[k n] and ds[2n+1] * SIN[k n].
@@ -92,29 +98,33 @@ static int64_t power(int64_t re, int64_t im)
 
 void ma_frontend_power_frame(const int16_t *x, int64_t *pw)
 {
-    int32_t e[HALF];      /* plain fold e_v, P entries live at level v */
-    int32_t ds[2 * HALF]; /* ds[2n] = d[n], ds[2n+1] = s[n], 1 <= n < P/2 (level 0 keeps c_0 here first) */
+    int32_t e[HALF];  /* plain fold e_v: its first 2P entries are live at level v */
+    int32_t ds[HALF]; /* ds[2n] = d[n], ds[2n+1] = s[n], 1 <= n < P/2 */
+    int32_t c0, cH;   /* c_v[0], c_v[P/2] */
 
-    /* Level 0 input: c_0[n] = xw[n] - xw[n+256], e_0[n] = xw[n] + xw[n+256]; folded to d, s at once. */
-    for (int32_t n = 0; n < HALF; n++) {
-        const int32_t a = windowed(x, n);
-        const int32_t b = n + HALF < MA_FE_WIN ? windowed(x, n + HALF) : 0;
-        ds[2 * n] = a - b; /* c_0 for now; reflected below */
-        e[n] = a + b;
+    /* Level 0 straight from the windowed samples xw (zero from WIN on):
+     * c_0[n] = xw[n] - xw[n+256], e_0[n] = xw[n] + xw[n+256], n and 256 - n together. */
+    {
+        const int32_t a0 = windowed0(x, 0), a1 = windowed0(x, HALF);
+        const int32_t h0 = windowed0(x, HALF / 2), h1 = windowed0(x, HALF + HALF / 2);
+        c0 = a0 - a1;
+        e[0] = a0 + a1;
+        cH = h0 - h1;
+        e[HALF / 2] = h0 + h1;
+    }
+    for (int32_t n = 1; n < HALF / 2; n++) {
+        const int32_t a0 = windowed0(x, n), a1 = windowed0(x, n + HALF);
+        const int32_t b0 = windowed0(x, HALF - n), b1 = windowed0(x, 2 * HALF - n);
+        const int32_t a = a0 - a1, b = b0 - b1;
+        e[n] = a0 + a1;
+        e[HALF - n] = b0 + b1;
+        ds[2 * n] = a - b;
+        ds[2 * n + 1] = a + b;
     }
 
     for (int32_t v = 0; v < 8; v++) {
         const int32_t P = HALF >> v, H = P / 2;
-        int32_t c0, cH;
-        if (v == 0) {
-            c0 = ds[0];
-            cH = ds[2 * H];
-            for (int32_t n = 1; n < H; n++) {
-                const int32_t a = ds[2 * n], b = ds[2 * (P - n)];
-                ds[2 * n] = a - b;
-                ds[2 * n + 1] = a + b;
-            }
-        } else {
+        if (v > 0) {
             /* c_v[n] = e_{v-1}[n] - e_{v-1}[n+P], e_v[n] = e_{v-1}[n] + e_{v-1}[n+P], n < P. */
             c0 = e[0] - e[P];
             e[0] += e[P];

@@ -10,8 +10,9 @@
  *     if (t < 0) { ... bad arguments ... }
  *     // t == min(ma_frontend_num_frames(N), MAX_FRAMES) frames of MA_FE_N_MELS bytes
  *
- * No allocation, no global state, reentrant. Stack: about 4.5 KB for one frame
- * (ma_frontend_compute* add WIN int16 for the zero-padded edge frames).
+ * No allocation, no global state, reentrant. Stack (arm-none-eabi-gcc -O2, -fstack-usage):
+ * 4.3 KB for ma_frontend_compute_frame, 5.2 KB through ma_frontend_compute (edge frames are
+ * copied zero-padded to an 800-byte buffer).
  * Frame t covers samples [t*HOP - PAD_LEFT, t*HOP - PAD_LEFT + WIN) of the signal,
  * zeros outside it; there are ceil(n / HOP) frames.
  */

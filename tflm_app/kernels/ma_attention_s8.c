@@ -64,11 +64,11 @@ static inline uint32_t MA_SXTAB16(uint32_t a, uint32_t x) {
 static inline int32_t MA_SMLAD(uint32_t a, uint32_t b, int32_t acc) {
   return (int32_t)((uint32_t)acc + (uint32_t)(ma_lo16(a) * ma_lo16(b)) + (uint32_t)(ma_hi16(a) * ma_hi16(b)));
 }
-static inline int32_t MA_SMLABB(uint32_t a, uint32_t b, int32_t acc) {
-  return (int32_t)((uint32_t)acc + (uint32_t)(ma_lo16(a) * ma_lo16(b)));
+static inline int32_t MA_SMLABB(uint32_t a, int32_t b, int32_t acc) {
+  return (int32_t)((uint32_t)acc + (uint32_t)(ma_lo16(a) * ma_lo16((uint32_t)b)));
 }
-static inline int32_t MA_SMLATB(uint32_t a, uint32_t b, int32_t acc) {
-  return (int32_t)((uint32_t)acc + (uint32_t)(ma_hi16(a) * ma_lo16(b)));
+static inline int32_t MA_SMLATB(uint32_t a, int32_t b, int32_t acc) {
+  return (int32_t)((uint32_t)acc + (uint32_t)(ma_hi16(a) * ma_lo16((uint32_t)b)));
 }
 static inline uint32_t MA_SXTB16_ROR8(uint32_t x) { return MA_SXTB16((x >> 8) | (x << 24)); }
 static inline uint32_t MA_SXTAB16_ROR8(uint32_t a, uint32_t x) { return MA_SXTAB16(a, (x >> 8) | (x << 24)); }
@@ -313,26 +313,34 @@ static int ma_valid_dims(const ma_attention_s8_dims *d) {
          d->k_head_stride >= 0 && d->v_head_stride >= 0 && d->out_head_stride >= 0;
 }
 
-static size_t ma_qrow_bytes(int32_t head_dim) {
-  return 2u * (((size_t)head_dim + 3u) & ~(size_t)3u);
-}
+/* A non-zero probability of the row: the value row it weights and p + 128. */
+typedef struct {
+  const int8_t *row;
+  int32_t weight;
+} ma_att_term;
 
-static size_t ma_list_entries(int32_t kv_len) { return ((size_t)kv_len + 1u) & ~(size_t)1u; }
+static size_t ma_round4(size_t n) { return (n + 3u) & ~(size_t)3u; }
+
+/* Scratch layout: [q row int16, round4(dk)] [scores int16, round2(kv)] [terms, kv + 1] */
+static size_t ma_qrow_bytes(int32_t head_dim) { return 2u * ma_round4((size_t)head_dim); }
+static size_t ma_score_bytes(int32_t kv_len) { return ma_round4(2u * (size_t)kv_len); }
 
 size_t ma_attention_s8_get_buffer_size(const ma_attention_s8_dims *d) {
+  size_t terms_align = sizeof(void *) > 4 ? sizeof(void *) : 4;
   if (!ma_valid_dims(d)) return 0;
-  return ma_qrow_bytes(d->head_dim) + 2u * 2u * ma_list_entries(d->kv_len);
+  return ma_qrow_bytes(d->head_dim) + ma_score_bytes(d->kv_len) + (terms_align - 4u) +
+         sizeof(ma_att_term) * ((size_t)d->kv_len + 1u);
 }
 
 /* ------------------------------------------------------------------------
  * One query row */
-static inline uint32_t ma_rd32(const int8_t *p) {
+#if MA_ATT_DSP
+static inline uint32_t ma_rd32(const void *p) {
   uint32_t w;
-  memcpy(&w, p, 4); /* one LDR on cores with unaligned access */
+  memcpy(&w, p, 4); /* one LDR (unaligned access is allowed on v7-M) */
   return w;
 }
-
-static inline uint32_t ma_ror8(uint32_t x) { return (x >> 8) | (x << 24); }
+#endif
 
 /* qq = q' - zq as int16; in DSP order (per 4: q0,q2,q1,q3) for full groups of 4. */
 static void ma_prep_q(const ma_attention_s8_params *p, const int8_t *q, int32_t dk, int16_t *qq) {
@@ -361,18 +369,17 @@ static int32_t ma_row_scores(const ma_attention_s8_params *p, const int16_t *qq,
 #if MA_ATT_DSP
   const int32_t dk4 = dk & ~3;
   const ma_s16x2 koff = (ma_s16x2)(((uint32_t)(-zk) & 0xFFFFu) | ((uint32_t)(-zk) << 16));
-  uint32_t qw[2];
   for (; j + 1 < n; j += 2) {
     const int8_t *ka = k + (size_t)j * (size_t)k_rs;
     const int8_t *kb = ka + k_rs;
     int32_t acc_a = 0, acc_b = 0, sa, sb;
     for (c = 0; c < dk4; c += 4) {
-      const uint32_t wa = ma_rd32(ka + c), wb = ma_rd32(kb + c);
-      memcpy(qw, qq + c, 8);
-      acc_a = MA_SMLAD((ma_s16x2)qw[0], MA_SXTAB16(koff, (ma_s8x4)wa), acc_a);
-      acc_a = MA_SMLAD((ma_s16x2)qw[1], MA_SXTAB16(koff, (ma_s8x4)ma_ror8(wa)), acc_a);
-      acc_b = MA_SMLAD((ma_s16x2)qw[0], MA_SXTAB16(koff, (ma_s8x4)wb), acc_b);
-      acc_b = MA_SMLAD((ma_s16x2)qw[1], MA_SXTAB16(koff, (ma_s8x4)ma_ror8(wb)), acc_b);
+      const ma_s16x2 q0 = (ma_s16x2)ma_rd32(qq + c), q1 = (ma_s16x2)ma_rd32(qq + c + 2);
+      const ma_s8x4 wa = (ma_s8x4)ma_rd32(ka + c), wb = (ma_s8x4)ma_rd32(kb + c);
+      acc_a = MA_SMLAD(q0, MA_SXTAB16(koff, wa), acc_a);
+      acc_b = MA_SMLAD(q0, MA_SXTAB16(koff, wb), acc_b);
+      acc_a = MA_SMLAD(q1, MA_SXTAB16_ROR8(koff, wa), acc_a);
+      acc_b = MA_SMLAD(q1, MA_SXTAB16_ROR8(koff, wb), acc_b);
     }
     for (; c < dk; ++c) {
       acc_a += qq[c] * (ka[c] - zk);
@@ -389,10 +396,9 @@ static int32_t ma_row_scores(const ma_attention_s8_params *p, const int16_t *qq,
     const int8_t *ka = k + (size_t)j * (size_t)k_rs;
     int32_t acc = 0, sa;
     for (c = 0; c < dk4; c += 4) {
-      const uint32_t wa = ma_rd32(ka + c);
-      memcpy(qw, qq + c, 8);
-      acc = MA_SMLAD((ma_s16x2)qw[0], MA_SXTAB16(koff, (ma_s8x4)wa), acc);
-      acc = MA_SMLAD((ma_s16x2)qw[1], MA_SXTAB16(koff, (ma_s8x4)ma_ror8(wa)), acc);
+      const ma_s8x4 wa = (ma_s8x4)ma_rd32(ka + c);
+      acc = MA_SMLAD((ma_s16x2)ma_rd32(qq + c), MA_SXTAB16(koff, wa), acc);
+      acc = MA_SMLAD((ma_s16x2)ma_rd32(qq + c + 2), MA_SXTAB16_ROR8(koff, wa), acc);
     }
     for (; c < dk; ++c) acc += qq[c] * (ka[c] - zk);
     sa = ma_score(p, acc);
@@ -412,86 +418,97 @@ static int32_t ma_row_scores(const ma_attention_s8_params *p, const int16_t *qq,
   return mx;
 }
 
-/* Softmax of s[0..n-1] (row max mx): writes the non-zero (p + 128) values to
- * s[0..m-1] and their key indices to idx[0..m-1]; returns m, and their sum. */
-static int32_t ma_row_softmax(const ma_attention_s8_params *p, int16_t *s, int16_t *idx, int32_t n,
-                              int32_t mx, int32_t *psum) {
-  const int32_t *lut = p->exp_lut;
-  uint32_t sum = 0;
-  int32_t j, m = 0, total = 0, bits_over_unit, exponent, scale;
-  int headroom_plus_one;
-  for (j = 0; j < n; ++j) sum += ((uint32_t)lut[mx - s[j]] + 2048u) >> 12; /* Rescale<12> */
-  /* GetReciprocal(sum, 12): sum >= 2^19 because the maximum contributes exp(0) */
+/* TFLM int8 softmax of s[0..n-1] (row maximum mx). The non-zero
+ * probabilities become terms (value row, p + 128); returns their count and
+ * their weight sum in *psum. */
+static int32_t ma_row_softmax(const ma_attention_s8_params *p, const int16_t *s, int32_t n, int32_t mx,
+                              const int8_t *v, int32_t v_rs, ma_att_term *terms, int32_t *psum) {
+  const int32_t *lut = p->exp_lut + mx; /* lut[-s] = exp_lut[mx - s] */
+  uint32_t sum = 0, rnd;
+  int32_t j, m = 0, total = 0, exponent, scale, headroom_plus_one;
+  for (j = 0; j < n; ++j) sum += ((uint32_t)lut[-s[j]] + 2048u) >> 12; /* Rescale<12> */
+  /* GetReciprocal(sum, 12); sum >= 2^19 because the maximum contributes exp(0) */
   headroom_plus_one = ma_clz32(sum);
-  bits_over_unit = 12 - headroom_plus_one;
   scale = ma_one_over_one_plus_x((int32_t)((sum << headroom_plus_one) - 0x80000000u));
-  exponent = bits_over_unit + 31 - 8;
+  exponent = (12 - headroom_plus_one) + 31 - 8;
   *psum = 0;
+  terms[0].row = v;
+  terms[0].weight = 0;
   if (exponent > 31) return 0; /* TFLM aborts here; every probability rounds to 0 */
-  {
-    const uint64_t rnd = (uint64_t)1 << (exponent - 1);
-    for (j = 0; j < n; ++j) {
-      const int32_t e = lut[mx - s[j]];
-      /* srdhm(scale, e) and RoundingDivideByPOT for non-negative operands */
-      const uint64_t x = ((uint64_t)(uint32_t)scale * (uint32_t)e + (1u << 30)) >> 31;
-      uint32_t pp = (uint32_t)((x + rnd) >> exponent);
-      if (pp > 255u) pp = 255u;
-      if (pp) {
-        s[m] = (int16_t)pp; /* m <= j: s[j] was read above */
-        idx[m] = (int16_t)j;
-        ++m;
-        total += (int32_t)pp;
-      }
+  rnd = 1u << (exponent - 1);
+  for (j = 0; j < n; ++j) {
+    const uint32_t e = (uint32_t)lut[-s[j]];
+    /* srdhm(scale, e) then RoundingDivideByPOT, both operands non-negative */
+    const uint32_t x = (uint32_t)(((uint64_t)(uint32_t)scale * e + (1u << 30)) >> 31);
+    uint32_t w = (x + rnd) >> exponent;
+    if (w) {
+      if (w > 255u) w = 255u;
+      terms[m].row = v + (size_t)j * (size_t)v_rs;
+      terms[m].weight = (int32_t)w;
+      ++m;
+      total += (int32_t)w;
     }
   }
+  terms[m].row = v;
+  terms[m].weight = 0; /* sentinel */
   *psum = total;
   return m;
 }
 
-/* o_c = requant(sum_m w[m] * v[idx[m]][c] - zv * psum) */
-static void ma_row_pv(const ma_attention_s8_params *p, const int16_t *w, const int16_t *idx, int32_t m,
-                      int32_t psum, const int8_t *v, int32_t v_rs, int32_t dk, int8_t *o) {
+static inline int8_t ma_out(const ma_attention_s8_params *p, int32_t acc) {
+  return (int8_t)ma_clamp_s8(ma_mbqm(acc, p->pv_multiplier, p->pv_shift) + p->pv_out_zp);
+}
+
+/* o_c = requant(sum_t weight_t * row_t[c] - zv * psum) */
+static void ma_row_pv(const ma_attention_s8_params *p, const ma_att_term *terms, int32_t m, int32_t psum,
+                      int32_t dk, int8_t *o) {
   const int32_t corr = -p->pv_rhs_zp * psum;
-  int32_t c = 0, i;
+  const ma_att_term *end = terms + m;
+  int32_t c = 0;
 #if MA_ATT_DSP
   for (; c + 8 <= dk; c += 8) {
     int32_t a0 = corr, a1 = corr, a2 = corr, a3 = corr, a4 = corr, a5 = corr, a6 = corr, a7 = corr;
-    for (i = 0; i < m; ++i) {
-      const int8_t *vr = v + (size_t)idx[i] * (size_t)v_rs + c;
-      const int32_t wi = w[i];
-      const uint32_t w0 = ma_rd32(vr), w1 = ma_rd32(vr + 4);
-      const ma_s16x2 e0 = MA_SXTB16((ma_s8x4)w0), o0 = MA_SXTB16((ma_s8x4)ma_ror8(w0));
-      const ma_s16x2 e1 = MA_SXTB16((ma_s8x4)w1), o1 = MA_SXTB16((ma_s8x4)ma_ror8(w1));
-      a0 = MA_SMLABB(e0, wi, a0);
-      a2 = MA_SMLATB(e0, wi, a2);
-      a1 = MA_SMLABB(o0, wi, a1);
-      a3 = MA_SMLATB(o0, wi, a3);
-      a4 = MA_SMLABB(e1, wi, a4);
-      a6 = MA_SMLATB(e1, wi, a6);
-      a5 = MA_SMLABB(o1, wi, a5);
-      a7 = MA_SMLATB(o1, wi, a7);
+    const ma_att_term *t;
+    int32_t wt;
+    /* the list ends with a zero weight: no end pointer, so all of this fits in registers */
+    for (t = terms; (wt = t->weight) != 0; ++t) {
+      const int8_t *r = t->row + c;
+      const ma_s8x4 w0 = (ma_s8x4)ma_rd32(r), w1 = (ma_s8x4)ma_rd32(r + 4);
+      ma_s16x2 e = MA_SXTB16(w0), od = MA_SXTB16_ROR8(w0);
+      a0 = MA_SMLABB(e, wt, a0);
+      a2 = MA_SMLATB(e, wt, a2);
+      a1 = MA_SMLABB(od, wt, a1);
+      a3 = MA_SMLATB(od, wt, a3);
+      e = MA_SXTB16(w1);
+      od = MA_SXTB16_ROR8(w1);
+      a4 = MA_SMLABB(e, wt, a4);
+      a6 = MA_SMLATB(e, wt, a6);
+      a5 = MA_SMLABB(od, wt, a5);
+      a7 = MA_SMLATB(od, wt, a7);
     }
-    o[c + 0] = (int8_t)ma_clamp_s8(ma_mbqm(a0, p->pv_multiplier, p->pv_shift) + p->pv_out_zp);
-    o[c + 1] = (int8_t)ma_clamp_s8(ma_mbqm(a1, p->pv_multiplier, p->pv_shift) + p->pv_out_zp);
-    o[c + 2] = (int8_t)ma_clamp_s8(ma_mbqm(a2, p->pv_multiplier, p->pv_shift) + p->pv_out_zp);
-    o[c + 3] = (int8_t)ma_clamp_s8(ma_mbqm(a3, p->pv_multiplier, p->pv_shift) + p->pv_out_zp);
-    o[c + 4] = (int8_t)ma_clamp_s8(ma_mbqm(a4, p->pv_multiplier, p->pv_shift) + p->pv_out_zp);
-    o[c + 5] = (int8_t)ma_clamp_s8(ma_mbqm(a5, p->pv_multiplier, p->pv_shift) + p->pv_out_zp);
-    o[c + 6] = (int8_t)ma_clamp_s8(ma_mbqm(a6, p->pv_multiplier, p->pv_shift) + p->pv_out_zp);
-    o[c + 7] = (int8_t)ma_clamp_s8(ma_mbqm(a7, p->pv_multiplier, p->pv_shift) + p->pv_out_zp);
+    o[c + 0] = ma_out(p, a0);
+    o[c + 1] = ma_out(p, a1);
+    o[c + 2] = ma_out(p, a2);
+    o[c + 3] = ma_out(p, a3);
+    o[c + 4] = ma_out(p, a4);
+    o[c + 5] = ma_out(p, a5);
+    o[c + 6] = ma_out(p, a6);
+    o[c + 7] = ma_out(p, a7);
   }
 #endif
   for (; c < dk; ++c) {
     int32_t acc = corr;
-    for (i = 0; i < m; ++i) acc += w[i] * v[(size_t)idx[i] * (size_t)v_rs + c];
-    o[c] = (int8_t)ma_clamp_s8(ma_mbqm(acc, p->pv_multiplier, p->pv_shift) + p->pv_out_zp);
+    const ma_att_term *t;
+    for (t = terms; t != end; ++t) acc += t->weight * t->row[c];
+    o[c] = ma_out(p, acc);
   }
 }
 
 /* ------------------------------------------------------------------------ */
 int ma_attention_s8(const ma_attention_s8_params *p, const ma_attention_s8_dims *d, const int8_t *q,
                     const int8_t *k, const int8_t *v, int8_t *out, void *scratch, size_t scratch_size) {
-  int16_t *qq, *s, *idx;
+  int16_t *qq, *s;
+  ma_att_term *terms;
   int32_t h, i;
   const size_t need = ma_attention_s8_get_buffer_size(d);
   if (p == NULL || q == NULL || k == NULL || v == NULL || out == NULL || !ma_valid_dims(d))
@@ -503,7 +520,11 @@ int ma_attention_s8(const ma_attention_s8_params *p, const ma_attention_s8_dims 
     return MA_ATTENTION_S8_ERR_ARG;
   qq = (int16_t *)scratch;
   s = (int16_t *)((uint8_t *)scratch + ma_qrow_bytes(d->head_dim));
-  idx = s + ma_list_entries(d->kv_len);
+  {
+    const uintptr_t a = (uintptr_t)((uint8_t *)s + ma_score_bytes(d->kv_len));
+    const uintptr_t al = sizeof(void *) > 4 ? sizeof(void *) : 4;
+    terms = (ma_att_term *)((a + al - 1u) & ~(al - 1u));
+  }
 
   for (h = 0; h < d->heads; ++h) {
     const int8_t *qh = q + (size_t)h * (size_t)d->q_head_stride;
@@ -516,18 +537,17 @@ int ma_attention_s8(const ma_attention_s8_params *p, const ma_attention_s8_dims 
       if (d->window_left >= 0 && i - d->window_left > lo) lo = i - d->window_left;
       if (d->window_right >= 0 && (int64_t)i + d->window_right < hi) hi = i + d->window_right;
       n = hi - lo + 1;
-      if (n <= 0) { /* no key in the window: BATCH_MATMUL of nothing */
+      if (n <= 0) { /* no key in the window: a BATCH_MATMUL over nothing */
         int32_t c;
-        for (c = 0; c < d->head_dim; ++c)
-          orow[c] = (int8_t)ma_clamp_s8(ma_mbqm(0, p->pv_multiplier, p->pv_shift) + p->pv_out_zp);
+        for (c = 0; c < d->head_dim; ++c) orow[c] = ma_out(p, 0);
         continue;
       }
       ma_prep_q(p, qh + (size_t)i * (size_t)d->q_row_stride, d->head_dim, qq);
       mx = ma_row_scores(p, qq, kh + (size_t)lo * (size_t)d->k_row_stride, d->k_row_stride, n, d->head_dim,
                          s);
-      m = ma_row_softmax(p, s, idx, n, mx, &psum);
-      ma_row_pv(p, s, idx, m, psum, vh + (size_t)lo * (size_t)d->v_row_stride, d->v_row_stride, d->head_dim,
-                orow);
+      m = ma_row_softmax(p, s, n, mx, vh + (size_t)lo * (size_t)d->v_row_stride, d->v_row_stride, terms,
+                         &psum);
+      ma_row_pv(p, terms, m, psum, d->head_dim, orow);
     }
   }
   return MA_ATTENTION_S8_OK;

@@ -1,6 +1,8 @@
 """``microalign data``: make training data offline (TTS corpora, teacher labels)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from . import main
@@ -9,3 +11,35 @@ from . import main
 @main.group("data")
 def data_group() -> None:
     """Make training data: synthetic speech with exact timings, teacher-labelled real speech."""
+
+
+@data_group.command("synth")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--espeak", "n_espeak", type=int, default=7200, show_default=True, help="espeak-ng utterances.")
+@click.option("--festival", "n_festival", type=int, default=1800, show_default=True, help="festival utterances.")
+@click.option("--piper", "n_piper", type=int, default=600, show_default=True, help="Piper utterances.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--test-fraction", type=float, default=0.05, show_default=True, help="Held-out share (by voice).")
+def synth_command(out_dir: Path, n_espeak: int, n_festival: int, n_piper: int, seed: int, test_fraction: float) -> None:
+    """Synthesise a corpus with exact word and phone timings into OUT_DIR/<engine>/{train,test}.jsonl.
+
+    Resumes an interrupted run. Needs the Debian packages espeak-ng and
+    festival (with its voices) and the `tts` extra (Piper).
+    """
+    from ..data.synth import build_synthetic_corpus
+
+    for r in build_synthetic_corpus(out_dir, n_espeak, n_festival, n_piper, seed, test_fraction):
+        click.echo(f"{r.engine}: {r.train} train + {r.test} test utterances, {r.hours:.2f} h")
+
+
+@data_group.command("label", context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+                    add_help_option=False)
+@click.pass_context
+def label_command(ctx: click.Context) -> None:
+    """Label transcribed real speech with a teacher aligner (pocketsphinx, Qwen3-ForcedAligner).
+
+    Arguments as `python -m microalign.teachers` (see `microalign data label --help`).
+    """
+    from ..teachers.__main__ import main as teachers_main
+
+    ctx.exit(teachers_main(ctx.args or ["--help"]))

@@ -21,7 +21,11 @@ checks that the WORD events start at the words' character positions one to one a
 :class:`SynthesisError` when they do not.
 
 The Debian library (``libespeak-ng.so.1`` and its ``espeak-ng-data``) is used
-when present, otherwise the one bundled with PyPI ``espeakng-loader``.
+when present, otherwise the one bundled with PyPI ``espeakng-loader``. With
+1.52, every voice change queues a SAMPLERATE event, and dozens of voice
+changes without synthesis in between overflow the event list so the first
+WORD event is lost: the position check above catches that (one voice change
+per utterance, as here, is fine).
 espeak-ng keeps global state, so there is one :class:`EspeakSynth` per process.
 """
 from __future__ import annotations
@@ -161,12 +165,16 @@ class EspeakSynth:
     def __new__(cls, library: str | None = None, data_path: str | None = None):
         # the C library has one global state: share one wrapper per process
         if cls._instance is None:
-            cls._instance = super().__new__(cls)
-            cls._instance._init(library, data_path)
+            inst = super().__new__(cls)
+            inst._init(library, data_path)
+            cls._instance = inst
+        elif library is not None and library != cls._instance.library:
+            raise ValueError(f"espeak-ng is already loaded from {cls._instance.library} in this process; "
+                             f"cannot load {library} too")
         return cls._instance
 
     def __init__(self, library: str | None = None, data_path: str | None = None) -> None:
-        pass
+        """Load ``library`` (default: :func:`find_library`) once per process; later calls share it."""
 
     def _init(self, library: str | None, data_path: str | None) -> None:
         if library is None:

@@ -22,6 +22,7 @@ dictionary shipped with festival (to drop acronyms and junk).
 """
 from __future__ import annotations
 
+import bisect
 import random
 import re
 from pathlib import Path
@@ -186,7 +187,7 @@ def _number_token(rng: random.Random) -> str:
         return rng.choice(["$", "£", "€"]) + (f"{rng.randint(1, 500)}" if rng.random() < 0.5
                                                else f"{rng.randint(0, 99)}.{rng.randint(1, 99):02d}")
     if kind < 0.85:
-        return f"{rng.randint(1, 12)}:{rng.choice([0, 5, 10, 15, 20, 30, 45, 50])  :02d}"
+        return f"{rng.randint(1, 12)}:{rng.choice([0, 5, 10, 15, 20, 30, 45, 50]):02d}"
     if kind < 0.93:
         return f"{rng.randint(1, 100)}%"
     return f"{rng.randint(0, 99)}.{rng.randint(0, 9)}"
@@ -231,9 +232,11 @@ class SentenceGenerator:
             total += 1.0 / (rank + 10) ** 0.6
             self._cum.append(total)
 
-    def _content_word(self) -> str:
-        import bisect
+    def reseed(self, seed: int | str) -> None:
+        """Restart the stream from ``seed`` (the word list is kept: cheaper than a new generator)."""
+        self.rng = random.Random(seed)
 
+    def _content_word(self) -> str:
         x = self.rng.random() * self._cum[-1]
         return self.content[min(bisect.bisect_left(self._cum, x), len(self.content) - 1)]
 

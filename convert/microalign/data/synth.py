@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import soundfile as sf
+from tqdm import tqdm
 
 from ..corpus import Segment, Utterance, read_manifest
 from ..frontend import SAMPLE_RATE, float_to_pcm16
@@ -147,8 +149,6 @@ def synthesize_engine(out_dir: str | Path, engine: str, n: int, seed: int = 0, t
 
     Returns an :class:`EngineReport` with counts, hours and dropped utterances by reason.
     """
-    from tqdm import tqdm
-
     if n < 0:
         raise ValueError(f"number of utterances must be >= 0, got {n}")
     if not 0.0 <= test_fraction < 1.0:
@@ -179,9 +179,10 @@ def synthesize_engine(out_dir: str | Path, engine: str, n: int, seed: int = 0, t
     for i in todo:
         uid = f"{engine}-{i:06d}"
         is_test = random.Random(f"{seed}:{engine}:{i}:split").random() < test_fraction
+        reason = ""
         for attempt in range(20):
             rng = random.Random(f"{seed}:{engine}:{i}:{attempt}")
-            gen.rng = random.Random(f"{seed}:{engine}:{i}:{attempt}:text")
+            gen.reseed(f"{seed}:{engine}:{i}:{attempt}:text")
             text = gen.sentence()
             try:
                 words = [w.text for w in normalize(text)]
@@ -198,8 +199,6 @@ def synthesize_engine(out_dir: str | Path, engine: str, n: int, seed: int = 0, t
         words_seg = [Segment(w.label, min(w.start, dur), min(w.end, dur)) for w in spoken.words]
         phones_seg = [Segment(p.label, min(p.start, dur), min(p.end, dur)) for p in spoken.phones]
         wav = folder / "wav" / f"{uid}.wav"
-        import soundfile as sf
-
         sf.write(str(wav), pcm, SAMPLE_RATE, subtype="PCM_16")
         u = Utterance(uid, str(wav), text, words_seg, phones_seg, source=engine, speaker=spoken.speaker)
         (test if is_test else train).append(u)
@@ -214,8 +213,6 @@ def synthesize_engine(out_dir: str | Path, engine: str, n: int, seed: int = 0, t
         eng.close()
     _write_atomic(folder / "train.jsonl", sorted(train, key=lambda u: u.id))
     _write_atomic(folder / "test.jsonl", sorted(test, key=lambda u: u.id))
-    import soundfile as sf
-
     report.train, report.test = len(train), len(test)
     report.seconds = sum(sf.info(u.audio).duration for u in train + test)
     if report.dropped and progress:

@@ -112,7 +112,7 @@ def _ceil(a: int, b: int) -> int:
 
 def scratch_bytes(n_frames: int, n_tokens: int, n_words: int, band: int = 0) -> int:
     """Bytes of scratch ``ma_decode_s8`` needs (= ``ma_decode_s8_get_buffer_size``)."""
-    if n_frames < 1 or n_frames > MAX_FRAMES or n_words < 1 or n_tokens < n_words:
+    if n_frames < 1 or n_frames > MAX_FRAMES or n_words < 1 or n_tokens < n_words or n_tokens > MAX_FRAMES:
         raise DecodeError(f"bad sizes: T={n_frames}, tokens={n_tokens}, words={n_words}", _core.STATUS_ERR_ARGUMENT)
     S = n_tokens + n_words + 1
     W = _core.resolve_band(band, S)

@@ -411,16 +411,15 @@ def student_attention_inputs(n_windows: int = 12, layer: int = 0, seed: int = 0,
     wavs = sorted(Path(data_dir).glob("*/*.wav"))
     if not wavs:
         raise FileNotFoundError(f"no .wav under {data_dir}")
-    windows = []
-    for w in wavs:
-        audio, sr = sf.read(str(w), dtype="float32")
-        feats = features_from_pcm(float_to_pcm16(audio))
-        for start in range(0, len(feats) - cfg.window + 1, cfg.window):
-            windows.append(model_input(feats[start:start + cfg.window]))
-            if len(windows) >= n_windows:
-                break
-        if len(windows) >= n_windows:
+    feats = []
+    for w in wavs:                       # utterances back to back, cut into model windows
+        audio, _ = sf.read(str(w), dtype="float32")
+        feats.append(features_from_pcm(float_to_pcm16(audio)))
+        if sum(len(f) for f in feats) >= n_windows * cfg.window:
             break
+    allf = np.concatenate(feats, 0)
+    windows = [model_input(allf[i * cfg.window:(i + 1) * cfg.window]) for i in range(len(allf) // cfg.window)]
+    windows = windows[:n_windows]
     got = []
     attn = fused.blocks[layer].attn
     hook = attn.register_forward_hook(lambda mod, inp, out: got.append(inp[0].detach().numpy().copy()))

@@ -151,7 +151,7 @@ class LabelReport:
     resumed: int = 0          #: taken over from an existing manifest
     failed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)  #: (utterance id, reason)
-    audio_seconds: float = 0.0  #: audio labelled in this run
+    audio_seconds: float = 0.0  #: audio read in this run (labelled or failed in the teacher)
     elapsed_seconds: float = 0.0
     oov_words: dict[str, str] = field(default_factory=dict)  #: out-of-lexicon word -> pronunciation source
     oov_tokens: int = 0       #: occurrences of such words

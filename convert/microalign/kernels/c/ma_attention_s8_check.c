@@ -37,65 +37,110 @@ static int params_match(const struct ma_att_case *c, const ma_attention_s8_param
   return ok;
 }
 
-/* Runs one layout; returns the number of differing output bytes (-1: kernel error). */
+/* Runs one layout; returns the number of differing output bytes (-1: kernel error, -2: no room). */
 static long run_case(const struct ma_att_case *c, int interleaved) {
-  const size_t qn = (size_t)c->heads * c->q_len * c->head_dim;
-  const size_t kn = (size_t)c->heads * c->kv_len * c->head_dim;
+  const size_t H = (size_t)c->heads, TQ = (size_t)c->q_len, TK = (size_t)c->kv_len, DK = (size_t)c->head_dim;
+  const size_t qn = H * TQ * DK, kn = H * TK * DK;
   uint8_t *pool = (uint8_t *)pool_words;
   ma_attention_s8_dims d;
-  size_t scratch_bytes, used;
+  size_t scratch_bytes, used, h, t, e, i;
   int8_t *q, *k, *v, *o;
   long diff = 0;
-  int h, t, st;
   ma_attention_s8_dims_contiguous(&d, c->heads, c->q_len, c->kv_len, c->head_dim);
   d.window_left = c->window_left;
   d.window_right = c->window_right;
   scratch_bytes = ma_attention_s8_get_buffer_size(&d);
   used = (scratch_bytes + 3u) & ~(size_t)3u;
   if (!interleaved) {
-    o = (int8_t *)pool + used;
     if (used + qn > sizeof(pool_words)) return -2;
-    st = ma_attention_s8(&params, &d, c->q, c->k, c->v, o, pool, scratch_bytes);
-    if (st != MA_ATTENTION_S8_OK) return -1;
-    for (size_t i = 0; i < qn; ++i) diff += o[i] != c->out[i];
+    o = (int8_t *)pool + used;
+    if (ma_attention_s8(&params, &d, c->q, c->k, c->v, o, pool, scratch_bytes) != MA_ATTENTION_S8_OK) return -1;
+    for (i = 0; i < qn; ++i) diff += o[i] != c->out[i];
     return diff;
   }
-  /* [T][H][dk]: rows of all heads interleaved, as the model's [T, d_model] tensors */
+  /* [T][H][dk]: the heads of a time step side by side, as in the model's [T, d_model] tensors */
   if (used + 2 * qn + 2 * kn > sizeof(pool_words)) return -2;
   q = (int8_t *)pool + used;
   k = q + qn;
   v = k + kn;
   o = v + kn;
-  for (h = 0; h < c->heads; ++h) {
-    for (t = 0; t < c->q_len; ++t)
-      memcpy(q + ((size_t)t * c->heads + h) * c->head_dim, c->q + ((size_t)h * c->q_len + t) * c->head_dim,
-             (size_t)c->head_dim);
-    for (t = 0; t < c->kv_len; ++t) {
-      memcpy(k + ((size_t)t * c->heads + h) * c->head_dim, c->k + ((size_t)h * c->kv_len + t) * c->head_dim,
-             (size_t)c->head_dim);
-      memcpy(v + ((size_t)t * c->heads + h) * c->head_dim, c->v + ((size_t)h * c->kv_len + t) * c->head_dim,
-             (size_t)c->head_dim);
+  for (h = 0; h < H; ++h) {
+    for (t = 0; t < TQ; ++t) memcpy(q + (t * H + h) * DK, c->q + (h * TQ + t) * DK, DK);
+    for (t = 0; t < TK; ++t) {
+      memcpy(k + (t * H + h) * DK, c->k + (h * TK + t) * DK, DK);
+      memcpy(v + (t * H + h) * DK, c->v + (h * TK + t) * DK, DK);
     }
   }
   d.q_head_stride = d.k_head_stride = d.v_head_stride = d.out_head_stride = c->head_dim;
   d.q_row_stride = d.k_row_stride = d.v_row_stride = d.out_row_stride = c->heads * c->head_dim;
-  st = ma_attention_s8(&params, &d, q, k, v, o, pool, scratch_bytes);
-  if (st != MA_ATTENTION_S8_OK) return -1;
-  for (h = 0; h < c->heads; ++h)
-    for (t = 0; t < c->q_len; ++t)
-      for (int e = 0; e < c->head_dim; ++e)
-        diff += o[((size_t)t * c->heads + h) * c->head_dim + e] !=
-                c->out[((size_t)h * c->q_len + t) * c->head_dim + e];
+  if (ma_attention_s8(&params, &d, q, k, v, o, pool, scratch_bytes) != MA_ATTENTION_S8_OK) return -1;
+  for (h = 0; h < H; ++h)
+    for (t = 0; t < TQ; ++t)
+      for (e = 0; e < DK; ++e) diff += o[(t * H + h) * DK + e] != c->out[(h * TQ + t) * DK + e];
   return diff;
 }
 
+/* Argument checks: each bad call returns its error code and writes nothing. */
+static int check_api_errors(void) {
+  static const int8_t x[4 * 8] = {1, 2, 3};
+  int8_t o[4 * 8];
+  uint8_t *pool = (uint8_t *)pool_words;
+  ma_attention_s8_quant qt;
+  ma_attention_s8_params p;
+  ma_attention_s8_dims d;
+  size_t n;
+  int bad = 0;
+  memset(&qt, 0, sizeof(qt));
+  qt.q.scale = qt.k.scale = qt.v.scale = 0.02f;
+  qt.scores.scale = 0.05f;
+  qt.out.scale = 0.01f;
+  qt.softmax_beta = 1.0f;
+  bad += ma_attention_s8_params_init(&p, &qt) != MA_ATTENTION_S8_OK;
+  bad += ma_attention_s8_params_init(NULL, &qt) != MA_ATTENTION_S8_ERR_ARG;
+  qt.scores.scale = 64.0f; /* softmax left shift > 30 */
+  bad += ma_attention_s8_params_init(&p, &qt) != MA_ATTENTION_S8_ERR_QUANT;
+  qt.scores.scale = 1e-9f; /* beta * scale * 2^26 <= 1: TFLM rejects */
+  bad += ma_attention_s8_params_init(&p, &qt) != MA_ATTENTION_S8_ERR_QUANT;
+  qt.scores.scale = 0.05f;
+  qt.v.zero_point = 200;
+  bad += ma_attention_s8_params_init(&p, &qt) != MA_ATTENTION_S8_ERR_QUANT;
+  qt.v.zero_point = 0;
+  qt.q.scale = -1.0f;
+  bad += ma_attention_s8_params_init(&p, &qt) != MA_ATTENTION_S8_ERR_QUANT;
+  qt.q.scale = 0.02f;
+  bad += ma_attention_s8_params_init(&p, &qt) != MA_ATTENTION_S8_OK;
+
+  ma_attention_s8_dims_contiguous(&d, 1, 4, 4, 8);
+  n = ma_attention_s8_get_buffer_size(&d);
+  memset(o, 0x55, sizeof(o));
+  bad += n == 0;
+  bad += ma_attention_s8(&p, &d, x, x, x, o, pool, n) != MA_ATTENTION_S8_OK;
+  bad += ma_attention_s8(NULL, &d, x, x, x, o, pool, n) != MA_ATTENTION_S8_ERR_ARG;
+  bad += ma_attention_s8(&p, NULL, x, x, x, o, pool, n) != MA_ATTENTION_S8_ERR_ARG;
+  bad += ma_attention_s8(&p, &d, NULL, x, x, o, pool, n) != MA_ATTENTION_S8_ERR_ARG;
+  bad += ma_attention_s8(&p, &d, x, x, x, o, NULL, n) != MA_ATTENTION_S8_ERR_SCRATCH;
+  bad += ma_attention_s8(&p, &d, x, x, x, o, pool, n - 1) != MA_ATTENTION_S8_ERR_SCRATCH;
+  bad += ma_attention_s8(&p, &d, x, x, x, o, pool + 2, n) != MA_ATTENTION_S8_ERR_SCRATCH;
+  d.kv_len = MA_ATTENTION_S8_MAX_KV_LEN + 1;
+  bad += ma_attention_s8_get_buffer_size(&d) != 0;
+  bad += ma_attention_s8(&p, &d, x, x, x, o, pool, n) != MA_ATTENTION_S8_ERR_ARG;
+  d.kv_len = 4;
+  d.head_dim = 0;
+  bad += ma_attention_s8(&p, &d, x, x, x, o, pool, n) != MA_ATTENTION_S8_ERR_ARG;
+  d.head_dim = 8;
+  d.out_row_stride = 4; /* rows would overlap */
+  bad += ma_attention_s8(&p, &d, x, x, x, o, pool, n) != MA_ATTENTION_S8_ERR_ARG;
+  printf("api argument checks: %s\n", bad ? "FAIL" : "PASS");
+  return bad != 0;
+}
+
 int main(void) {
-  int failed = 0;
+  int failed = check_api_errors();
   for (int n = 0; n < MA_ATT_NUM_CASES; ++n) {
     const struct ma_att_case *c = &ma_att_cases[n];
     ma_attention_s8_quant qt;
     long d0, d1;
-    int st, pm;
+    int pm;
     memset(&qt, 0, sizeof(qt));
     qt.q.scale = c->q_scale, qt.q.zero_point = c->q_zp;
     qt.k.scale = c->k_scale, qt.k.zero_point = c->k_zp;
@@ -111,8 +156,7 @@ int main(void) {
     qt.score_mul.value_q.scale = c->smul_const_scale, qt.score_mul.value_q.zero_point = c->smul_const_zp;
     qt.score_mul.out.scale = c->smul_out_scale, qt.score_mul.out.zero_point = c->smul_out_zp;
     qt.softmax_beta = c->beta;
-    st = ma_attention_s8_params_init(&params, &qt);
-    pm = st == MA_ATTENTION_S8_OK && params_match(c, &params);
+    pm = ma_attention_s8_params_init(&params, &qt) == MA_ATTENTION_S8_OK && params_match(c, &params);
     d0 = pm ? run_case(c, 0) : -1;
     d1 = pm ? run_case(c, 1) : -1;
     /* -2: the case does not fit the pool (only on small targets); not a failure of the kernel */
@@ -120,6 +164,6 @@ int main(void) {
     printf("%-32s params %s  contiguous %ld  interleaved %ld  %s\n", c->name, pm ? "ok" : "MISMATCH", d0, d1,
            (pm && d0 == 0 && (d1 == 0 || d1 == -2)) ? "PASS" : (d0 == -2 ? "SKIP" : "FAIL"));
   }
-  printf("ma_attention_s8_check: %d of %d cases failed\n", failed, MA_ATT_NUM_CASES);
+  printf("ma_attention_s8_check: %d failures (%d cases and the API checks)\n", failed, MA_ATT_NUM_CASES);
   return failed > 255 ? 255 : failed;
 }

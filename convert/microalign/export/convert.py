@@ -1,0 +1,227 @@
+"""``convert_checkpoint``: PyTorch student → ONNX → SavedModel → float32 and full-int8 TFLite, checked and reported.
+
+Output folder::
+
+    student.onnx               float, opset 18 (dynamo exporter), batch 1
+    saved_model/               onnx2tf's TensorFlow SavedModel
+    student_float32.tflite     float reference for LiteRT
+    student_int8.tflite        the device model: int8 in/out (input scale 1/32, zero point 0)
+    report.md, report.json     operators, sizes, MACs, TFLM arena, quantisation per tensor, checks
+    logs/<stage>.log           what each tool printed
+
+Same checkpoint, calibration source, ``n_calib`` and ``seed`` give the same
+bytes in ``student.onnx``, ``student_float32.tflite`` and ``student_int8.tflite``.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import stages
+from .stages import ConversionError
+
+ONNX_FILE = "student.onnx"
+SAVED_MODEL_DIR = "saved_model"
+FLOAT_FILE = "student_float32.tflite"
+INT8_FILE = "student_int8.tflite"
+N_STAGES = 7
+N_CHECK_WINDOWS = 4            # calibration windows the numeric checks run on
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass
+class ConversionResult:
+    out_dir: Path
+    onnx: Path
+    saved_model: Path
+    tflite_float32: Path
+    tflite_int8: Path
+    report_md: Path
+    report_json: Path
+    int8_bytes: int
+    float32_bytes: int
+    input_quant: tuple[float, int]
+    output_quant: tuple[float, int]
+    arena_bytes: int | None
+    op_histogram: dict[str, int]
+    macs_per_second: float
+    durations: dict[str, float] = field(default_factory=dict)
+    report: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        arena = f"{self.arena_bytes:,} B arena" if self.arena_bytes else "arena not measured"
+        return (f"{self.tflite_int8}: {self.int8_bytes:,} B int8, {arena}, "
+                f"{self.macs_per_second / 1e6:.1f} M MAC/s, {sum(self.op_histogram.values())} ops")
+
+
+def convert_checkpoint(checkpoint, out_dir: str | Path, calibration: str | Path | Sequence[np.ndarray], *,
+                       n_calib: int = 200, seed: int = 0, attention: str = "per_head",
+                       pin_input_scale: bool = True, measure_arena: bool = True,
+                       progress: Callable[[str], None] | None = _stderr) -> ConversionResult:
+    """Convert a student to ONNX, float32 TFLite and full-int8 TFLite; write the report.
+
+    checkpoint: path of a student checkpoint, ``None`` for the shipped model, or a
+        :class:`~microalign.model.StudentAligner` (e.g. after pruning or QAT).
+    calibration: int8 feature arrays ``[T, 40]``, a JSON-lines manifest or a folder
+        of audio (see :mod:`.calibration`); ``n_calib`` windows are drawn with ``seed``.
+    attention: ``"per_head"`` (smaller TFLM arena) or ``"batched"`` (see :mod:`.graph`).
+    pin_input_scale: make the int8 input scale exactly 1/32 with zero point 0, so
+        device features go in unchanged (fails if the converter does not comply).
+    progress: called with one line per stage (default: stderr); ``None`` is silent.
+
+    Raises :class:`ConversionError` (naming the stage) when a stage fails or its
+    artefact does not load and run, including any operator TFLM lacks.
+    """
+    import torch
+
+    from ..model import StudentAligner, load_checkpoint
+    from .calibration import calibration_windows, pin_input_range
+    from .graph import ExportAligner, check_equivalence
+    from .report import build_report, write_report
+
+    say = progress or (lambda _line: None)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    logs = out / "logs"
+    durations: dict[str, float] = {}
+    checks: dict[str, dict] = {}
+    t_all = time.perf_counter()
+
+    def stage(k: int, name: str, t0: float, msg: str) -> None:
+        durations[name] = time.perf_counter() - t0
+        say(f"convert [{k}/{N_STAGES}] {name:<11} {msg} ({durations[name]:.1f} s)")
+
+    # 1. model and calibration windows
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
+    if isinstance(checkpoint, StudentAligner):
+        model, meta, ckpt_label = checkpoint.eval(), {}, "<in-memory model>"
+    else:
+        model, meta = load_checkpoint(checkpoint)
+        from ..model import default_model_path
+
+        ckpt_label = str(checkpoint if checkpoint is not None else default_model_path())
+    cfg = model.cfg
+    calib = calibration_windows(calibration, n_calib, seed=seed, window=cfg.window)
+    windows = pin_input_range(calib.windows) if pin_input_scale else calib.windows
+    from ..frontend import INPUT_SCALE
+
+    representative = (windows.astype(np.float32) * np.float32(INPUT_SCALE))[:, None]   # [N, 1, T, F]
+    check_windows = calib.windows[:N_CHECK_WINDOWS]
+    stage(1, "calibration", t0, f"{len(calib)} windows from {calib.source} (seed {seed})")
+
+    # 2. export graph and ONNX
+    t0 = time.perf_counter()
+    export = ExportAligner(model, attention=attention)
+    xs = torch.from_numpy(check_windows.astype(np.float32) * np.float32(INPUT_SCALE))
+    checks["export_graph_vs_torch"] = {"max_abs": check_equivalence(model, export, xs)}
+    onnx_path = out / ONNX_FILE
+    stages.export_onnx(export, onnx_path, logs / "onnx.log")
+    onnx_ops = stages.check_onnx(onnx_path, cfg.window, cfg.n_mels, cfg.n_tokens)
+    from .backends import OnnxBackend, TorchBackend
+
+    ref = TorchBackend(model=model)
+    torch_out = [ref.log_probs(w) for w in check_windows]
+    ob = OnnxBackend(onnx_path)
+    err = max(float(np.abs(ob.log_probs(w) - r).max()) for w, r in zip(check_windows, torch_out))
+    if err > 1e-3:
+        raise ConversionError("onnx", f"ONNX Runtime output differs from PyTorch by {err:.3g}")
+    checks["onnx_vs_torch"] = {"max_abs": err}
+    stage(2, "onnx", t0, f"{onnx_path.name}: {len(onnx_ops)} nodes, {onnx_path.stat().st_size:,} B, "
+                         f"max |Δ| vs torch {err:.1e}")
+
+    # 3. onnx2tf
+    t0 = time.perf_counter()
+    sm = out / SAVED_MODEL_DIR
+    stages.onnx_to_saved_model(onnx_path, sm, logs / "onnx2tf.log")
+    stage(3, "onnx2tf", t0, f"{sm.name}/ written")
+
+    # 4. float32 TFLite
+    t0 = time.perf_counter()
+    fpath = out / FLOAT_FILE
+    stages.saved_model_to_float_tflite(sm, fpath, logs / "tflite_float.log")
+    from .backends import LiteRTBackend
+
+    fb = _load_checked("tflite-float", LiteRTBackend, fpath, cfg)
+    if fb.is_int8:
+        raise ConversionError("tflite-float", "the float model came out quantised")
+    float_out = [fb.log_probs(w) for w in check_windows]
+    err = max(float(np.abs(f - r).max()) for f, r in zip(float_out, torch_out))
+    if err > 1e-2:
+        raise ConversionError("tflite-float", f"LiteRT float output differs from PyTorch by {err:.3g} "
+                              "(a layout or conversion error)")
+    checks["tflite_float_vs_torch"] = {"max_abs": err}
+    stage(4, "tflite-fp32", t0, f"{fpath.name}: {fpath.stat().st_size:,} B, max |Δ| vs torch {err:.1e}")
+
+    # 5. int8 TFLite
+    t0 = time.perf_counter()
+    ipath = out / INT8_FILE
+    stages.saved_model_to_int8_tflite(sm, ipath, representative, logs / "tflite_int8.log")
+    from .tflite_model import read_tflite
+
+    info = read_tflite(ipath)
+    problems = info.int8_problems()
+    if problems:
+        raise ConversionError("tflite-int8", "not a pure int8 graph: " + "; ".join(problems[:8]))
+    in_q, out_q = info.io_quant()
+    if pin_input_scale and (abs(in_q[0] - INPUT_SCALE) > 1e-9 or in_q[1] != 0):
+        raise ConversionError("tflite-int8", f"input quantisation came out as scale {in_q[0]!r}, zero point "
+                              f"{in_q[1]} instead of {INPUT_SCALE}, 0")
+    ib = _load_checked("tflite-int8", LiteRTBackend, ipath, cfg)
+    int8_raw = [ib.run(w) for w in check_windows]
+    int8_out = [ib.log_probs(w) for w in check_windows]
+    from .metrics import int8_lsb_diff, output_errors
+
+    checks["tflite_int8_vs_torch"] = output_errors(np.concatenate(torch_out), np.concatenate(int8_out))
+    stage(5, "tflite-int8", t0, f"{ipath.name}: {ipath.stat().st_size:,} B, input scale {in_q[0]:.6g} zp {in_q[1]}, "
+                                f"argmax agreement {checks['tflite_int8_vs_torch']['argmax']:.1%}")
+
+    # 6. TFLite Micro
+    t0 = time.perf_counter()
+    from .backends import TFLMBackend
+    from .tflm import TFLMError, UnsupportedOpError, measure_arena as _measure
+
+    try:
+        tb = TFLMBackend(ipath)
+        tflm_raw = [tb.run(w) for w in check_windows]
+    except UnsupportedOpError as e:
+        raise ConversionError("tflm", str(e), e.log) from None
+    except TFLMError as e:
+        raise ConversionError("tflm", str(e), e.log) from None
+    checks["tflm_vs_tflite_int8"] = int8_lsb_diff(np.stack(tflm_raw), np.stack(int8_raw))
+    arena = _measure(ipath.read_bytes()) if measure_arena else None
+    stage(6, "tflm", t0, f"loads and runs; " + (f"arena {arena.min_arena_bytes:,} B; " if arena else "")
+          + f"max {checks['tflm_vs_tflite_int8']['max_lsb']} LSB from LiteRT int8")
+
+    # 7. report
+    t0 = time.perf_counter()
+    durations["total"] = time.perf_counter() - t_all
+    report = build_report(model=model, meta=meta, checkpoint=ckpt_label, calib=calib, pinned=pin_input_scale,
+                          attention=attention, info=info, float_bytes=fpath.stat().st_size, onnx_path=onnx_path,
+                          int8_path=ipath, arena=arena, checks=checks, durations=durations)
+    md, js = write_report(report, out)
+    stage(7, "report", t0, f"{md.name}, {js.name}")
+    from ..model import macs_per_second
+
+    return ConversionResult(out, onnx_path, sm, fpath, ipath, md, js, ipath.stat().st_size, fpath.stat().st_size,
+                            in_q, out_q, arena.min_arena_bytes if arena else None, info.op_histogram(),
+                            macs_per_second(cfg), durations, report)
+
+
+def _load_checked(stage: str, cls, path: Path, cfg):
+    try:
+        b = cls(path)
+    except Exception as e:
+        raise ConversionError(stage, f"{path.name} does not load: {type(e).__name__}: {e}") from None
+    if (b.window, b.n_mels) != (cfg.window, cfg.n_mels):
+        raise ConversionError(stage, f"{path.name} has input [1, {b.window}, {b.n_mels}], expected "
+                              f"[1, {cfg.window}, {cfg.n_mels}] (layout not kept?)")
+    return b

@@ -1,0 +1,277 @@
+"""The numpy decoders: optimality (brute force), float/int agreement, band validity, errors, speed."""
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import pytest
+
+from microalign.decode import (DecodeError, band_for_budget, scratch_bytes, viterbi_align, viterbi_align_int)
+from microalign.decode import _core
+from microalign.decode.synthetic import quantize_log_softmax, random_transcript, synthesize
+from microalign.text.tokens import NUM_TOKENS, encode_words
+
+
+def all_paths(words, T):
+    """Every valid state path (brute force), as arrays of state indices."""
+    g = _core.build_graph(words, 1000)
+    S = g.n_states
+    tok = g.tokens
+
+    def rec(path):
+        t = len(path)
+        if t == T:
+            if path[-1] >= S - 2:
+                yield list(path)
+            return
+        s = path[-1]
+        nxt = [s, s + 1] + ([s + 2] if s + 2 < S and g.skip_ok[s + 2] else [])
+        for n in nxt:
+            if n < S:
+                yield from rec(path + [n])
+
+    for start in (0, 1):
+        yield from rec([start])
+    del tok
+
+
+def path_score(x, words, states, pen):
+    g = _core.build_graph(words, 1000)
+    tok = g.tokens[states]
+    entered = sum(1 for t, s in enumerate(states) if g.tokens[s] == 0 and (t == 0 or states[t - 1] != s))
+    return x[np.arange(len(states)), tok].sum() - pen * entered
+
+
+def brute_force(x, words, pen):
+    best, arg = -np.inf, None
+    for p in all_paths(words, x.shape[0]):
+        sc = path_score(x, words, p, pen)
+        if sc > best:
+            best, arg = sc, p
+    return best, np.asarray(arg)
+
+
+def check_valid(ali, words, T):
+    """Structure of a valid alignment: ordered, non-empty characters, contiguous inside words, gaps silent."""
+    ts = ali.token_spans
+    assert ts.shape == (sum(map(len, words)), 2)
+    assert (ts[:, 1] > ts[:, 0]).all() and ts[0, 0] >= 0 and ts[-1, 1] <= T
+    assert (ts[1:, 0] >= ts[:-1, 1]).all()
+    k = 0
+    for i, w in enumerate(words):
+        assert (ts[k + 1:k + len(w), 0] == ts[k:k + len(w) - 1, 1]).all(), "characters of a word must touch"
+        assert tuple(ali.word_spans[i]) == (ts[k, 0], ts[k + len(w) - 1, 1])
+        k += len(w)
+    ft = np.zeros(T, dtype=np.int64)
+    flat = [c for w in words for c in w]
+    for (a, b), c in zip(ts, flat):
+        ft[a:b] = c
+    assert (ali.frame_tokens == ft).all()
+
+
+def small_words(rng, V):
+    return [list(rng.integers(1, V, size=int(rng.integers(1, 3)))) for _ in range(int(rng.integers(1, 3)))]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_float_is_the_brute_force_optimum(seed):
+    rng = np.random.default_rng(seed)
+    V = 5
+    words = small_words(rng, V)
+    C = sum(map(len, words))
+    T = int(rng.integers(C, C + 4))
+    x = rng.normal(size=(T, V))
+    pen = float(rng.choice([0.0, 0.7, -0.5]))
+    ali = viterbi_align(x, words, silence_penalty=pen)
+    best, path = brute_force(x, words, pen)
+    assert ali.score == pytest.approx(best, abs=1e-9)
+    g = _core.build_graph(words, V)
+    assert (ali.frame_tokens == g.tokens[path]).all()
+    check_valid(ali, words, T)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_int_is_the_brute_force_optimum_with_ties(seed):
+    rng = np.random.default_rng(100 + seed)
+    V = 4
+    words = small_words(rng, V)
+    C = sum(map(len, words))
+    T = int(rng.integers(C, C + 4))
+    q = rng.integers(-3, 3, size=(T, V)).astype(np.int8)   # many ties
+    pen = int(rng.choice([0, 1, -2]))
+    ali = viterbi_align_int(q, words, silence_penalty=pen)
+    best, _ = brute_force(q.astype(np.int64), words, pen)
+    assert ali.score == best
+    check_valid(ali, words, T)
+
+
+def test_tie_breaking_prefers_stay_and_last_character():
+    # all scores equal: staying is preferred, so the path advances as late as possible,
+    # sil_0 holds the start, and the end is the last character (not sil_n).
+    q = np.zeros((8, NUM_TOKENS), np.int8)
+    ali = viterbi_align_int(q, encode_words(["ab", "c"]))
+    assert ali.token_spans.tolist() == [[5, 6], [6, 7], [7, 8]]
+    assert ali.frame_tokens[:5].tolist() == [0] * 5
+
+
+def dequantize(q):
+    return (q.astype(np.float64) - 127.0) / 16.0
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("band", [None, 8, 24])
+def test_float_and_int_agree_on_dequantised_scores(seed, band):
+    rng = np.random.default_rng(seed)
+    words = encode_words(random_transcript(rng, int(rng.integers(3, 25))))
+    kind = seed % 3
+    if kind == 0:
+        q = synthesize(rng, words).scores
+    elif kind == 1:
+        q = synthesize(rng, words, sharpness=2.0, noise=2.5).scores
+    else:
+        C = sum(map(len, words))
+        q = rng.integers(-128, 128, size=(C + int(rng.integers(0, 3 * C)), NUM_TOKENS)).astype(np.int8)
+    pen = int(rng.choice([0, 16, -8]))
+    T = q.shape[0]
+    ai = viterbi_align_int(q, words, silence_penalty=pen, band=band or 10 ** 6, beam=64)
+    af = viterbi_align(dequantize(q), words, silence_penalty=pen / 16.0, band=band, beam=4.0)
+    assert (af.frame_tokens == ai.frame_tokens).all()
+    assert (af.token_spans == ai.token_spans).all() and (af.word_spans == ai.word_spans).all()
+    assert af.score * 16.0 == ai.score - 127 * T
+    np.testing.assert_allclose(af.word_confidence, ai.word_confidence(1 / 16), rtol=1e-12)
+    assert ((0 < af.word_confidence) & (af.word_confidence <= 1)).all()
+    check_valid(ai, words, T)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_band_always_gives_a_valid_alignment(seed):
+    rng = np.random.default_rng(seed)
+    V = int(rng.integers(2, 30))
+    words = [list(rng.integers(1, V, size=int(rng.integers(1, 6)))) for _ in range(int(rng.integers(1, 15)))]
+    C = sum(map(len, words))
+    T = C + int(rng.integers(0, 4 * C))
+    q = rng.integers(-128, 128, size=(T, V)).astype(np.int8)
+    full = viterbi_align_int(q, words, band=10 ** 6)
+    for band in (3, 4, 5, 9, 16):
+        for beam in (0, 64, 10 ** 6):
+            ali = viterbi_align_int(q, words, band=band, beam=beam, silence_penalty=int(rng.integers(-50, 50)))
+            check_valid(ali, words, T)
+        ali = viterbi_align_int(q, words, band=band)
+        assert ali.score <= full.score
+    S = C + len(words) + 1
+    assert viterbi_align_int(q, words, band=S).score == full.score
+
+
+def test_default_band_tracks_realistic_speech():
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        words = encode_words(random_transcript(rng, 60))     # ~350 states: the band (64) is not exact
+        syn = synthesize(rng, words, sharpness=3.0, noise=2.0)
+        auto = viterbi_align_int(syn.scores, words)
+        assert auto.band == 64
+        full = viterbi_align_int(syn.scores, words, band=10 ** 6)
+        assert (auto.word_spans == full.word_spans).all()
+
+
+def test_edge_cases():
+    q = np.full((1, NUM_TOKENS), -100, np.int8)
+    ali = viterbi_align_int(q, [[5]])
+    assert ali.token_spans.tolist() == [[0, 1]] and ali.word_frames.tolist() == [1]
+    # as many characters as frames: one frame each
+    words = encode_words(["hello", "world"])
+    rng = np.random.default_rng(0)
+    ali = viterbi_align(rng.normal(size=(10, NUM_TOKENS)), words)
+    assert ali.token_spans.tolist() == [[i, i + 1] for i in range(10)]
+    # repeated characters get separate, adjacent spans
+    words = encode_words(["ll"])
+    lp = np.full((9, NUM_TOKENS), -10.0)
+    lp[:2, 0] = lp[7:, 0] = 0.0
+    lp[2:7, words[0][0]] = 0.0
+    ali = viterbi_align(lp, words)
+    assert ali.word_spans.tolist() == [[2, 7]]
+    assert ali.token_spans[0, 1] == ali.token_spans[1, 0]
+    # leading / trailing silence and an inner pause are found
+    words = encode_words(["a", "b"])
+    lp = np.full((12, NUM_TOKENS), -8.0)
+    truth = [0, 0, 0, 1, 1, 0, 0, 2, 2, 2, 0, 0]
+    lp[np.arange(12), truth] = 0.0
+    ali = viterbi_align(lp, words)
+    assert ali.word_spans.tolist() == [[3, 5], [7, 10]]
+    assert ali.frame_tokens.tolist() == truth
+    assert np.allclose(ali.word_confidence, 1.0)
+    # a large silence penalty removes the pause, a bonus keeps it
+    assert viterbi_align(lp, words, silence_penalty=100.0).frame_tokens[5:7].tolist() != [0, 0]
+    assert viterbi_align(lp, words, silence_penalty=-1.0).frame_tokens.tolist() == truth
+
+
+def test_realistic_alignment_is_accurate():
+    rng = np.random.default_rng(3)
+    words = encode_words(random_transcript(rng, 30))
+    syn = synthesize(rng, words, sharpness=3.0, noise=2.0)
+    ali = viterbi_align(syn.log_probs, words)
+    assert (ali.frame_tokens == syn.frame_tokens).mean() > 0.9
+    qa = viterbi_align_int(quantize_log_softmax(syn.log_probs), words)
+    assert np.abs(qa.word_spans - ali.word_spans).max() <= 2
+
+
+def test_inputs_accepted():
+    rng = np.random.default_rng(0)
+    lp = rng.normal(size=(20, NUM_TOKENS))
+    a = viterbi_align(lp, ["ab", "c"])
+    b = viterbi_align(lp[None], encode_words(["ab", "c"]))
+    assert (a.frame_tokens == b.frame_tokens).all()
+    lp[3, 5] = -np.inf
+    viterbi_align(lp, ["ab", "c"])
+    q = quantize_log_softmax(lp)
+    assert viterbi_align_int(q.astype(np.int32), ["ab"]).score == viterbi_align_int(q, ["ab"]).score
+
+
+@pytest.mark.parametrize("call, match, status", [
+    (lambda: viterbi_align(np.zeros(5), [[1]]), r"\[T, V\].*\(5,\)", _core.STATUS_ERR_ARGUMENT),
+    (lambda: viterbi_align(np.zeros((2, 3, 4)), [[1]]), r"\(2, 3, 4\)", _core.STATUS_ERR_ARGUMENT),
+    (lambda: viterbi_align(np.zeros((5, 1)), [[1]]), r"V=1", _core.STATUS_ERR_ARGUMENT),
+    (lambda: viterbi_align(np.zeros((0, 28)), [[1]]), r"T=0", _core.STATUS_ERR_ARGUMENT),
+    (lambda: viterbi_align(np.zeros((5, 28)), []), r"empty transcript", _core.STATUS_ERR_ARGUMENT),
+    (lambda: viterbi_align(np.zeros((5, 28)), [[1], []]), r"word 1.*shape \(0,\)", _core.STATUS_ERR_TOKEN),
+    (lambda: viterbi_align(np.zeros((5, 28)), [[28]]), r"token id 28 outside 1..27", _core.STATUS_ERR_TOKEN),
+    (lambda: viterbi_align(np.zeros((5, 28)), [[0]]), r"token id 0", _core.STATUS_ERR_TOKEN),
+    (lambda: viterbi_align(np.zeros((3, 28)), [[1, 2], [3, 4]]), r"C=4 .* T=3", _core.STATUS_ERR_TOO_SHORT),
+    (lambda: viterbi_align(np.full((5, 28), np.nan), [[1]]), r"NaN", _core.STATUS_ERR_ARGUMENT),
+    (lambda: viterbi_align(np.zeros((5, 28)), [[1]], band=2), r"band=2", _core.STATUS_ERR_ARGUMENT),
+    (lambda: viterbi_align_int(np.zeros((5, 28)), [[1]]), r"int8.*float64", _core.STATUS_ERR_ARGUMENT),
+    (lambda: viterbi_align_int(np.full((5, 28), 200), [[1]]), r"int8 range", _core.STATUS_ERR_ARGUMENT),
+    (lambda: viterbi_align_int(np.zeros((5, 28), np.int8), [[1]], silence_penalty=1.5), r"silence_penalty",
+     _core.STATUS_ERR_ARGUMENT),
+    (lambda: viterbi_align_int(np.zeros((5, 28), np.int8), [[1]], silence_penalty=2000), r"1024",
+     _core.STATUS_ERR_ARGUMENT),
+    (lambda: viterbi_align_int(np.zeros((5, 28), np.int8), [[1]], beam=-1), r"beam", _core.STATUS_ERR_ARGUMENT),
+    (lambda: viterbi_align_int(np.zeros((5, 28), np.int8), "abc"), r"sequence of words", _core.STATUS_ERR_ARGUMENT),
+])
+def test_errors(call, match, status):
+    with pytest.raises(ValueError, match=match) as e:
+        call()
+    assert isinstance(e.value, DecodeError) and e.value.status == status
+
+
+def test_scratch_formula_and_budget():
+    # 2 rows of W+4 int32, states, 2-bit window steps, 2-bit back-pointers
+    assert scratch_bytes(750, 100, 20, 0) == 8 * 68 + 4 * 31 + 4 * 47 + 4 * 749 * 4
+    assert scratch_bytes(10, 1, 1, 0) == 8 * 7 + 4 + 4 + 4 * 9          # S=3 < 64: W=3
+    assert band_for_budget(3000, 500, 100, 48 * 1024) == 64
+    assert band_for_budget(100, 5, 2, 10 ** 6) == 8                     # everything fits: W = S
+    with pytest.raises(ValueError):
+        band_for_budget(3000, 500, 100, 1000)
+
+
+def test_fast_enough_for_30_s():
+    rng = np.random.default_rng(0)
+    words = encode_words(random_transcript(rng, 110))
+    S = sum(map(len, words)) + len(words) + 1
+    assert 500 <= S <= 700
+    syn = synthesize(rng, words, 3000)
+    for fn, x, kw in [(viterbi_align, syn.log_probs, {}), (viterbi_align_int, syn.scores, {}),
+                      (viterbi_align_int, syn.scores, {"band": 10 ** 6})]:
+        t0 = time.perf_counter()
+        fn(x, words, **kw)
+        assert time.perf_counter() - t0 < 1.5, (fn.__name__, kw)
