@@ -146,6 +146,10 @@ def test_festival_parse_gives_linking_segments_to_a_neighbour():
     assert [p.label for p in phones] == ["f", "aa", "r", "ax", "w"]
     with pytest.raises(SynthesisError, match="do not match"):
         _parse(dump, ["far", "away", "home"])
+    split = "\n".join(["W\tgrace\t0.1\t0.4", "P\tg\t0.1\t0.4", "W\t's\t0.4\t0.5", "P\tz\t0.4\t0.5",
+                       "S\tg\t0.1\t0.4", "S\tz\t0.4\t0.5", "E"])
+    words, phones = _parse(split, ["grace's"])
+    assert [(w.label, w.start, w.end) for w in words] == [("grace's", 0.1, 0.5)] and len(phones) == 2
 
 
 # ---------------------------------------------------------------- piper

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import SHARED
 from microalign.frontend import features as F
 
 REPO = Path(__file__).resolve().parents[1]
@@ -147,6 +148,56 @@ def _need_arm_gcc():
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("Cortex-M7 build needs arm-none-eabi-gcc (Debian: apt-get install gcc-arm-none-eabi "
                     "libnewlib-arm-none-eabi)")
+
+
+def write_vectors(path: Path, cases: dict[str, np.ndarray]) -> None:
+    """fe_vectors.h for test/fe_qemu_main.c: each case's PCM and the features Python computes."""
+    lines = ["/* fe_vectors.h: written by tests/test_frontend_c.py from features_from_pcm. */"]
+    entries, max_frames = [], 1
+    for i, (name, x) in enumerate(cases.items()):
+        q = F.features_from_pcm(x)
+        max_frames = max(max_frames, len(q))
+        lines.append(f"static const int16_t fe_pcm_{i}[{len(x)}] = {{{','.join(map(str, x.tolist()))}}};")
+        lines.append(f"static const int8_t fe_want_{i}[{q.size}] = {{{','.join(map(str, q.ravel().tolist()))}}};")
+        entries.append(f'    {{"{name}", fe_pcm_{i}, {len(x)}, {len(q)}, fe_want_{i}}},')
+    lines += [f"#define FE_NUM_CASES {len(cases)}", f"#define FE_MAX_FRAMES {max_frames}",
+              "static const fe_case_t fe_cases[FE_NUM_CASES] = {", *entries, "};"]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_cortex_m7_qemu_bit_exact(tmp_path):
+    """ma_frontend_compute (whole buffer and in chunks of 3 frames) on QEMU's Cortex-M7 board
+    (mps2-an500), via the tflm_app/qemu runtime: speech when ../shared is present, and the
+    generated signals."""
+    qemu_dir = REPO / "tflm_app" / "qemu"
+    if not (qemu_dir / "harness.py").is_file():
+        pytest.skip(f"needs the QEMU test-firmware runtime in {qemu_dir}")
+    sys.path.insert(0, str(qemu_dir))
+    try:
+        import harness
+    finally:
+        sys.path.pop(0)
+    missing = harness.missing_tools(qemu=True)
+    if missing:
+        pytest.skip(f"Cortex-M7 run needs {', '.join(missing)} (Debian: apt-get install gcc-arm-none-eabi "
+                    "libnewlib-arm-none-eabi qemu-system-arm)")
+    cases = {}
+    speech = sorted((SHARED / "data" / "timit-sample-dev").glob("*/*.wav"))
+    if speech:
+        import soundfile as sf
+
+        for wav in speech[:2]:
+            cases[f"TIMIT {wav.parent.name}/{wav.stem}"] = sf.read(wav, dtype="int16")[0]
+    for name in ("silence", "white noise full scale", "square 400 Hz full scale", "Nyquist +-full scale",
+                 "chirp 50-7950 Hz", "sine 1000 Hz", "short (1 samples)", "short (161 samples)",
+                 "short (399 samples)"):
+        cases[name] = SIGNALS[name][:SR // 2]
+    write_vectors(tmp_path / "fe_vectors.h", cases)
+    fw = harness.Firmware(test=str(FE_DIR / "test" / "fe_qemu_main.c"), srcs=[str(FE_DIR / "ma_frontend.c")],
+                          includes=[str(tmp_path), str(FE_DIR), str(GEN_DIR)], build=tmp_path)
+    rc, out = fw.run_qemu(timeout=300)
+    assert rc == 0, out
+    assert f"fe_qemu: 0 of {len(cases)} cases differ" in out, out
 
 
 def test_cortex_m7_unicorn_bit_exact():

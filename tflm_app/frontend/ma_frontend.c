@@ -91,7 +91,7 @@ static int64_t round_shift_dft(int64_t v)
 
 static int64_t power(int64_t re, int64_t im)
 {
-    /* |re'|, |im'| < 2^25: the squares fit int64 with room. */
+    /* |re'|, |im'| < 2^24: the squares fit int64 with room. */
     const int64_t r = round_shift_dft(re), i = round_shift_dft(im);
     return (r * r + i * i) >> MA_FE_POWER_SHIFT;
 }
@@ -145,8 +145,8 @@ void ma_frontend_power_frame(const int16_t *x, int64_t *pw)
             dot_stride2(ds, 2, H, k, &re_e, &im_e);
             dot_stride2(ds, 1, H, k, &re_o, &im_o);
             /* n = 0 and n = P/2: P/2 is even unless P == 2 (v == 7, k == 128: no pair). */
-            int64_t r0 = (int64_t)c0 * MA_FE_COS_Q15[0], i0 = (int64_t)c0 * MA_FE_SIN_Q15[0];
-            int64_t rH = (int64_t)cH * MA_FE_COS_Q15[kH], iH = (int64_t)cH * MA_FE_SIN_Q15[kH];
+            const int64_t r0 = (int64_t)c0 * MA_FE_COS_Q15[0], i0 = (int64_t)c0 * MA_FE_SIN_Q15[0];
+            const int64_t rH = (int64_t)cH * MA_FE_COS_Q15[kH], iH = (int64_t)cH * MA_FE_SIN_Q15[kH];
             pw[k] = power(r0 + rH + re_e + re_o, i0 + iH + im_e + im_o);
             if (k != HALF / 2) pw[HALF - k] = power(r0 + rH + re_e - re_o, -(i0 + iH + im_e) + im_o);
         }

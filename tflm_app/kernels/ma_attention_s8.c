@@ -19,7 +19,6 @@
 #include "ma_attention_s8.h"
 
 #include <limits.h>
-#include <math.h>
 #include <string.h>
 
 #if (defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__ARM_FEATURE_SIMD32) && \
@@ -88,10 +87,18 @@ static inline int32_t ma_srdhm(int32_t a, int32_t b) {
   return (int32_t)(((int64_t)a * (int64_t)b + (1ll << 30)) >> 31);
 }
 
-/* RoundingDivideByPOT: round half away from zero = floor((x + 2^(e-1) - [x<0]) / 2^e). */
+/* SaturatingRoundingDoublingHighMul for b >= 0 (a quantized multiplier): the
+ * saturating case a == b == INT32_MIN cannot occur. */
+static inline int32_t ma_srdhm_pos(int32_t a, int32_t b) {
+  return (int32_t)(((int64_t)a * (int64_t)b + (1ll << 30)) >> 31);
+}
+
+/* RoundingDivideByPOT, 0 <= exponent <= 31, as gemmlowp (32-bit arithmetic). */
 static inline int32_t ma_rdbpot(int32_t x, int exponent) {
-  const int64_t half = (int64_t)((1ull << exponent) >> 1);
-  return (int32_t)(((int64_t)x + half - (x < 0 ? 1 : 0) * (half != 0)) >> exponent);
+  const int32_t mask = (int32_t)((1u << exponent) - 1u);
+  const int32_t remainder = x & mask;
+  const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)x >> 31);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
 /* x * 2^shift wrapped to 32 bits, as TFLM's int32 x * (1 << shift). */
@@ -99,11 +106,11 @@ static inline int32_t ma_shl_wrap(int32_t x, int shift) {
   return (int32_t)((uint32_t)x << shift);
 }
 
-/* MultiplyByQuantizedMultiplier(int32, int32, int), double rounding. */
+/* MultiplyByQuantizedMultiplier(int32, int32 multiplier >= 0, int shift), double rounding. */
 static inline int32_t ma_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
   const int left = shift > 0 ? shift : 0;
   const int right = shift > 0 ? 0 : -shift;
-  return ma_rdbpot(ma_srdhm(ma_shl_wrap(x, left), multiplier), right);
+  return ma_rdbpot(ma_srdhm_pos(ma_shl_wrap(x, left), multiplier), right);
 }
 
 static inline int32_t ma_clamp_s8(int32_t x) {
@@ -177,18 +184,32 @@ static int32_t ma_exp_on_negative_values_q5(int32_t a) {
 
 /* ------------------------------------------------------------------------
  * Prepare */
+/* No libm: frexp, round and floor for the finite positive values used here
+ * (exact: scaling a double by 2 is exact). */
+static int ma_isfinite(double x) { return x == x && x - x == 0.0; }
+
+static double ma_frexp(double x, int *e) { /* x > 0, finite: x = m * 2^e, m in [0.5, 1) */
+  int n = 0;
+  while (x >= 1.0) { x *= 0.5; ++n; }
+  while (x < 0.5) { x *= 2.0; --n; }
+  *e = n;
+  return x;
+}
+
+/* QuantizeMultiplier(double): frexp, q * 2^31 rounded half away from zero (std::round). */
 static int ma_quantize_multiplier(double real, int32_t *multiplier, int32_t *shift) {
   int sh = 0;
   double q;
   int64_t q_fixed;
-  if (!(real >= 0.0) || !isfinite(real)) return MA_ATTENTION_S8_ERR_QUANT;
+  if (!(real >= 0.0) || !ma_isfinite(real)) return MA_ATTENTION_S8_ERR_QUANT;
   if (real == 0.0) {
     *multiplier = 0;
     *shift = 0;
     return MA_ATTENTION_S8_OK;
   }
-  q = frexp(real, &sh);
-  q_fixed = (int64_t)round(q * (double)(1ll << 31));
+  if (real < 1e-30 || real > 1e30) return MA_ATTENTION_S8_ERR_QUANT;
+  q = ma_frexp(real, &sh);
+  q_fixed = (int64_t)(q * 2147483648.0 + 0.5); /* q > 0: truncation of x + 0.5 = round */
   if (q_fixed > (1ll << 31)) return MA_ATTENTION_S8_ERR_QUANT;
   if (q_fixed == (1ll << 31)) {
     q_fixed /= 2;
@@ -205,7 +226,7 @@ static int ma_quantize_multiplier(double real, int32_t *multiplier, int32_t *shi
 }
 
 static int ma_valid_quant(const ma_attention_s8_tensor_quant *t) {
-  return t->scale > 0.0f && isfinite(t->scale) && t->zero_point >= -128 && t->zero_point <= 127;
+  return t->scale > 0.0f && ma_isfinite((double)t->scale) && t->zero_point >= -128 && t->zero_point <= 127;
 }
 
 /* BATCH_MATMUL's GetQuantizedConvolutionMultipler: float product, then double. */
@@ -243,7 +264,7 @@ int ma_attention_s8_params_init(ma_attention_s8_params *p, const ma_attention_s8
   memset(p, 0, sizeof(*p));
   if (!ma_valid_quant(&qt->q) || !ma_valid_quant(&qt->k) || !ma_valid_quant(&qt->v) ||
       !ma_valid_quant(&qt->scores) || !ma_valid_quant(&qt->out) || !(qt->softmax_beta > 0.0f) ||
-      !isfinite(qt->softmax_beta))
+      !ma_isfinite((double)qt->softmax_beta))
     return MA_ATTENTION_S8_ERR_QUANT;
 
   q_lhs = &qt->q;
@@ -275,7 +296,8 @@ int ma_attention_s8_params_init(ma_attention_s8_params *p, const ma_attention_s8
   if (st != MA_ATTENTION_S8_OK || ls < 0 || ls > 30) return MA_ATTENTION_S8_ERR_QUANT;
   p->sm_multiplier = m;
   p->sm_left_shift = ls;
-  p->sm_diff_min = -(int32_t)floor(31.0 * (double)(1ll << 26) / (double)(1ll << ls));
+  /* CalculateInputRadius: floor of a positive value = truncation */
+  p->sm_diff_min = -(int32_t)(31.0 * (double)(1ll << 26) / (double)(1ll << ls));
   for (d = 0; d < 256; ++d) {
     p->exp_lut[d] = (-d >= p->sm_diff_min)
                         ? ma_exp_on_negative_values_q5(ma_srdhm(ma_shl_wrap(-d, ls), m))
@@ -516,7 +538,8 @@ int ma_attention_s8(const ma_attention_s8_params *p, const ma_attention_s8_dims 
   if (scratch == NULL || scratch_size < need || ((uintptr_t)scratch & (MA_SCRATCH_ALIGN - 1u)) != 0)
     return MA_ATTENTION_S8_ERR_SCRATCH;
   if (p->sm_left_shift < 0 || p->sm_left_shift > 30 || p->qk_shift > 30 || p->qk_shift < -31 ||
-      p->pv_shift > 30 || p->pv_shift < -31)
+      p->pv_shift > 30 || p->pv_shift < -31 || p->qk_multiplier < 0 || p->pv_multiplier < 0 ||
+      p->sm_diff_min > 0)
     return MA_ATTENTION_S8_ERR_ARG;
   qq = (int16_t *)scratch;
   s = (int16_t *)((uint8_t *)scratch + ma_qrow_bytes(d->head_dim));

@@ -7,13 +7,16 @@
  *   states  uint8 [4 ceil(S/4)]      token id per state, bit 7 = skip allowed into the state
  *   steps   uint32 [ceil(T/16)]      window step lo(t) - lo(t-1) in 0..2, 2 bits per frame
  *   bp      uint32 [T - 1][ceil(W/16)] back-pointer codes (0 stay, 1 advance, 2 skip),
- *                                    2 bits per state, state j of frame t at bit 2 (j % 16)
- *                                    of word (t - 1) * stride + j / 16
+ *                                    2 bits per state, state j of frame t at bits
+ *                                    30 - 2 (j % 16) of word (t - 1) * stride + j / 16
  */
 #include "ma_decode_s8.h"
 
-#define NEG (-(1 << 30))   /* unreachable */
-#define THRESH (-(1 << 29)) /* every reachable score is above this */
+/* Unreachable states are seeded with NEG and never clamped: reachable scores satisfy
+ * |x| <= 1152 T < 2^29, unreachable ones drift at most 1152 per frame from NEG, so they stay in
+ * (-2^30 - 2^29, -2^30 + 2^29): below THRESH, below every reachable score, and far from overflow. */
+#define NEG (-(1 << 30))
+#define THRESH (-(1 << 29))
 #define SKIP_FLAG 0x80u
 #define TOKEN_MASK 0x7Fu
 
@@ -151,8 +154,9 @@ int32_t ma_decode_s8(const ma_decode_s8_params *params,
     const int32_t stride = ceil_div(w, 16); /* back-pointer words per frame */
     int32_t *row_a = (int32_t *)scratch;
     int32_t *row_b = row_a + (w + 4);
-    uint8_t *state = (uint8_t *)(row_b + (w + 4));
-    uint32_t *steps = (uint32_t *)(state + 4 * ceil_div(n_states, 4));
+    uint32_t *state_words = (uint32_t *)(row_b + (w + 4));
+    uint8_t *state = (uint8_t *)state_words;
+    uint32_t *steps = state_words + ceil_div(n_states, 4);
     uint32_t *bp = steps + ceil_div(n_frames, 16);
 
     /* state table: sil_0, chars of w_1, sil_1, ... ; skip allowed into the first char of w_2..w_n */
@@ -217,51 +221,62 @@ int32_t ma_decode_s8(const ma_decode_s8_params *params,
         j0 = j0 < 0 ? 0 : (j0 > w ? w : j0);
 
         const int8_t *row = scores + (int32_t)t * n_vocab;
-        const uint8_t *st = state + lo;
-        const int32_t *p = prev + d;
         uint32_t *bpr = bp + (t - 1) * stride;
         best_v = NEG;
-        best = 0;
+        const int32_t *best_c = cur;
         for (int32_t jw = 0; jw < w; jw += 16) {
             const int32_t jend = jw + 16 < w ? jw + 16 : w;
-            uint32_t word = 0;
             int32_t j = jw;
             for (; j < jend && j < j0; ++j) {
                 cur[j] = NEG;
             }
-            for (; j < jend; ++j) {
-                const uint32_t k = st[j];
-                int32_t b = p[j];
-                uint32_t code = 0;
-                int32_t a = p[j - 1];
-                if (k == 0) {
-                    a -= pen;
-                }
-                if (a > b) {
-                    b = a;
-                    code = 1;
-                }
-                if (k & SKIP_FLAG) {
-                    const int32_t sk = p[j - 2];
-                    if (sk > b) {
-                        b = sk;
-                        code = 2;
+            /* codes are shifted in from the right: state jw + i ends at bits 30 - 2 i */
+            uint32_t word = 0;
+            const int32_t *p = prev + d + j;
+            const uint8_t *st = state + lo + j;
+            int32_t *c = cur + j;
+            int32_t *const c_end = cur + jend;
+            int32_t x1 = p[-1]; /* prev[s - 1]: carried over, one load per state */
+            for (; c < c_end; ++c, ++p, ++st) {
+                const uint32_t k = *st;
+                const int32_t x0 = p[0];
+                int32_t b = x0;
+                word <<= 2;
+                if (k - 1u < TOKEN_MASK) { /* plain character: stay or advance */
+                    if (x1 > b) {
+                        b = x1;
+                        word |= 1u;
                     }
-                }
-                if (b < THRESH) {
-                    b = NEG;
+                    b += row[k];
                 } else {
-                    b += row[k & TOKEN_MASK];
-                    if (b > best_v) {
-                        best_v = b;
-                        best = j;
+                    if (k == 0) { /* silence: stay or advance (entering it costs pen) */
+                        if (x1 - pen > b) {
+                            b = x1 - pen;
+                            word |= 1u;
+                        }
+                    } else { /* first character of w_2..w_n: stay, advance or skip sil_{i-1} */
+                        const int32_t x2 = p[-2];
+                        if (x1 > b) {
+                            b = x1;
+                            word |= 1u;
+                        }
+                        if (x2 > b) {
+                            b = x2;
+                            word = (word & ~3u) | 2u;
+                        }
                     }
+                    b += row[k & TOKEN_MASK];
                 }
-                cur[j] = b;
-                word |= code << (2 * (j - jw));
+                *c = b;
+                if (b > best_v) {
+                    best_v = b;
+                    best_c = c;
+                }
+                x1 = x0;
             }
-            bpr[jw >> 4] = word;
+            bpr[jw >> 4] = word << (2 * (16 - (jend - jw)));
         }
+        best = (int32_t)(best_c - cur);
     }
 
     /* ---- end state: last character unless sil_n is strictly better ---- */
@@ -270,7 +285,7 @@ int32_t ma_decode_s8(const ma_decode_s8_params *params,
         const int32_t ja = n_states - 2 - lo, jb = n_states - 1 - lo;
         const int32_t va = (ja >= 0 && ja < w) ? cur[ja] : NEG;
         const int32_t vb = (jb >= 0 && jb < w) ? cur[jb] : NEG;
-        if (vb == NEG || (va != NEG && va >= vb)) {
+        if (vb <= THRESH || (va > THRESH && va >= vb)) {
             s = n_states - 2;
             best_v = va;
         } else {
@@ -278,7 +293,7 @@ int32_t ma_decode_s8(const ma_decode_s8_params *params,
             best_v = vb;
         }
     }
-    if (best_v == NEG) { /* unreachable by construction (see _core.py); never return garbage */
+    if (best_v <= THRESH) { /* unreachable by construction (see _core.py); never return garbage */
         return MA_DECODE_ERR_ARGUMENT;
     }
 
@@ -303,7 +318,7 @@ int32_t ma_decode_s8(const ma_decode_s8_params *params,
             break;
         }
         const int32_t j = s - lo;
-        const uint32_t code = (bp[(t - 1) * stride + (j >> 4)] >> (2 * (j & 15))) & 3u;
+        const uint32_t code = (bp[(t - 1) * stride + (j >> 4)] >> (30 - 2 * (j & 15))) & 3u;
         lo -= (int32_t)((steps[t >> 4] >> (2 * (t & 15))) & 3u);
         if (code != 0) {
             if (k != 0) {

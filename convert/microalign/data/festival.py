@@ -12,7 +12,8 @@ SylStructure relation, and the whole Segment relation (``segment_start``,
   it touches that word's end, otherwise the next one, and that word's span
   grows to cover it;
 - festival's words must equal our normalised words (it drops apostrophes:
-  "o'clock" comes back as "oclock", so they are compared without them);
+  "o'clock" comes back as "oclock", so they are compared without them; a
+  possessive it splits off, "grace's" -> "grace" + "'s", is joined back);
   otherwise :class:`~microalign.data.espeak.SynthesisError` is raised and
   the utterance is dropped.
 
@@ -123,6 +124,17 @@ def _parse(out: str, words: list[str]) -> tuple[list[Segment], list[Segment]]:
             fw[-1][3].append((parts[1], float(parts[2]), float(parts[3])))
         elif parts[0] == "S" and len(parts) == 4:
             segs.append((parts[1], float(parts[2]), float(parts[3])))
+    # festival splits some possessives ("grace's" -> "grace" + "'s"): join a word that starts with an apostrophe
+    joined: list[list] = []
+    for w in fw:
+        if joined and w[0].startswith("'"):
+            prev = joined[-1]
+            prev[0] += w[0]
+            prev[1], prev[2] = min(prev[1], w[1]), max(prev[2], w[2])
+            prev[3].extend(w[3])
+        else:
+            joined.append(w)
+    fw = joined
     got = [w[0].lower().replace("'", "") for w in fw]
     want = [w.replace("'", "") for w in words]
     if got != want:

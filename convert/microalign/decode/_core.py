@@ -19,7 +19,10 @@ Tie-breaking (fully specified, shared with ``tflm_app/kernels/ma_decode_s8.c``):
 * per state: stay, then advance, then skip; a later candidate wins only if
   strictly better;
 * at the last frame: the last character wins over ``sil_n`` unless ``sil_n``
-  is strictly better.
+  is strictly better;
+* so among equally good paths the one that enters every state earliest is
+  returned (traced back, each state is held as long as possible);
+* the window's ``best`` (below) is the lowest of equally scoring states.
 
 Band (bounded memory). Frame ``t`` keeps scores for the ``W`` states
 ``[lo(t), lo(t) + W)`` only (``W = min(band, S)``, ``lo(0) = 0``); back-pointers
@@ -64,8 +67,14 @@ MIN_BAND = 3              # the window proof needs W >= 3
 DEFAULT_BAND = 64         # band=0 (auto): min(S, DEFAULT_BAND) states per frame
 DEFAULT_BEAM = 64         # window placement beam, int8 score units (4 nats at scale 1/16)
 MAX_BEAM = 1 << 20
-NEG_INT = -(1 << 30)      # "unreachable" in the integer decoder
-THRESH_INT = -(1 << 29)   # any reachable score is above this (|score| <= 1152 * MAX_FRAMES < 2**29)
+NEG_INT = -(1 << 30)      # seeds unreachable states (guards, masked states) in the integer decoder
+THRESH_INT = -(1 << 29)   # reachable scores are > THRESH_INT, unreachable ones < THRESH_INT
+
+# Integer range: a reachable score is a sum of <= T emissions (|q| <= 128) and penalties
+# (|p| <= 1024, at most one per frame), so |score| <= 1152 T <= 1152 * 2**18 < 2**29 - 1. An
+# unreachable score starts from NEG_INT and drifts by at most 1152 per frame, so it stays in
+# [-2**30 - 2**29, -2**30 + 2**29): below every reachable score and far from int32 overflow.
+# No clamping is needed: unreachable candidates lose every comparison against reachable ones.
 
 
 class DecodeError(ValueError):
@@ -160,7 +169,7 @@ def viterbi(scores: np.ndarray, graph: StateGraph, band: int, penalty, beam, *, 
     W = band
     dtype = np.int64 if integer else np.float64
     neg = dtype(NEG_INT) if integer else dtype(-np.inf)
-    thresh = dtype(THRESH_INT) if integer else dtype(-np.inf)
+    thresh = dtype(THRESH_INT) if integer else dtype(-np.inf)   # reachable <=> score > thresh
     tok = graph.tokens
     pen_s = np.where(tok == 0, penalty, 0).astype(dtype)
     skip_ok = graph.skip_ok
@@ -193,7 +202,7 @@ def viterbi(scores: np.ndarray, graph: StateGraph, band: int, penalty, beam, *, 
         x = np.where(take_skip, skip, x)
         code = take_adv.astype(np.uint8)
         code[take_skip] = 2
-        new = np.where(x < thresh, neg, x + scores[t, tok[lo1: lo1 + W]])
+        new = x + scores[t, tok[lo1: lo1 + W]]
         k = smin[t] - lo1
         if k > 0:
             new[:k] = neg
@@ -205,7 +214,7 @@ def viterbi(scores: np.ndarray, graph: StateGraph, band: int, penalty, beam, *, 
     # end: last char (S-2) unless sil_n (S-1) is strictly better
     def end_score(s):
         j = s - lo
-        return cur[j] if 0 <= j < W and cur[j] != neg else None
+        return cur[j] if 0 <= j < W and cur[j] > thresh else None
 
     a, b = end_score(S - 2), end_score(S - 1)
     if a is None and b is None:  # cannot happen (see the module docstring); kept as a guard

@@ -5,7 +5,9 @@ A calibration source is one of
 - a sequence of int8 feature arrays ``[T, N_MELS]`` (any ``T``; one per utterance),
 - a JSON-lines manifest (:mod:`microalign.corpus`): its audio goes through
   :func:`~microalign.frontend.features_from_pcm`,
-- a folder: every ``.wav``/``.flac`` under it, likewise.
+- a folder of manifests: its ``train.jsonl`` files (every ``*.jsonl`` if there
+  is none: never calibrate on a test split);
+- any other folder: every ``.wav``/``.flac`` under it, likewise.
 
 Windows are cut as the aligner cuts them (:func:`microalign.align.window_starts`,
 short utterances padded with ``-128``), so the converter sees what the
@@ -45,6 +47,14 @@ class CalibrationSet:
 
 def _audio_items(source: Path) -> list[tuple[str, str]]:
     """(name, audio path) pairs, sorted by name."""
+    if source.is_dir() and any(source.rglob("*.jsonl")):
+        from ..data.readers import read_manifests
+
+        split = "train" if any(source.rglob("train.jsonl")) else None
+        items = sorted((u.id, u.audio) for u in read_manifests(source, split))
+        if not items:
+            raise ValueError(f"no utterances in the manifests under {source}")
+        return items
     if source.is_dir():
         files = sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
         if not files:

@@ -154,6 +154,8 @@ def convert_checkpoint(checkpoint, out_dir: str | Path, calibration: str | Path 
     if fb.is_int8:
         raise ConversionError("tflite-float", "the float model came out quantised")
     float_out = [fb.log_probs(w) for w in check_windows]
+    if float_out[0].shape != (cfg.window, cfg.n_tokens):
+        raise ConversionError("tflite-float", f"output shape {float_out[0].shape}, expected ({cfg.window}, {cfg.n_tokens})")
     err = max(float(np.abs(f - r).max()) for f, r in zip(float_out, torch_out))
     if err > 1e-2:
         raise ConversionError("tflite-float", f"LiteRT float output differs from PyTorch by {err:.3g} "
@@ -177,6 +179,9 @@ def convert_checkpoint(checkpoint, out_dir: str | Path, calibration: str | Path 
                               f"{in_q[1]} instead of {INPUT_SCALE}, 0")
     ib = _load_checked("tflite-int8", LiteRTBackend, ipath, cfg)
     int8_raw = [ib.run(w) for w in check_windows]
+    if int8_raw[0].shape != (cfg.window, cfg.n_tokens) or int8_raw[0].dtype != np.int8:
+        raise ConversionError("tflite-int8", f"output is {int8_raw[0].dtype} {int8_raw[0].shape}, expected int8 "
+                              f"({cfg.window}, {cfg.n_tokens})")
     int8_out = [ib.log_probs(w) for w in check_windows]
     from .metrics import int8_lsb_diff, output_errors
 
@@ -198,7 +203,7 @@ def convert_checkpoint(checkpoint, out_dir: str | Path, calibration: str | Path 
         raise ConversionError("tflm", str(e), e.log) from None
     checks["tflm_vs_tflite_int8"] = int8_lsb_diff(np.stack(tflm_raw), np.stack(int8_raw))
     arena = _measure(ipath.read_bytes()) if measure_arena else None
-    stage(6, "tflm", t0, f"loads and runs; " + (f"arena {arena.min_arena_bytes:,} B; " if arena else "")
+    stage(6, "tflm", t0, "loads and runs; " + (f"arena {arena.min_arena_bytes:,} B; " if arena else "")
           + f"max {checks['tflm_vs_tflite_int8']['max_lsb']} LSB from LiteRT int8")
 
     # 7. report
@@ -225,3 +230,40 @@ def _load_checked(stage: str, cls, path: Path, cfg):
         raise ConversionError(stage, f"{path.name} has input [1, {b.window}, {b.n_mels}], expected "
                               f"[1, {cfg.window}, {cfg.n_mels}] (layout not kept?)")
     return b
+
+
+def requantize(converted_dir: str | Path, calibration: str | Path | Sequence[np.ndarray], n_calib: int, *,
+               seed: int = 0, pin_input_scale: bool = True, out_path: str | Path | None = None) -> Path:
+    """Another int8 model from an existing conversion's SavedModel, with a different calibration set.
+
+    For calibration studies: only the int8 stage runs (seconds, not a full
+    conversion). Writes ``student_int8_n<n_calib>_s<seed>.tflite`` in
+    ``converted_dir`` unless ``out_path`` is given; checks it is pure int8
+    and loads in TFLM.
+    """
+    from ..frontend import INPUT_SCALE
+    from .calibration import calibration_windows, pin_input_range
+    from .tflite_model import read_tflite
+    from .tflm import load_tflm
+
+    d = Path(converted_dir)
+    sm = d / SAVED_MODEL_DIR
+    if not (sm / "saved_model.pb").is_file():
+        raise FileNotFoundError(f"no SavedModel in {d} (run convert_checkpoint first)")
+    if not (d / INT8_FILE).is_file():
+        raise FileNotFoundError(f"no {INT8_FILE} in {d} (run convert_checkpoint first)")
+    ref = read_tflite(d / INT8_FILE)
+    window = ref.tensors[ref.inputs[0]].shape[1]
+    calib = calibration_windows(calibration, n_calib, seed=seed, window=window)
+    w = pin_input_range(calib.windows) if pin_input_scale else calib.windows
+    path = Path(out_path) if out_path else d / f"student_int8_n{n_calib}_s{seed}.tflite"
+    stages.saved_model_to_int8_tflite(sm, path, (w.astype(np.float32) * np.float32(INPUT_SCALE))[:, None],
+                                      d / "logs" / f"{path.stem}.log")
+    problems = read_tflite(path).int8_problems()
+    if problems:
+        raise ConversionError("tflite-int8", "not a pure int8 graph: " + "; ".join(problems[:8]))
+    try:
+        load_tflm(path.read_bytes())
+    except RuntimeError as e:
+        raise ConversionError("tflm", str(e)) from None
+    return path

@@ -11,11 +11,19 @@ training graph does in shapes TFLM accepts:
   v each get their own int8 scale instead of sharing one;
 - the attention scale ``dk ** -0.5`` is folded into the q projection (one MUL
   and one requantisation fewer);
+- the depthwise positional Conv1d runs as a Conv2d over ``[B, C, 1, T]``:
+  onnx2tf turns a rank-3 grouped convolution into a grouped CONV_2D, a rank-4
+  one into DEPTHWISE_CONV_2D (the op with optimised CMSIS-NN kernels);
 - ``attention="per_head"`` (the default) computes each head on its own
   ``[T/2, T/2]`` score matrix and sums the heads' share of the output
   projection, so only one head's scores are alive at a time: the TFLM arena
-  holds 2 × (T/2)² bytes of scores instead of 2 × H × (T/2)²;
-  ``attention="batched"`` keeps all heads in one rank-3 BATCH_MATMUL.
+  holds 2 × (T/2)² bytes of scores instead of 2 × H × (T/2)², and the graph
+  needs no TRANSPOSE; ``attention="batched"`` keeps all heads in one rank-3
+  BATCH_MATMUL (measured on the default config: 568 KB arena against 363 KB).
+
+TFLM's BATCH_MATMUL keeps a persistent transposed copy of its right operand
+unless that operand comes transposed (``adj_y``): q·kᵀ does, att·v does
+not, which costs (T/2)·dk bytes of persistent arena per head and layer.
 
 The batch size is fixed at 1 (the device runs one window at a time).
 :func:`check_equivalence` verifies the rewrite against the training model.

@@ -21,11 +21,13 @@ Local window: with ``window=(left, right)`` query ``i`` attends to keys
 by definition, what the builtin subgraph computes for that row with ``k``
 and ``v`` cut to those rows.
 
-One deliberate extension: TFLM's int8 SOFTMAX aborts (``TFLITE_CHECK``)
-when a row's sum of exponentials reaches 2**8 = 256 (in real terms, which
-needs a row of more than 256 keys close to the maximum), because its final
-rounding shift would exceed 31. Here (and in C) that shift is done in 64
-bits instead: every probability then rounds to 0 or 1 LSB.
+One deliberate extension: TFLM's int8 SOFTMAX aborts (``TFLITE_CHECK``,
+the process dies) when a row's sum of exponentials reaches 512, e.g. 512
+keys tied at the row maximum, because its final rounding shift would exceed
+31. Here (and in C) the same arithmetic goes on with a wider shift: every
+probability of such a row rounds to 0 (-128). A consequence of int8
+softmax worth knowing for long windows: p >= 1 LSB needs exp_j/sum >= 1/512,
+so no row has more than about 512 non-zero probabilities.
 """
 from __future__ import annotations
 

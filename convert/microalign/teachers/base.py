@@ -14,7 +14,6 @@ but no timings and writes a manifest the training code reads.
 from __future__ import annotations
 
 import abc
-import functools
 import math
 import sys
 import time

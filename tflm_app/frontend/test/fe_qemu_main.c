@@ -4,7 +4,7 @@
  * of fe_vectors.h and compares with the features Python computed. fe_vectors.h is written by
  * tests/test_frontend_c.py into the build directory (not committed); it defines
  *   FE_NUM_CASES, FE_MAX_FRAMES and fe_cases[] = {name, pcm, n, frames, want}.
- * Exit status: 0 when every case is byte-identical, 1 otherwise.
+ * Exit status: the number of cases that differ (0 = pass).
  */
 #include <stdio.h>
 
@@ -49,5 +49,5 @@ int main(void)
         failed += whole != 0 || chunked != 0;
     }
     printf("fe_qemu: %d of %d cases differ\n", failed, FE_NUM_CASES);
-    return failed ? 1 : 0;
+    return failed; /* the tflm_app/qemu convention: the number of failures */
 }

@@ -1,0 +1,190 @@
+/*
+ * libFuzzer harness for ma_decode_s8 (run_ma_decode_s8_fuzz.sh builds it with
+ * clang -fsanitize=fuzzer,address,undefined).
+ *
+ * Input bytes -> sizes, params, transcript and scores (including invalid values). Scratch and
+ * outputs are heap blocks of exactly the requested size, so ASan sees any overrun. Checks (abort
+ * on violation):
+ *   - the status equals an independent validation of the arguments;
+ *   - every valid input gives MA_DECODE_OK, whatever the band (the band always keeps a valid path);
+ *   - the alignment is structurally valid, path_score and the confidence sums equal the values
+ *     recomputed from the spans;
+ *   - with band >= S, path_score equals an independent full Viterbi (int64, no band);
+ *   - with a narrower band, path_score <= that optimum;
+ *   - on error, outputs are untouched.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ma_decode_s8.h"
+
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__);   \
+            abort();                                                             \
+        }                                                                        \
+    } while (0)
+
+typedef struct {
+    const uint8_t *p;
+    size_t n;
+} reader;
+
+static uint32_t take(reader *r)
+{
+    if (r->n == 0) {
+        return 0;
+    }
+    r->n--;
+    return *r->p++;
+}
+
+/* Independent full Viterbi: the best path score over all states (int64, -inf = INT64_MIN). */
+static int64_t full_viterbi(const int8_t *sc, int32_t T, int32_t V, const int32_t *tok_of_state, int32_t S,
+                            int32_t pen)
+{
+    const int64_t NEG64 = INT64_MIN / 4;
+    int64_t *a = malloc(sizeof(int64_t) * (size_t)S), *b = malloc(sizeof(int64_t) * (size_t)S);
+    for (int32_t s = 0; s < S; ++s) a[s] = NEG64;
+    a[0] = sc[0] - pen;
+    a[1] = sc[tok_of_state[1]];
+    for (int32_t t = 1; t < T; ++t) {
+        for (int32_t s = 0; s < S; ++s) {
+            int64_t best = a[s];
+            if (s >= 1) {
+                int64_t adv = a[s - 1] - (tok_of_state[s] == 0 ? pen : 0);
+                if (adv > best) best = adv;
+            }
+            if (s >= 2 && tok_of_state[s] != 0 && tok_of_state[s - 1] == 0) {
+                if (a[s - 2] > best) best = a[s - 2];
+            }
+            b[s] = best <= NEG64 / 2 ? NEG64 : best + sc[(size_t)t * (size_t)V + (size_t)tok_of_state[s]];
+        }
+        int64_t *tmp = a; a = b; b = tmp;
+    }
+    int64_t r = a[S - 2] > a[S - 1] ? a[S - 2] : a[S - 1];
+    free(a);
+    free(b);
+    return r;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    reader r = {data, size};
+    const int32_t T = (int32_t)(take(&r) | ((take(&r) & 1u) << 8)); /* 0..511 */
+    const int32_t V = (int32_t)(take(&r) % 131u);                   /* 0..130 */
+    const int32_t n_words = (int32_t)(take(&r) % 17u);             /* 0..16 */
+    const uint32_t bsel = take(&r);
+    const int32_t band = bsel < 200 ? (int32_t)(bsel % 12u) : (bsel < 250 ? (int32_t)bsel : 100000); /* 0..11, 200.., big */
+    const int32_t beam = (int32_t)(take(&r) * 8u) - 8;               /* -8..2032 */
+    const int32_t pen = (int32_t)(int16_t)(take(&r) | (take(&r) << 8)) / 24; /* about -1365..1365 */
+    const uint32_t scratch_sel = take(&r);
+
+    int32_t lengths[16], n_tokens = 0;
+    for (int32_t i = 0; i < n_words; ++i) {
+        lengths[i] = (int32_t)(take(&r) % 9u); /* 0 = invalid */
+        n_tokens += lengths[i];
+    }
+    int32_t *tokens = malloc(sizeof(int32_t) * (size_t)(n_tokens + 1));
+    for (int32_t c = 0; c < n_tokens; ++c) {
+        const uint32_t v = take(&r);
+        tokens[c] = v == 255 ? -1 : (v == 254 ? V : (V > 1 ? 1 + (int32_t)(v % (uint32_t)(V - 1)) : 0));
+    }
+    const size_t n_scores = (size_t)T * (size_t)(V > 0 ? V : 1);
+    int8_t *scores = malloc(n_scores + 1);
+    for (size_t i = 0; i < n_scores; ++i) {
+        scores[i] = (int8_t)(r.n ? take(&r) : (uint32_t)(i * 37u));
+    }
+
+    /* independent validation -> expected status */
+    int32_t expect = MA_DECODE_OK;
+    int lengths_ok = 1, tokens_ok = 1;
+    for (int32_t i = 0; i < n_words; ++i) lengths_ok &= lengths[i] >= 1;
+    for (int32_t c = 0; c < n_tokens; ++c) tokens_ok &= tokens[c] >= 1 && tokens[c] < V;
+    if (V < 2 || V > MA_DECODE_MAX_VOCAB || pen < -MA_DECODE_MAX_PENALTY || pen > MA_DECODE_MAX_PENALTY ||
+        beam < 0 || n_words < 1) {
+        expect = MA_DECODE_ERR_ARGUMENT;
+    } else if (!lengths_ok || !tokens_ok) {
+        expect = MA_DECODE_ERR_TOKEN;
+    } else if (T < 1) {
+        expect = MA_DECODE_ERR_ARGUMENT;
+    } else if (n_tokens > T) {
+        expect = MA_DECODE_ERR_TOO_SHORT;
+    } else if (band == 1 || band == 2) {
+        expect = MA_DECODE_ERR_ARGUMENT;
+    }
+    int32_t need = -1;
+    if (expect == MA_DECODE_OK) {
+        need = ma_decode_s8_get_buffer_size(T, n_tokens, n_words, band);
+        CHECK(need > 0 && need % 4 == 0);
+        if (scratch_sel == 255) {
+            expect = MA_DECODE_ERR_SCRATCH;
+        }
+    }
+    const int32_t give = need < 0 ? 64 : (scratch_sel == 255 ? need - 4 : need);
+    uint32_t *scratch = malloc((size_t)give + 4);
+    memset(scratch, (int)scratch_sel, (size_t)give);
+
+    const int32_t nt = n_tokens + 1, nw = n_words + 1;
+    int32_t *o = malloc(sizeof(int32_t) * (size_t)(2 * nt + 4 * nw + 1));
+    for (int32_t i = 0; i < 2 * nt + 4 * nw + 1; ++i) o[i] = 0x5A5A5A5A;
+    int32_t *ts = o, *te = o + nt, *ws = te + nt, *we = ws + nw, *wsum = we + nw, *wf = wsum + nw;
+    int32_t *score = wf + nw;
+    const ma_decode_s8_output out = {ts, te, ws, we, wsum, wf, score};
+    const ma_decode_s8_params params = {band, beam, pen};
+
+    const int32_t status = ma_decode_s8(&params, scores, T, V, tokens, n_tokens, lengths, n_words, scratch, give, &out);
+    CHECK(status == expect);
+    if (status != MA_DECODE_OK) {
+        for (int32_t i = 0; i < 2 * nt + 4 * nw + 1; ++i) CHECK(o[i] == 0x5A5A5A5A);
+    } else {
+        /* structure, and the score recomputed from the spans */
+        const int32_t S = n_tokens + n_words + 1;
+        int32_t *tok_of_state = malloc(sizeof(int32_t) * (size_t)S);
+        int64_t sum = 0;
+        int32_t entered = 0, prev_end = 0, c = 0, s = 0;
+        tok_of_state[s++] = 0;
+        for (int32_t i = 0; i < n_words; ++i) {
+            int64_t conf = 0;
+            CHECK(ts[c] >= prev_end);
+            for (int32_t t = prev_end; t < ts[c]; ++t) sum += scores[(size_t)t * (size_t)V];
+            entered += ts[c] > prev_end;
+            CHECK(ws[i] == ts[c]);
+            for (int32_t k = 0; k < lengths[i]; ++k, ++c) {
+                tok_of_state[s++] = tokens[c];
+                CHECK(te[c] > ts[c]);
+                if (k > 0) CHECK(ts[c] == te[c - 1]);
+                for (int32_t t = ts[c]; t < te[c]; ++t) {
+                    const int8_t *row = scores + (size_t)t * (size_t)V;
+                    int32_t mx = row[0];
+                    for (int32_t v = 1; v < V; ++v) mx = row[v] > mx ? row[v] : mx;
+                    sum += row[tokens[c]];
+                    conf += row[tokens[c]] - mx;
+                }
+            }
+            tok_of_state[s++] = 0;
+            CHECK(we[i] == te[c - 1] && wf[i] == we[i] - ws[i] && wsum[i] == conf);
+            prev_end = te[c - 1];
+        }
+        CHECK(prev_end <= T);
+        for (int32_t t = prev_end; t < T; ++t) sum += scores[(size_t)t * (size_t)V];
+        entered += T > prev_end;
+        CHECK(*score == sum - (int64_t)pen * entered);
+        const int64_t opt = full_viterbi(scores, T, V, tok_of_state, S, pen);
+        const int32_t w = band == 0 ? MA_DECODE_DEFAULT_BAND : band;
+        if (w >= S) {
+            CHECK(*score == opt);
+        } else {
+            CHECK(*score <= opt);
+        }
+        free(tok_of_state);
+    }
+    free(o);
+    free(scratch);
+    free(scores);
+    free(tokens);
+    return 0;
+}
