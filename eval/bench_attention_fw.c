@@ -5,8 +5,11 @@
  * 2 = setup + TFLM's reference kernels for the builtin subgraph (bench_attention_builtin.cc),
  * 3 = both and a byte comparison (exit status = differing bytes, capped at 255).
  * Instructions per call = total(mode 1 or 2) - total(mode 0); setup is identical in all modes.
- * Inputs: uniform int8 from an LCG (BENCH_FLAT: every query at its zero point, so every score of
- * a row is equal: the densest softmax).
+ * BENCH_INPUTS (v is always uniform int8 from an LCG):
+ *   0 uniform: q, k uniform int8;
+ *   1 flat: every query at its zero point, so all scores of a row are equal (densest softmax);
+ *   2 peaky: k ~ N(0, 24^2)-like (sum of four LCG bytes), query row i = key row (7i + 3) mod T, so
+ *     each query has one clearly best key over a diffuse background.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -41,10 +44,25 @@ int main(void) {
   int rc = 0;
   for (i = 0; i < NQ; ++i) {
     const int8_t x = lcg_s8();
-    q[i] = BENCH_FLAT ? (int8_t)bench_quant.q_zp : x;
+    q[i] = BENCH_INPUTS == 1 ? (int8_t)bench_quant.q_zp : x;
   }
-  for (i = 0; i < NQ; ++i) k[i] = lcg_s8();
+  for (i = 0; i < NQ; ++i) {
+    int32_t g = lcg_s8();
+    if (BENCH_INPUTS == 2) {
+      g += lcg_s8();
+      g += lcg_s8();
+      g += lcg_s8();
+      g = (g * 83) >> 9;
+    }
+    k[i] = (int8_t)g;
+  }
   for (i = 0; i < NQ; ++i) v[i] = lcg_s8();
+#if BENCH_INPUTS == 2
+  for (i = 0; i < (size_t)BENCH_H * BENCH_T; ++i) { /* row i of head h = key row (7i + 3) mod T */
+    const size_t h = i / BENCH_T, t = i % BENCH_T, src = h * BENCH_T + (7u * t + 3u) % BENCH_T;
+    memcpy(q + i * BENCH_DK, k + src * BENCH_DK, BENCH_DK);
+  }
+#endif
 
   memset(&qt, 0, sizeof(qt));
   qt.q.scale = bench_quant.q_scale, qt.q.zero_point = bench_quant.q_zp;

@@ -8,13 +8,15 @@
  *           difference to the row maximum is an integer in [-255, 0]
  *   output  o_c = clamp(MBQM(sum_j (p_j + 128)(v_jc - zv), pv_mult, pv_shift) + zo)
  * MBQM is MultiplyByQuantizedMultiplier with double rounding. Integer sums
- * are exact, so their order is free: the DSP path (SXTAB16/SMLAD) and the
- * portable path give the same bytes. Keys with p_j = -128 add nothing and are
- * skipped (the row's non-zero probabilities are compacted first).
+ * are exact, so their order is free: the DSP path (SXTAB16/SMLAD for Q·Kᵀ,
+ * SXTB16/SMLABB for P·V) and the portable path give the same bytes. Keys
+ * with p_j = -128 add nothing to P·V and are skipped: softmax lists the
+ * row's non-zero probabilities (at most ~512, whatever Tk) with their value
+ * rows, and P·V runs over that list only.
  *
- * Scratch per call (reused for every row): q row as int16 (2*round4(dk)
- * bytes), scores then compacted probabilities (int16, kv_len), compacted key
- * indices (int16, kv_len).
+ * Scratch (reused for every row): the q row as int16 (2*round4(dk) bytes),
+ * the row's scores (int16, kv_len), the list of non-zero terms (a pointer and
+ * an int32 each, kv_len + 1).
  */
 #include "ma_attention_s8.h"
 
@@ -383,52 +385,71 @@ static inline int32_t ma_score(const ma_attention_s8_params *p, int32_t acc) {
   return s;
 }
 
-/* Scores of keys 0..n-1 into s[]; returns the row maximum. */
-static int32_t ma_row_scores(const ma_attention_s8_params *p, const int16_t *qq, const int8_t *k,
-                             int32_t k_rs, int32_t n, int32_t dk, int16_t *s) {
-  int32_t mx = -128, j = 0, c;
-  const int32_t zk = p->qk_rhs_zp;
 #if MA_ATT_DSP
-  const int32_t dk4 = dk & ~3;
+#if defined(__GNUC__) && !defined(__clang__)
+#define MA_ALWAYS_INLINE static inline __attribute__((always_inline))
+#define MA_UNROLL _Pragma("GCC unroll 16")
+#else
+#define MA_ALWAYS_INLINE static inline
+#define MA_UNROLL
+#endif
+
+/* Dot products of the q row with two key rows (groups of 4; dk4 = dk & ~3). */
+MA_ALWAYS_INLINE void ma_dot2(const int16_t *qq, const int8_t *ka, const int8_t *kb, ma_s16x2 koff, int32_t dk4,
+                              int32_t *out_a, int32_t *out_b) {
+  int32_t acc_a = 0, acc_b = 0, c;
+  MA_UNROLL
+  for (c = 0; c < dk4; c += 4) {
+    const ma_s16x2 q0 = (ma_s16x2)ma_rd32(qq + c), q1 = (ma_s16x2)ma_rd32(qq + c + 2);
+    const ma_s8x4 wa = (ma_s8x4)ma_rd32(ka + c), wb = (ma_s8x4)ma_rd32(kb + c);
+    acc_a = MA_SMLAD(q0, MA_SXTAB16(koff, wa), acc_a);
+    acc_b = MA_SMLAD(q0, MA_SXTAB16(koff, wb), acc_b);
+    acc_a = MA_SMLAD(q1, MA_SXTAB16_ROR8(koff, wa), acc_a);
+    acc_b = MA_SMLAD(q1, MA_SXTAB16_ROR8(koff, wb), acc_b);
+  }
+  *out_a = acc_a;
+  *out_b = acc_b;
+}
+
+/* Scores of keys 0..n-1 into s[]; returns the row maximum. Inlined with a
+ * constant dk for the common head sizes, so the dot products unroll. */
+MA_ALWAYS_INLINE int32_t ma_row_scores_dsp(const ma_attention_s8_params *p, const int16_t *qq, const int8_t *k,
+                                           int32_t k_rs, int32_t n, int32_t dk, int16_t *s) {
+  int32_t mx = -128, j = 0, c;
+  const int32_t zk = p->qk_rhs_zp, dk4 = dk & ~3;
   const ma_s16x2 koff = (ma_s16x2)(((uint32_t)(-zk) & 0xFFFFu) | ((uint32_t)(-zk) << 16));
-  for (; j + 1 < n; j += 2) {
+  for (; j < n; j += 2) {
     const int8_t *ka = k + (size_t)j * (size_t)k_rs;
-    const int8_t *kb = ka + k_rs;
-    int32_t acc_a = 0, acc_b = 0, sa, sb;
-    for (c = 0; c < dk4; c += 4) {
-      const ma_s16x2 q0 = (ma_s16x2)ma_rd32(qq + c), q1 = (ma_s16x2)ma_rd32(qq + c + 2);
-      const ma_s8x4 wa = (ma_s8x4)ma_rd32(ka + c), wb = (ma_s8x4)ma_rd32(kb + c);
-      acc_a = MA_SMLAD(q0, MA_SXTAB16(koff, wa), acc_a);
-      acc_b = MA_SMLAD(q0, MA_SXTAB16(koff, wb), acc_b);
-      acc_a = MA_SMLAD(q1, MA_SXTAB16_ROR8(koff, wa), acc_a);
-      acc_b = MA_SMLAD(q1, MA_SXTAB16_ROR8(koff, wb), acc_b);
-    }
-    for (; c < dk; ++c) {
+    const int8_t *kb = j + 1 < n ? ka + k_rs : ka; /* odd n: the last row twice, one result kept */
+    int32_t acc_a, acc_b, sa, sb;
+    ma_dot2(qq, ka, kb, koff, dk4, &acc_a, &acc_b);
+    for (c = dk4; c < dk; ++c) {
       acc_a += qq[c] * (ka[c] - zk);
       acc_b += qq[c] * (kb[c] - zk);
     }
     sa = ma_score(p, acc_a);
-    sb = ma_score(p, acc_b);
     s[j] = (int16_t)sa;
-    s[j + 1] = (int16_t)sb;
     if (sa > mx) mx = sa;
-    if (sb > mx) mx = sb;
-  }
-  for (; j < n; ++j) {
-    const int8_t *ka = k + (size_t)j * (size_t)k_rs;
-    int32_t acc = 0, sa;
-    for (c = 0; c < dk4; c += 4) {
-      const ma_s8x4 wa = (ma_s8x4)ma_rd32(ka + c);
-      acc = MA_SMLAD((ma_s16x2)ma_rd32(qq + c), MA_SXTAB16(koff, wa), acc);
-      acc = MA_SMLAD((ma_s16x2)ma_rd32(qq + c + 2), MA_SXTAB16_ROR8(koff, wa), acc);
+    if (j + 1 < n) {
+      sb = ma_score(p, acc_b);
+      s[j + 1] = (int16_t)sb;
+      if (sb > mx) mx = sb;
     }
-    for (; c < dk; ++c) acc += qq[c] * (ka[c] - zk);
-    sa = ma_score(p, acc);
-    s[j] = (int16_t)sa;
-    if (sa > mx) mx = sa;
   }
+  return mx;
+}
+#endif
+
+static int32_t ma_row_scores(const ma_attention_s8_params *p, const int16_t *qq, const int8_t *k,
+                             int32_t k_rs, int32_t n, int32_t dk, int16_t *s) {
+#if MA_ATT_DSP
+  if (dk == 32) return ma_row_scores_dsp(p, qq, k, k_rs, n, 32, s);
+  if (dk == 64) return ma_row_scores_dsp(p, qq, k, k_rs, n, 64, s);
+  return ma_row_scores_dsp(p, qq, k, k_rs, n, dk, s);
 #else
-  for (; j < n; ++j) {
+  int32_t mx = -128, j, c;
+  const int32_t zk = p->qk_rhs_zp;
+  for (j = 0; j < n; ++j) {
     const int8_t *kr = k + (size_t)j * (size_t)k_rs;
     int32_t acc = 0, sj;
     for (c = 0; c < dk; ++c) acc += qq[c] * (kr[c] - zk);
@@ -436,8 +457,8 @@ static int32_t ma_row_scores(const ma_attention_s8_params *p, const int16_t *qq,
     s[j] = (int16_t)sj;
     if (sj > mx) mx = sj;
   }
-#endif
   return mx;
+#endif
 }
 
 /* TFLM int8 softmax of s[0..n-1] (row maximum mx). The non-zero
@@ -445,10 +466,10 @@ static int32_t ma_row_scores(const ma_attention_s8_params *p, const int16_t *qq,
  * their weight sum in *psum. */
 static int32_t ma_row_softmax(const ma_attention_s8_params *p, const int16_t *s, int32_t n, int32_t mx,
                               const int8_t *v, int32_t v_rs, ma_att_term *terms, int32_t *psum) {
-  const int32_t *lut = p->exp_lut + mx; /* lut[-s] = exp_lut[mx - s] */
+  const int32_t *lut = p->exp_lut; /* indexed by mx - s, in 0..255 */
   uint32_t sum = 0, rnd;
   int32_t j, m = 0, total = 0, exponent, scale, headroom_plus_one;
-  for (j = 0; j < n; ++j) sum += ((uint32_t)lut[-s[j]] + 2048u) >> 12; /* Rescale<12> */
+  for (j = 0; j < n; ++j) sum += ((uint32_t)lut[mx - s[j]] + 2048u) >> 12; /* Rescale<12> */
   /* GetReciprocal(sum, 12); sum >= 2^19 because the maximum contributes exp(0) */
   headroom_plus_one = ma_clz32(sum);
   scale = ma_one_over_one_plus_x((int32_t)((sum << headroom_plus_one) - 0x80000000u));
@@ -459,7 +480,7 @@ static int32_t ma_row_softmax(const ma_attention_s8_params *p, const int16_t *s,
   if (exponent > 31) return 0; /* TFLM aborts here; every probability rounds to 0 */
   rnd = 1u << (exponent - 1);
   for (j = 0; j < n; ++j) {
-    const uint32_t e = (uint32_t)lut[-s[j]];
+    const uint32_t e = (uint32_t)lut[mx - s[j]];
     /* srdhm(scale, e) then RoundingDivideByPOT, both operands non-negative */
     const uint32_t x = (uint32_t)(((uint64_t)(uint32_t)scale * e + (1u << 30)) >> 31);
     uint32_t w = (x + rnd) >> exponent;

@@ -24,9 +24,12 @@
  *     ... scratch = n bytes, 4-byte aligned ...
  *     ma_attention_s8(&params, &dims, q, k, v, out, scratch, n);
  *
- * Plain C99, no allocation, no TFLM types. On a core with the DSP extension
- * (__ARM_FEATURE_DSP, e.g. Cortex-M7) the inner loops use SXTAB16/SMLAD;
- * the portable path computes identical bytes.
+ * Plain C99, no allocation, no libm, no TFLM types. On a core with the DSP
+ * extension (__ARM_FEATURE_DSP, e.g. Cortex-M7) the inner loops use
+ * SXTAB16/SMLAD (Q·Kᵀ) and SXTB16/SMLABB (P·V); the portable path computes
+ * identical bytes (define MA_ATTENTION_S8_PORTABLE to force it). Zero
+ * probabilities are skipped in P·V, so its cost follows the attention's
+ * sparsity (an int8 softmax row has at most ~512 non-zero entries).
  *
  * Beyond TFLM: TFLM's int8 SOFTMAX aborts (TFLITE_CHECK) on a row whose sum
  * of exponentials reaches 512 (e.g. >= 512 keys tied at the maximum); this
@@ -125,7 +128,9 @@ void ma_attention_s8_dims_contiguous(ma_attention_s8_dims *dims, int32_t heads, 
                                      int32_t kv_len, int32_t head_dim);
 
 /* Scratch bytes ma_attention_s8 needs for dims (0 if dims are invalid):
- * 4*kv_len + 2*head_dim rounded up to 4. Independent of heads and q_len. */
+ * 2*round4(head_dim) + round4(2*kv_len) + (kv_len + 1) * (sizeof(void *) + 4)
+ * (+ alignment padding on 64-bit hosts); on a Cortex-M7 about 10 bytes per key,
+ * e.g. 2,572 B for kv_len = 250, head_dim = 32. Independent of heads and q_len. */
 size_t ma_attention_s8_get_buffer_size(const ma_attention_s8_dims *dims);
 
 /* Run the fused attention. scratch: >= get_buffer_size bytes, 4-byte

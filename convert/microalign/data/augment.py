@@ -149,10 +149,13 @@ def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     """Unit-variance pink (1/f power) noise of ``n`` samples, shaped in the frequency domain."""
     if n <= 0:
         return np.zeros(0, np.float32)
-    spec = np.fft.rfft(rng.standard_normal(n))
+    from scipy.fft import next_fast_len
+
+    m = next_fast_len(n, real=True)   # an FFT of a prime length n would be O(n^2)
+    spec = np.fft.rfft(rng.standard_normal(m))
     f = np.arange(spec.size, dtype=np.float64)
     f[0] = 1.0
-    y = np.fft.irfft(spec / np.sqrt(f), n)
+    y = np.fft.irfft(spec / np.sqrt(f), m)[:n]
     y -= y.mean()
     return (y / max(float(np.std(y)), 1e-12)).astype(np.float32)
 

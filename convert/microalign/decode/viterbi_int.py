@@ -6,8 +6,9 @@ int8 output of the model's LOG_SOFTMAX, ``q[t, v]``; any affine map with a
 positive scale gives the same path, so no quantisation parameters are needed
 except to turn the confidence into a probability.
 
-Arithmetic: int32 path scores (validated so they never overflow: ``T <= 2**18``,
-``|silence_penalty| <= 1024``), "unreachable" is ``-2**30``; tie-breaking as in
+Arithmetic: int32 path scores, validated so they never overflow (``T <= 2**18``,
+``|silence_penalty| <= 1024``: reachable scores stay within ``±2**29``); unreachable
+states are seeded with ``-2**30`` and never clamped (see :mod:`._core`); tie-breaking as in
 :mod:`._core`.
 
 Memory (the kernel's scratch, :func:`scratch_bytes`), with ``W = min(band, S)``,
@@ -19,9 +20,9 @@ Memory (the kernel's scratch, :func:`scratch_bytes`), with ``W = min(band, S)``,
   + 4 (T - 1) ceil(W/16) back-pointers, 2 bits per state and frame
 
 The default band (``band=0``) is ``min(S, 64)``: 16 bytes of back-pointers per
-frame, i.e. about 1.6 KB per second of audio (48 KB for 30 s), exact for
-transcripts of up to 63 states (about 50 characters); :func:`band_for_budget`
-picks the widest band that fits a byte budget.
+frame, i.e. about 1.6 KB per second of audio (48 KB for 30 s), and exact
+whenever ``S <= 64`` (about 50 characters); :func:`band_for_budget` picks the
+widest band that fits a byte budget.
 
 Confidence: ``word_score_sum[i]`` is the sum over the word's frames of
 ``q[t, aligned token] - max_v q[t, v]`` (<= 0) and ``word_frames[i]`` the

@@ -163,28 +163,44 @@ def compare_stages(utterances: Sequence, backends: dict[str, Backend], reference
 
 
 # ---------------------------------------------------------------------- plots
-def plot_boundary_cdf(cmp: Comparison, path: str | Path, title: str = "") -> None:
-    """CDF of absolute word-boundary errors, one curve per stage."""
-    from ..scoring.plots import plot_cdf
+def _figure(**kw):
+    """A matplotlib Figure without pyplot: no backend switch (plots stay inline in notebooks)."""
+    from matplotlib.figure import Figure
 
-    plot_cdf({r.label: r.errors for r in cmp.stages.values() if r.errors}, path, title=title)
+    return Figure(**kw)
+
+
+def plot_boundary_cdf(cmp: Comparison, path: str | Path, title: str = "", xmax: float = 200.0) -> None:
+    """CDF of absolute word-boundary errors, one curve per stage."""
+    from ..scoring import boundary_errors_ms
+
+    fig = _figure(figsize=(6, 4), dpi=120)
+    ax = fig.subplots()
+    styles = ["-", "--", "-.", ":", (0, (5, 1))]
+    for k, r in enumerate(cmp.stages.values()):
+        b = np.sort(boundary_errors_ms(r.errors)) if r.errors else np.zeros(0)
+        if len(b):
+            ax.plot(b, np.arange(1, len(b) + 1) / len(b) * 100, ls=styles[k % len(styles)],
+                    label=f"{r.label} (mean {b.mean():.1f} ms)")
+    for t in (10, 20, 50):
+        ax.axvline(t, color="0.85", lw=0.8, zorder=0)
+    ax.set(xlim=(0, xmax), ylim=(0, 100), xlabel="absolute boundary error (ms)", ylabel="boundaries within (%)",
+           title=title)
+    ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
 
 
 def plot_utterance(utt, cmp: Comparison, path: str | Path, float_stage: str = "torch", int8_stage: str = "tflm") -> None:
     """Waveform and log-mel spectrogram (the model's int8 input) with reference, float and int8 word boundaries."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from ..audio import load_audio
     from ..frontend import FRAME_SECONDS, SAMPLE_RATE, features_from_pcm
 
     pcm = load_audio(utt.audio, quiet=True)
     feats = features_from_pcm(pcm)
     t = np.arange(len(pcm)) / SAMPLE_RATE
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(11, 5.5), dpi=110, sharex=True,
-                                 gridspec_kw={"height_ratios": [1, 1.4]})
+    fig = _figure(figsize=(11, 5.5), dpi=110)
+    a1, a2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 1.4]})
     a1.plot(t, pcm / 32768.0, lw=0.4, color="0.35")
     a2.imshow(feats.T.astype(np.float32), origin="lower", aspect="auto", cmap="magma",
               extent=(0, len(feats) * FRAME_SECONDS, 0, feats.shape[1]))
@@ -205,18 +221,13 @@ def plot_utterance(utt, cmp: Comparison, path: str | Path, float_stage: str = "t
     fig.suptitle(f"{utt.id}: reference vs {LABELS[float_stage]} vs {LABELS[int8_stage]}", fontsize=10, y=0.995)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
 
 
 def plot_output_error(cmp: Comparison, path: str | Path) -> None:
     """Bar chart of output rmse and argmax disagreement per stage against the reference."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rs = [r for r in cmp.stages.values() if r.name != cmp.reference]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.2), dpi=110)
+    fig = _figure(figsize=(9, 3.2), dpi=110)
+    a1, a2 = fig.subplots(1, 2)
     names = [r.label for r in rs]
     a1.barh(names, [r.output["rmse"] for r in rs], color="tab:blue")
     a1.set(xlabel=f"rmse of log-probs vs {LABELS.get(cmp.reference, cmp.reference)}")
@@ -230,7 +241,6 @@ def plot_output_error(cmp: Comparison, path: str | Path) -> None:
         ax.margins(x=0.2)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
 
 
 def calibration_sweep(utterances: Sequence, reference: Backend, converted_dir: str | Path, calibration,
@@ -242,12 +252,12 @@ def calibration_sweep(utterances: Sequence, reference: Backend, converted_dir: s
     """
     from .convert import requantize
 
+    models = {n: requantize(converted_dir, calibration, n, seed=seed) for n in sizes}
+    runs = {"ref": reference, **{f"{stage} n={n}": load_backend(stage, p) for n, p in models.items()}}
+    cmp = compare_stages(utterances, runs, reference="ref", align=align, progress=False)   # reference runs once
     rows = []
-    for n in sizes:
-        path = requantize(converted_dir, calibration, n, seed=seed)
-        cmp = compare_stages(utterances, {"ref": reference, stage: load_backend(stage, path)}, reference="ref",
-                             align=align, progress=False)
-        r = cmp.stages[stage]
+    for n, path in models.items():
+        r = cmp.stages[f"{stage} n={n}"]
         rows.append({"n_calib": n, "model": str(path), **{k: r.output[k] for k in ("argmax", "rmse", "cosine")},
                      "mean_ms": r.scores.mean_ms if r.scores is not None else None, "shift_ms": r.shift_ms})
     return rows

@@ -83,10 +83,20 @@ def export_onnx(model, path: Path, log_path: Path) -> None:
         if err is not None:
             raise ConversionError("onnx", f"torch.onnx.export failed: {type(err).__name__}: {err}", log[0])
         proto = onnx.load(str(tmp / "model.onnx"))
-        proto.doc_string = ""
+        _strip_metadata(proto)
         onnx.save(proto, str(path), save_as_external_data=False)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _strip_metadata(proto) -> None:
+    """Drop the exporter's per-node provenance (source paths and line numbers): same model, same bytes anywhere."""
+    g = proto.graph
+    proto.doc_string = g.doc_string = ""
+    for item in [*g.node, *g.input, *g.output, *g.value_info, *g.initializer]:
+        del item.metadata_props[:]
+        if hasattr(item, "doc_string"):
+            item.doc_string = ""
 
 
 def check_onnx(path: Path, window: int, n_mels: int, n_tokens: int) -> list[str]:

@@ -1,6 +1,6 @@
 """The oracle for the fused attention kernel: TFLite Micro running the builtin subgraph it replaces.
 
-Three ways to get that subgraph as its own small ``.tflite``:
+Two ways to get that subgraph as its own small ``.tflite``:
 
 - :func:`convert_attention_layer`: a ``student.Attention`` module (the real
   layer, its weights, and a representative dataset) goes PyTorch → ONNX →
@@ -381,7 +381,7 @@ def capture_litert(model: bytes, x_float: np.ndarray, tensors: list[int]) -> lis
 
 def student_attention_inputs(n_windows: int = 12, layer: int = 0, seed: int = 0,
                              data_dir: str | Path | None = None):
-    """(attention module, float inputs ``[N, T2, d]``) of one student layer on real speech.
+    """(attention module, float inputs ``[N, T2, d]``, source) of one student layer on real speech.
 
     Uses the shipped checkpoint when present, else a seeded random-init
     student (say so in reports). Audio: TIMIT dev sample utterances cut into
@@ -404,10 +404,9 @@ def student_attention_inputs(n_windows: int = 12, layer: int = 0, seed: int = 0,
         source = f"random-init student (seed {seed})"
     fused = model.fuse()
     cfg = fused.cfg
-    if data_dir is None:
-        from pathlib import Path as _P
-        data_dir = _P(os.environ.get("MICROALIGN_SHARED", _P(__file__).resolve().parents[3].parent / "shared")) \
-            / "data" / "timit-sample-dev"
+    if data_dir is None:                 # the repository's ../shared, as tests/conftest.py finds it
+        shared = Path(os.environ.get("MICROALIGN_SHARED", Path(__file__).resolve().parents[3].parent / "shared"))
+        data_dir = shared / "data" / "timit-sample-dev"
     wavs = sorted(Path(data_dir).glob("*/*.wav"))
     if not wavs:
         raise FileNotFoundError(f"no .wav under {data_dir}")

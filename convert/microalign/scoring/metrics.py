@@ -71,7 +71,7 @@ class Scores:
 
 
 TABLE_HEADER = ("| aligner | mean ms | median ms | " + " | ".join(f"≤{t} ms %" for t in TOLERANCES_MS)
-                + " | AAS ms | matched/ref words |\n|---|" + "---|" * (6 + len(TOLERANCES_MS)))
+                + " | AAS ms | matched/ref words |\n|---|" + "---|" * (4 + len(TOLERANCES_MS)))
 
 
 def boundary_errors_ms(errors: Iterable[UtteranceErrors]) -> np.ndarray:

@@ -28,6 +28,18 @@
         }                                                                        \
     } while (0)
 
+/* Outcome counts, printed at exit when MA_FUZZ_STATS is set: [0] OK exact, [1] OK banded,
+ * [2..5] error statuses -1..-4. */
+static unsigned long long stats[6];
+
+__attribute__((destructor)) static void print_stats(void)
+{
+    if (getenv("MA_FUZZ_STATS")) {
+        fprintf(stderr, "ma_decode_s8_fuzz: ok_exact=%llu ok_banded=%llu err_argument=%llu err_token=%llu "
+                "err_too_short=%llu err_scratch=%llu\n", stats[0], stats[1], stats[2], stats[3], stats[4], stats[5]);
+    }
+}
+
 typedef struct {
     const uint8_t *p;
     size_t n;
@@ -138,6 +150,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     const int32_t status = ma_decode_s8(&params, scores, T, V, tokens, n_tokens, lengths, n_words, scratch, give, &out);
     CHECK(status == expect);
+    if (status < 0) {
+        stats[1 - status]++;
+    }
     if (status != MA_DECODE_OK) {
         for (int32_t i = 0; i < 2 * nt + 4 * nw + 1; ++i) CHECK(o[i] == 0x5A5A5A5A);
     } else {
@@ -175,6 +190,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(*score == sum - (int64_t)pen * entered);
         const int64_t opt = full_viterbi(scores, T, V, tok_of_state, S, pen);
         const int32_t w = band == 0 ? MA_DECODE_DEFAULT_BAND : band;
+        stats[w >= S ? 0 : 1]++;
         if (w >= S) {
             CHECK(*score == opt);
         } else {

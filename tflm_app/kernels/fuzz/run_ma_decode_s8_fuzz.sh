@@ -2,6 +2,7 @@
 # Builds and runs the libFuzzer harness for ma_decode_s8.
 #   tflm_app/kernels/fuzz/run_ma_decode_s8_fuzz.sh [RUNS] [extra libFuzzer flags]
 # RUNS defaults to 1000000; corpus and crash files go to build/fuzz/ma_decode_s8 (outside git).
+# At the end the harness prints how many inputs were valid (exact / banded) and each error status.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
@@ -12,4 +13,4 @@ mkdir -p "$out/corpus"
 clang -std=c99 -O2 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -I"$here/.." "$here/ma_decode_s8_fuzz.c" "$here/../ma_decode_s8.c" -o "$out/fuzz"
 cd "$out"
-./fuzz -runs="$runs" -max_len=4096 -print_final_stats=1 -artifact_prefix="$out/" "$@" corpus
+MA_FUZZ_STATS=1 ./fuzz -runs="$runs" -max_len=4096 -print_final_stats=1 -artifact_prefix="$out/" "$@" corpus
