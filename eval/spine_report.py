@@ -2,15 +2,15 @@
 """The spine's accuracy report: the shipped student beside real and naive peers.
 
 Runs, in one process and on the same files:
-- the shipped float student (or --model),
-- the synthetic-only student (--synthetic-model), to show what real speech bought,
+- the shipped float student and any other students named with --student
+  (e.g. the same model trained with and without teacher-labelled real speech),
 - pocketsphinx's own forced alignment (a real-speech HMM aligner),
 - the naive baseline (words spread over the voiced region by character count),
 on the TIMIT dev sample (manual boundaries) and on the synthetic held-out split,
 and writes a Markdown table (and JSON, and a CDF plot) under --out.
 
     .venv/bin/python eval/spine_report.py --timit ../shared/data/timit-sample-dev \\
-        --synthetic-test /work/data/synth/espeak/test.jsonl --synthetic-model runs/synth/student.pt
+        --synthetic-test /work/data/synth/espeak/test.jsonl --student "synthetic + real=runs/main/student.pt"
 """
 from __future__ import annotations
 
@@ -30,16 +30,20 @@ def main() -> None:
     ap.add_argument("--timit", type=Path, help="TIMIT-layout dev folder (.wav/.wrd/.txt)")
     ap.add_argument("--synthetic-test", type=Path, action="append", default=[],
                     help="held-out synthetic manifest(s) (repeatable)")
-    ap.add_argument("--model", type=Path, default=None, help="student checkpoint (default: shipped)")
-    ap.add_argument("--synthetic-model", type=Path, default=None, help="the same student trained on synthetic data only")
+    ap.add_argument("--student", action="append", default=[], metavar="NAME=CHECKPOINT",
+                    help="another student to score beside the shipped one (repeatable), e.g. "
+                         "'synthetic + real speech=runs/main/student.pt'")
     ap.add_argument("--limit", type=int, default=None, help="utterances per synthetic set (default all)")
     ap.add_argument("--out", type=Path, default=Path("reports/spine"))
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
-    aligners = {"student (shipped, float)": student_aligner(TorchScorer(args.model))}
-    if args.synthetic_model:
-        aligners["student, synthetic data only"] = student_aligner(TorchScorer(args.synthetic_model))
+    aligners = {"student (shipped, float)": student_aligner(TorchScorer())}
+    for spec in args.student:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            ap.error(f"--student wants NAME=CHECKPOINT, got {spec!r}")
+        aligners[f"student: {name}"] = student_aligner(TorchScorer(path))
     sets = []
     if args.timit:
         sets.append(("TIMIT dev (real, manual boundaries)", list(read_corpus(args.timit)), True))

@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 
@@ -49,17 +49,17 @@ def logged(log_path: Path) -> Iterator[list[str]]:
     from .tflm import captured_native_output
 
     buf = io.StringIO()
-    with captured_native_output() as native:
-        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-            out: list[str] = []
-            try:
+    out: list[str] = []
+    native: list[str] = []
+    try:
+        with captured_native_output() as native:
+            with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
                 yield out
-            finally:
-                pass
-    text = buf.getvalue() + "".join(native)
-    out.append(text)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_path.write_text(text, encoding="utf-8")
+    finally:
+        text = buf.getvalue() + "".join(native)
+        out.append(text)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(text, encoding="utf-8")
 
 
 # ---------------------------------------------------------------------- ONNX
@@ -210,18 +210,3 @@ def saved_model_to_int8_tflite(saved_model_dir: Path, path: Path, representative
     if err is not None:
         raise ConversionError("tflite-int8", f"{type(err).__name__}: {err}", log[0])
     path.write_bytes(data)
-
-
-def run_tflite(path: Path, x_int8: np.ndarray) -> np.ndarray:
-    """Run a .tflite (float or int8) on int8 features [T, F] with LiteRT reference kernels (float log-probs)."""
-    from .backends import LiteRTBackend
-
-    return LiteRTBackend(path).log_probs(x_int8)
-
-
-def timed(fn: Callable, *args, **kwargs):
-    import time
-
-    t = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t

@@ -111,6 +111,7 @@ def train(cfg: TrainConfig, sources: list[Source], run_dir: str | Path, val_sour
     meta = {"train": {k: v for k, v in asdict(cfg).items() if k != "model"},
             "sources": [{"name": s.name, "utterances": len(s.utterances), "weight": s.weight,
                          "hours": round(sum(len(p) for p in s.pcm) / 16000 / 3600, 3)} for s in sources],
-            "parameters": count_parameters(model), "macs_per_second": macs_per_second(cfg.model)}
+            "parameters": count_parameters(model), "macs_per_second": macs_per_second(cfg.model),
+            "init": str(init) if init else "scratch"}
     save_checkpoint(run_dir / "student.pt", model, meta)
     return model
