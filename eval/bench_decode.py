@@ -36,7 +36,7 @@ from microalign.text.tokens import NUM_TOKENS, encode_words  # noqa: E402
 
 KERNELS = REPO / "tflm_app" / "kernels"
 PLUGIN_BUILD = REPO / "build" / "qemu-insn"
-PLUGIN_SCRIPT = Path(os.environ.get("QEMU_INSN_DIR", "/work/shared/tools/qemu-insn")) / "build.sh"
+PLUGIN_SCRIPT = Path(os.environ.get("QEMU_INSN_DIR", Path(__file__).resolve().parents[2] / "shared" / "tools" / "qemu-insn")) / "build.sh"
 KERNEL_FUNCS = ("ma_decode_s8", "ma_decode_s8_get_buffer_size", "next_lo", "row_max", "resolve_band", "ceil_div")
 
 

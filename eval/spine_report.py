@@ -10,7 +10,7 @@ on the TIMIT dev sample (manual boundaries) and on the synthetic held-out split,
 and writes a Markdown table (and JSON, and a CDF plot) under --out.
 
     .venv/bin/python eval/spine_report.py --timit ../shared/data/timit-sample-dev \\
-        --synthetic-test /work/data/synth/espeak/test.jsonl --student "synthetic + real=runs/main/student.pt"
+        --synthetic-test data/synth/espeak/test.jsonl --student "synthetic + real=runs/main/student.pt"
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import click
 
 from . import main
 
-BACKENDS = ("torch", "tflite", "tflite-float", "tflm")
+BACKENDS = ("torch", "onnx", "tflite", "tflite-float", "tflm")
 
 
 def make_scorer(backend: str, model: str | None, threads: int | None = None):
