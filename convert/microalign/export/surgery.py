@@ -160,8 +160,6 @@ def _fuse_attention(model, sg, fb, skipped: list[str]) -> int:
             q = x
         v, out = int(pv.inputs[1]), int(pv.outputs[0])
         ts = {n: sg.tensors[i] for n, i in (("q", q), ("k", k), ("v", v), ("out", out))}
-        if qprod is not None and q != int(qk.inputs[0]) and "q_scale" not in opts:
-            pass
         bad = [n for n, t in ts.items()
                if t.type != fb.TensorType.INT8 or _quant(t) is None or not (
                    len(t.shape) == 3 or (len(t.shape) == 4 and t.shape[0] == 1))]
