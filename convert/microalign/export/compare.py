@@ -173,20 +173,11 @@ def _figure(**kw):
 def plot_boundary_cdf(cmp: Comparison, path: str | Path, title: str = "", xmax: float = 200.0) -> None:
     """CDF of absolute word-boundary errors, one curve per stage."""
     from ..scoring import boundary_errors_ms
+    from ..scoring.plots import draw_cdf
 
     fig = _figure(figsize=(6, 4), dpi=120)
-    ax = fig.subplots()
-    styles = ["-", "--", "-.", ":", (0, (5, 1))]
-    for k, r in enumerate(cmp.stages.values()):
-        b = np.sort(boundary_errors_ms(r.errors)) if r.errors else np.zeros(0)
-        if len(b):
-            ax.plot(b, np.arange(1, len(b) + 1) / len(b) * 100, ls=styles[k % len(styles)],
-                    label=f"{r.label} (mean {b.mean():.1f} ms)")
-    for t in (10, 20, 50):
-        ax.axvline(t, color="0.85", lw=0.8, zorder=0)
-    ax.set(xlim=(0, xmax), ylim=(0, 100), xlabel="absolute boundary error (ms)", ylabel="boundaries within (%)",
-           title=title)
-    ax.legend(loc="lower right", fontsize=7)
+    draw_cdf(fig.subplots(), {r.label: boundary_errors_ms(r.errors) if r.errors else np.zeros(0)
+                              for r in cmp.stages.values()}, title, xmax)
     fig.tight_layout()
     fig.savefig(path)
 

@@ -24,11 +24,11 @@ Usage: ``python -m microalign.frontend.header --out tflm_app/generated``.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
+from ..cheader import generator_main, write_text
 from . import features as F
 
 FILENAME = "microalign_frontend_config.h"
@@ -132,19 +132,11 @@ def render() -> str:
 
 def write_header(out_dir: str | Path) -> Path:
     """Write :data:`FILENAME` into ``out_dir`` (created if needed); returns its path."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / FILENAME
-    path.write_bytes(render().encode("utf-8"))
-    return path
+    return write_text(out_dir, FILENAME, render())
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog=f"python -m {GENERATOR}", description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, help="output directory (tflm_app/generated)")
-    args = ap.parse_args(argv)
-    print(write_header(args.out))
-    return 0
+    return generator_main(GENERATOR, __doc__, write_header, argv)
 
 
 if __name__ == "__main__":

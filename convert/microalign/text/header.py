@@ -14,9 +14,9 @@ Usage: ``python -m microalign.text.header --out tflm_app/generated``.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+from ..cheader import generator_main, write_text
 from . import tokens as T
 
 FILENAME = "microalign_tokens.h"
@@ -98,19 +98,11 @@ static inline int32_t ma_token_id(uint32_t cp)
 
 def write_header(out_dir: str | Path) -> Path:
     """Write :data:`FILENAME` into ``out_dir`` (created if needed); returns its path."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / FILENAME
-    path.write_bytes(render().encode("utf-8"))
-    return path
+    return write_text(out_dir, FILENAME, render())
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog=f"python -m {GENERATOR}", description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, help="output directory (tflm_app/generated)")
-    args = ap.parse_args(argv)
-    print(write_header(args.out))
-    return 0
+    return generator_main(GENERATOR, __doc__, write_header, argv)
 
 
 if __name__ == "__main__":
