@@ -26,3 +26,20 @@ def timit_dev() -> Path:
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+def qemu_harness():
+    """The tflm_app/qemu test-firmware harness, or skip when the Arm toolchain or QEMU is missing."""
+    import sys
+
+    qemu_dir = REPO / "tflm_app" / "qemu"
+    sys.path.insert(0, str(qemu_dir))
+    try:
+        import harness
+    finally:
+        sys.path.pop(0)
+    missing = harness.missing_tools(qemu=True)
+    if missing:
+        pytest.skip(f"Cortex-M7 run needs {', '.join(missing)} (Debian: apt-get install gcc-arm-none-eabi "
+                    "libnewlib-arm-none-eabi qemu-system-arm)")
+    return harness

@@ -20,12 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import REPO, qemu_harness
 from microalign.kernels import attention_oracle as ao
 from microalign.kernels import attention_ref as ar
 
-REPO = Path(__file__).resolve().parents[1]
 KERNELS = REPO / "tflm_app" / "kernels"
-QEMU_DIR = REPO / "tflm_app" / "qemu"
 CHECK_C = REPO / "convert" / "microalign" / "kernels" / "c" / "ma_attention_s8_check.c"
 HOST_CFLAGS = ["-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Wpedantic", "-Wshadow", "-Wconversion",
                "-Werror", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
@@ -232,17 +231,7 @@ def test_c_check_reports_a_wrong_byte(tmp_path, random_cases):
 
 def test_c_kernel_cortex_m7_qemu(vectors_dir, tmp_path):
     """Same vectors on the Cortex-M7 build (DSP path: SXTAB16/SMLAD) under qemu-system-arm -M mps2-an500."""
-    if not (QEMU_DIR / "harness.py").is_file():
-        pytest.skip(f"needs the QEMU test-firmware infrastructure in {QEMU_DIR}")
-    sys.path.insert(0, str(QEMU_DIR))
-    try:
-        import harness
-    finally:
-        sys.path.pop(0)
-    missing = harness.missing_tools(qemu=True)
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} (Debian: apt-get install gcc-arm-none-eabi "
-                    "libnewlib-arm-none-eabi qemu-system-arm)")
+    harness = qemu_harness()
     fw = harness.Firmware(test=str(CHECK_C), srcs=[str(KERNELS / "ma_attention_s8.c")],
                           includes=[str(KERNELS), str(vectors_dir)], build=tmp_path)
     rc, out = fw.run_qemu(timeout=600)

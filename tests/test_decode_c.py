@@ -13,11 +13,11 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, qemu_harness
 from microalign.decode import c_vectors
 
 sys.path.insert(0, str(REPO / "tflm_app" / "qemu"))
-from harness import Firmware, missing_tools  # noqa: E402
+from harness import Firmware  # noqa: E402
 
 KERNELS = REPO / "tflm_app" / "kernels"
 TEST_C = "tests/test_ma_decode_s8.c"
@@ -63,10 +63,7 @@ def test_kernel_compiles_without_warnings():
 
 
 def test_cortex_m7_qemu_bit_exact(tmp_path):
-    missing = missing_tools(qemu=True)
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} (Debian: apt-get install gcc-arm-none-eabi "
-                    "libnewlib-arm-none-eabi qemu-system-arm)")
+    qemu_harness()
     fw = firmware(tmp_path, "--random", "150", "--seed", "5")
     rc, out = fw.run_qemu(timeout=300)
     check(rc, out, 190)

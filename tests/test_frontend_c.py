@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED
+from conftest import SHARED, qemu_harness
 from microalign.frontend import features as F
 
 REPO = Path(__file__).resolve().parents[1]
@@ -169,18 +169,7 @@ def test_cortex_m7_qemu_bit_exact(tmp_path):
     """ma_frontend_compute (whole buffer and in chunks of 3 frames) on QEMU's Cortex-M7 board
     (mps2-an500), via the tflm_app/qemu runtime: speech when ../shared is present, and the
     generated signals."""
-    qemu_dir = REPO / "tflm_app" / "qemu"
-    if not (qemu_dir / "harness.py").is_file():
-        pytest.skip(f"needs the QEMU test-firmware runtime in {qemu_dir}")
-    sys.path.insert(0, str(qemu_dir))
-    try:
-        import harness
-    finally:
-        sys.path.pop(0)
-    missing = harness.missing_tools(qemu=True)
-    if missing:
-        pytest.skip(f"Cortex-M7 run needs {', '.join(missing)} (Debian: apt-get install gcc-arm-none-eabi "
-                    "libnewlib-arm-none-eabi qemu-system-arm)")
+    harness = qemu_harness()
     cases = {}
     speech = sorted((SHARED / "data" / "timit-sample-dev").glob("*/*.wav"))
     if speech:
