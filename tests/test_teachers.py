@@ -286,3 +286,21 @@ def test_readers_on_shared_corpora():
     from microalign.teachers.base import default_words
     for u in ti:  # the TIMIT transcripts normalise to exactly the reference words
         assert default_words(u.text) == [w.label for w in u.words]
+
+
+def test_consensus_keeps_agreed_words_and_marks_the_rest():
+    from microalign.corpus import Segment
+    from microalign.teachers.consensus import UNCERTAIN_PREFIX, consensus_words, is_uncertain
+
+    a = [Segment("one", 0.10, 0.40), Segment("two", 0.40, 0.70), Segment("three", 0.90, 1.30)]
+    b = [Segment("one", 0.12, 0.44), Segment("two", 0.44, 0.90), Segment("three", 0.95, 1.28)]
+    out = consensus_words(a, b, tolerance=0.05)
+    assert [w.label for w in out] == ["one", UNCERTAIN_PREFIX + "two", "three"]
+    assert out[0].start == pytest.approx(0.11) and out[2].end == pytest.approx(1.29)   # means
+    # 'one' (mean end 0.42) and uncertain 'two' (a's start 0.40) overlap: they meet half-way
+    assert out[0].end == pytest.approx(0.41) and out[1].start == pytest.approx(0.41) and out[1].end == 0.70
+    assert is_uncertain(out[1].label) and not is_uncertain(out[2].label)
+    with pytest.raises(ValueError, match="2 and 3 words"):
+        consensus_words(a[:2], b, 0.05)
+    with pytest.raises(ValueError, match="mismatch"):
+        consensus_words(a, [Segment("uno", 0.1, 0.4)] + b[1:], 0.05)

@@ -41,3 +41,35 @@ def test_alignment_loss_gradients_flow():
     loss, _ = alignment_loss(torch.log_softmax(logits, -1), y, [targets, targets])
     loss.backward()
     assert torch.isfinite(loss) and logits.grad.abs().sum() > 0
+
+
+def test_uncertain_words_and_their_pauses_are_ignored():
+    from microalign.teachers.consensus import UNCERTAIN_PREFIX
+
+    words = [Segment("ab", 0.10, 0.20), Segment(UNCERTAIN_PREFIX + "cd", 0.30, 0.40), Segment("ef", 0.50, 0.60)]
+    labels, targets, skipped = frame_targets(words, 80)
+    assert [(t.start, t.end) for t in targets] == [(10, 20), (50, 60)] and skipped == 0
+    assert (labels[20:50] == IGNORE).all()                      # the word and the pauses either side
+    assert (labels[:10] == SILENCE).all() and (labels[60:] == SILENCE).all()
+    assert (labels[10:20] == IN_WORD).all() and (labels[50:60] == IN_WORD).all()
+
+
+def test_fuse_drops_constant_channels_into_the_bias():
+    """A never-firing channel (running variance < eps) must not blow up the folded weights."""
+    from microalign.model.student import StudentAligner, StudentConfig
+
+    m = StudentAligner(StudentConfig(window=20, stem=8, d_model=16, n_heads=2, d_ff=16, n_layers=1, d_out=8)).eval()
+    bn = m.blocks[0].norm1
+    with torch.no_grad():
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.running_var[3] = 0.0                                 # channel 3 is constant
+        bn.weight.uniform_(0.5, 1.5)
+    lin = m.fuse().blocks[0].attn.qkv
+    assert (lin.weight[:, 3] == 0).all()
+    assert float(lin.weight.abs().max()) < 10 * float(m.blocks[0].attn.qkv.weight.abs().max())
+    # with channel 3 held at its running mean, folded and unfolded models agree
+    x = torch.randn(1, 10, 16)
+    x[..., 3] = bn.running_mean[3]
+    ref = m.blocks[0].attn.qkv(bn(x))
+    assert torch.allclose(lin(x), ref, atol=1e-5)

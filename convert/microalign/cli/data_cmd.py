@@ -43,3 +43,26 @@ def label_command(ctx: click.Context) -> None:
     from ..teachers.__main__ import main as teachers_main
 
     ctx.exit(teachers_main(ctx.args or ["--help"]))
+
+
+@data_group.command("consensus")
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Manifest to write (uncertain words marked with a leading '?').")
+@click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Student checkpoint giving the second opinion (default: the shipped model).")
+@click.option("--tolerance", type=float, default=0.03, show_default=True,
+              help="Seconds within which both boundaries of a word must agree.")
+def consensus_command(manifest: Path, out: Path, model: str | None, tolerance: float) -> None:
+    """Keep the teacher word timings in MANIFEST that the student agrees with (the mean of both);
+    mark the others uncertain, so training skips them."""
+    from ..corpus import read_manifest, write_manifest
+    from ..teachers.consensus import ConsensusStats, consensus_corpus, student_second_opinion
+
+    if tolerance < 0:
+        raise click.BadParameter(f"must be >= 0 (got {tolerance})", param_hint="--tolerance")
+    stats = ConsensusStats()
+    utts = list(consensus_corpus(read_manifest(manifest), student_second_opinion(model), tolerance, stats))
+    write_manifest(out, utts)
+    click.echo(f"{out}: {stats.utterances} utterances, {stats.agreed}/{stats.words} words agreed "
+               f"({100 * stats.agreed_fraction:.1f} %), {stats.failed} not aligned")

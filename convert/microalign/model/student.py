@@ -140,10 +140,20 @@ class StudentAligner(nn.Module):
 
 @torch.no_grad()
 def _fold(bn: nn.BatchNorm1d, lin: nn.Linear) -> None:
+    """Fold ``bn`` into ``lin`` (which reads its output).
+
+    A channel whose running variance is below BatchNorm's own ``eps`` is
+    constant (a ReLU that never fires): its normalised value is always
+    ``bias``, so it becomes part of ``lin``'s bias and its weight column is
+    zeroed. Folded naively, ``weight / sqrt(eps)`` would blow that column up
+    ~300-fold, and int8 weight quantisation (one scale per *output* channel)
+    would round most other weights of the layer to zero.
+    """
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
     shift = bn.bias - bn.running_mean * scale
-    lin.bias += lin.weight @ shift
-    lin.weight *= scale[None, :]
+    dead = bn.running_var < bn.eps
+    lin.bias += lin.weight @ torch.where(dead, bn.bias, shift)
+    lin.weight *= torch.where(dead, torch.zeros_like(scale), scale)[None, :]
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..corpus import Segment
 from ..frontend import FRAME_SECONDS
+from ..teachers.consensus import is_uncertain
 from ..text.tokens import TokenError, encode_word
 
 IGNORE = -1
@@ -47,12 +48,20 @@ def frame_targets(words: list[Segment], n_frames: int, offset_s: float = 0.0
 
     Labels: SILENCE outside words, IN_WORD inside a usable word, IGNORE for
     frames of words cut by the window edge or unusable (fewer frames than
-    characters, characters without a token).
+    characters, characters without a token). An uncertain word (consensus
+    labels, :mod:`microalign.teachers.consensus`) is ignored together with
+    the pauses on either side of it, which its wrong timing would mislabel.
     """
     labels = np.full(n_frames, SILENCE, dtype=np.int64)
     targets: list[WordTarget] = []
     skipped = 0
-    for w, (a, b) in zip(words, word_frame_spans(words, n_frames, offset_s)):
+    spans = word_frame_spans(words, n_frames, offset_s)
+    for i, (w, (a, b)) in enumerate(zip(words, spans)):
+        if is_uncertain(w.label):
+            lo = spans[i - 1][1] if i > 0 else 0
+            hi = spans[i + 1][0] if i + 1 < len(spans) else n_frames
+            labels[max(lo, 0):max(min(hi, n_frames), 0)] = IGNORE
+            continue
         if b <= 0 or a >= n_frames:
             continue
         lo, hi = max(a, 0), min(b, n_frames)
