@@ -31,14 +31,15 @@ def main() -> None:
     \b
     microalign align AUDIO --text "..."      word and character timestamps
     microalign eval DATA                     boundary accuracy against reference timings
-    microalign train ...                     train the student model
-    microalign data synth|label ...          make training data (TTS, teacher labels)
+    microalign train ...                     train (or fine-tune, or distil) the student model
+    microalign prune ...                     structured pruning: heads and channels
+    microalign data synth|label|consensus    make training data (TTS, teacher labels)
     microalign convert ...                   PyTorch -> ONNX -> int8 TFLite (+ report)
     microalign headers                       regenerate the C headers from the Python constants
     """
 
 
-from . import align_cmd, data_cmd, eval_cmd, train_cmd  # noqa: E402,F401  (register subcommands)
+from . import align_cmd, data_cmd, eval_cmd, prune_cmd, train_cmd  # noqa: E402,F401  (register subcommands)
 
 try:
     from . import convert_cmd  # noqa: F401

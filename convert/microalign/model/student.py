@@ -40,6 +40,7 @@ class StudentConfig:
     d_ff: int = 160
     n_layers: int = 3
     d_out: int = 64            # width of the 10 ms head
+    d_head: int = 0            # width of one attention head (0: d_model // n_heads; pruning removes heads)
     kernel: int = 5
     pos_kernel: int = 7
     dropout: float = 0.1
@@ -47,8 +48,14 @@ class StudentConfig:
     def __post_init__(self) -> None:
         if self.window % 2:
             raise ValueError(f"window must be even (got {self.window})")
-        if self.d_model % self.n_heads:
+        if not self.d_head and self.d_model % self.n_heads:
             raise ValueError(f"d_model {self.d_model} not divisible by n_heads {self.n_heads}")
+        if self.n_heads < 1:
+            raise ValueError(f"need at least one attention head (got {self.n_heads})")
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_head or self.d_model // self.n_heads
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,17 +69,17 @@ class ChannelNorm(nn.BatchNorm1d):
 
 
 class Attention(nn.Module):
-    def __init__(self, d: int, h: int) -> None:
+    def __init__(self, d: int, h: int, dk: int | None = None) -> None:
         super().__init__()
-        self.h, self.dk = h, d // h
-        self.qkv = nn.Linear(d, 3 * d)
-        self.out = nn.Linear(d, d)
+        self.h, self.dk = h, dk or d // h
+        self.qkv = nn.Linear(d, 3 * h * self.dk)
+        self.out = nn.Linear(h * self.dk, d)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, d = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.h, self.dk).permute(2, 0, 3, 1, 4)  # [B, H, T, dk]
         att = torch.softmax((q * (self.dk ** -0.5)) @ k.transpose(-1, -2), dim=-1)
-        y = (att @ v).transpose(1, 2).reshape(b, t, d)
+        y = (att @ v).transpose(1, 2).reshape(b, t, self.h * self.dk)
         return self.out(y)
 
 
@@ -82,7 +89,7 @@ class Block(nn.Module):
     def __init__(self, cfg: StudentConfig) -> None:
         super().__init__()
         self.norm1 = ChannelNorm(cfg.d_model)
-        self.attn = Attention(cfg.d_model, cfg.n_heads)
+        self.attn = Attention(cfg.d_model, cfg.n_heads, cfg.head_dim)
         self.norm2 = ChannelNorm(cfg.d_model)
         self.ff1 = nn.Linear(cfg.d_model, cfg.d_ff)
         self.ff2 = nn.Linear(cfg.d_ff, cfg.d_model)
@@ -163,8 +170,8 @@ def count_parameters(model: nn.Module) -> int:
 def macs_per_window(cfg: StudentConfig) -> dict[str, int]:
     """Multiply-accumulates of one window, by part (biases and activations not counted)."""
     t, t2 = cfg.window, cfg.window // 2
-    d = cfg.d_model
-    per_layer = t2 * (3 * d * d + d * d + 2 * d * cfg.d_ff) + 2 * t2 * t2 * d  # projections, FFN, QK^T and AV
+    d, da = cfg.d_model, cfg.n_heads * cfg.head_dim
+    per_layer = t2 * (4 * d * da + 2 * d * cfg.d_ff) + 2 * t2 * t2 * da  # projections, FFN, QK^T and AV
     return {
         "stem": t * cfg.n_mels * cfg.stem * cfg.kernel,
         "down": t2 * cfg.stem * d * 3,

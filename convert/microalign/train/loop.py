@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ class TrainConfig:
     ckpt_every: int = 200
     val_every: int = 500
     augment: bool = True
+    distill: float = 0.0        # weight of the frame-level KL to the teacher model (0: no teacher)
     model: StudentConfig = field(default_factory=StudentConfig)
 
 
@@ -55,16 +56,31 @@ def validate(model: StudentAligner, data: WindowDataset, n: int) -> float:
     return float(np.mean(losses))
 
 
+def distill_loss(student_logp: torch.Tensor, teacher_logp: torch.Tensor) -> torch.Tensor:
+    """Mean over frames of KL(teacher || student) of the frame distributions (log-probs [B, T, V])."""
+    return (teacher_logp.exp() * (teacher_logp - student_logp)).sum(-1).mean()
+
+
 def train(cfg: TrainConfig, sources: list[Source], run_dir: str | Path, val_sources: list[Source] | None = None,
-          init: str | Path | None = None, progress: bool = True) -> StudentAligner:
+          init: str | Path | None = None, teacher: str | Path | None = None, progress: bool = True
+          ) -> StudentAligner:
+    """Train a student; ``init`` starts from a checkpoint (its config wins over ``cfg.model``, so a
+    pruned model is fine-tuned in its own shape); ``teacher`` adds ``cfg.distill`` × the KL to a
+    (larger) model's frame distributions: distillation."""
+    from ..model import load_checkpoint
+
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    model = StudentAligner(cfg.model)
     if init:
-        ck = torch.load(init, map_location="cpu", weights_only=True)
-        model.load_state_dict(ck["state_dict"])
+        model, _ = load_checkpoint(init)
+        cfg = replace(cfg, model=model.cfg)
+    else:
+        model = StudentAligner(cfg.model)
+    if (teacher is None) != (cfg.distill == 0):
+        raise ValueError("distillation needs both a teacher model and a weight > 0")
+    teacher_model = load_checkpoint(teacher)[0] if teacher else None
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step = 0
     last = run_dir / "last.pt"
@@ -87,7 +103,12 @@ def train(cfg: TrainConfig, sources: list[Source], run_dir: str | Path, val_sour
     for x, y, w in loader:
         for g in opt.param_groups:
             g["lr"] = _lr(step, cfg)
-        loss, info = alignment_loss(model(x), y, w)
+        logp = model(x)
+        loss, info = alignment_loss(logp, y, w)
+        if teacher_model is not None:
+            with torch.no_grad():
+                t_logp = teacher_model(x)
+            loss = loss + cfg.distill * distill_loss(logp, t_logp)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -112,6 +133,6 @@ def train(cfg: TrainConfig, sources: list[Source], run_dir: str | Path, val_sour
             "sources": [{"name": s.name, "utterances": len(s.utterances), "weight": s.weight,
                          "hours": round(sum(len(p) for p in s.pcm) / 16000 / 3600, 3)} for s in sources],
             "parameters": count_parameters(model), "macs_per_second": macs_per_second(cfg.model),
-            "init": str(init) if init else "scratch"}
+            "init": str(init) if init else "scratch", "teacher": str(teacher) if teacher else None}
     save_checkpoint(run_dir / "student.pt", model, meta)
     return model
