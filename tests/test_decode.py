@@ -276,3 +276,29 @@ def test_fast_enough_for_30_s():
         t0 = time.perf_counter()
         fn(x, words, **kw)
         assert time.perf_counter() - t0 < 1.5, (fn.__name__, kw)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_min_char_frames_is_a_duration_floor_and_both_decoders_agree(k):
+    """A model that wants a 1-frame character gets k frames; the spans cover whole characters."""
+    from microalign.decode import viterbi_align, viterbi_align_int
+
+    T, V = 24, 28
+    q = np.full((T, V), -100, dtype=np.int8)
+    q[:, 0] = 0
+    q[5:12, 2] = 0; q[5:12, 0] = -100                  # 'a' for 7 frames
+    q[12, 3] = 0; q[12, 0] = -100                      # 'b' for one frame only
+    q[13:20, 4] = 0; q[13:20, 0] = -100                # 'c' for 7 frames
+    words = [[2, 3, 4]]
+    r1 = viterbi_align_int(q, words)
+    assert r1.token_spans.tolist() == [[5, 12], [12, 13], [13, 20]]
+    ri = viterbi_align_int(q, words, min_char_frames=k, band=0)
+    rf = viterbi_align(q.astype(np.float64), words, min_char_frames=k)
+    assert ri.token_spans.tolist() == rf.token_spans.tolist()
+    spans = ri.token_spans.tolist()
+    assert all(e - s >= k for s, e in spans) and spans[0][1] == spans[1][0] and spans[1][1] == spans[2][0]
+    assert ri.word_spans.tolist() == [[spans[0][0], spans[2][1]]]
+    with pytest.raises(ValueError, match="min_char_frames"):
+        viterbi_align_int(q, words, min_char_frames=0)
+    with pytest.raises(ValueError, match="characters"):
+        viterbi_align_int(q[:8], words, min_char_frames=3)

@@ -150,12 +150,22 @@ class Decoded:
 def decode_scores(scores: FrameScores, tokens: list[list[int]]) -> Decoded:
     """Forced alignment of token ids to frame scores: the float Viterbi for float scores,
     the integer-exact decoder (the reference of the C kernel) for int8 scores."""
-    from .decode import viterbi_align, viterbi_align_int
+    from .decode import DECODE_BUDGET_BYTES, MIN_CHAR_FRAMES, band_for_budget, viterbi_align, viterbi_align_int
+    from .decode import DecodeError
 
+    n_frames, n_chars = len(scores.values), sum(len(t) for t in tokens)
+    # the minimum character duration, relaxed when the audio is too short for it
+    k = max(1, min(MIN_CHAR_FRAMES, n_frames // max(n_chars, 1)))
     if scores.is_int8:
-        r = viterbi_align_int(scores.values, tokens)
+        # the widest band whose back-pointers fit the device's decode budget (exact for
+        # utterances up to about 20 s); beyond what even a 16-state band fits, the default band
+        try:
+            band = band_for_budget(n_frames, k * n_chars, len(tokens), DECODE_BUDGET_BYTES)
+        except DecodeError:
+            band = 0
+        r = viterbi_align_int(scores.values, tokens, min_char_frames=k, band=band)
         return Decoded(r.token_spans, r.word_spans, r.word_confidence(scores.scale))
-    r = viterbi_align(scores.values, tokens)
+    r = viterbi_align(scores.values, tokens, min_char_frames=k)
     return Decoded(r.token_spans, r.word_spans, r.word_confidence)
 
 

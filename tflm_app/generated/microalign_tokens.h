@@ -16,6 +16,14 @@
 #define MA_SILENCE_ID     0
 #define MA_NUM_CHARACTERS 27
 
+/* Decoding the token sequence with ma_decode_s8: repeat every character token
+ * MA_MIN_CHAR_FRAMES times (a minimum duration of that many 10 ms frames per
+ * character; merge the repeated spans back afterwards), and give the decoder
+ * the widest band whose scratch fits MA_DECODE_BUDGET_BYTES
+ * (microalign.decode: MIN_CHAR_FRAMES, DECODE_BUDGET_BYTES, band_for_budget). */
+#define MA_MIN_CHAR_FRAMES    3
+#define MA_DECODE_BUDGET_BYTES 262144
+
 #ifdef MA_TOKENS_DEFINE_TABLES
 
 /* Code point of token i + 1, ascending. */

@@ -81,6 +81,18 @@ THRESH_INT = -(1 << 29)   # reachable scores are > THRESH_INT, unreachable ones 
 # No clamping is needed: unreachable candidates lose every comparison against reachable ones.
 
 
+#: Minimum character duration (frames) the aligner asks for (see :func:`expand_min_frames`).
+#: Chosen on data other than the dev set: on LJ Speech with pocketsphinx labels, espeak and
+#: festival held-out speech, 3 frames (30 ms) gave the lowest boundary error of 1..4
+#: (eval/min_char_frames.py).
+MIN_CHAR_FRAMES = 3
+
+#: Scratch the aligner lets the integer decoder use (the band is the widest that fits, see
+#: :func:`.viterbi_int.band_for_budget`): 256 KiB of the STM32H743's 1 MB SRAM. With 3 states per
+#: character the default 64-state band is too narrow (it loses the path on real speech).
+DECODE_BUDGET_BYTES = 256 * 1024
+
+
 class DecodeError(ValueError):
     """A bad argument; ``status`` is the code ``ma_decode_s8`` returns for it."""
 
@@ -259,6 +271,33 @@ def spans(scores: np.ndarray, graph: StateGraph, path: Path) -> Spans:
     wsum = csum[wend] - csum[wstart]
     return Spans(token_spans=np.stack([tstart, tend], axis=1), word_spans=np.stack([wstart, wend], axis=1),
                  frame_tokens=frame_tokens, word_score_sum=wsum, word_frames=wend - wstart)
+
+
+def expand_min_frames(words: Sequence[Sequence[int]], k: int) -> list[list[int]]:
+    """Each character token repeated ``k`` times: a minimum duration of ``k`` frames per character.
+
+    The state graph gives every character state at least one frame, so ``k``
+    consecutive states of the same token last at least ``k`` frames, with no
+    change to the recurrence (or to the C kernel: a caller passes the
+    repeated tokens and merges the spans back with :func:`merge_token_spans`).
+    Real characters are rarely shorter than 30 ms, and the floor stops a
+    noisy model from squeezing a word into a few frames while its neighbour
+    swallows the rest.
+    """
+    k = check_min_frames(k)
+    return [[int(t) for t in w for _ in range(k)] for w in words]
+
+
+def check_min_frames(k) -> int:
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+        raise DecodeError(f"min_char_frames must be an int >= 1, got {k!r}", STATUS_ERR_ARGUMENT)
+    return int(k)
+
+
+def merge_token_spans(token_spans: np.ndarray, k: int) -> np.ndarray:
+    """[C*k, 2] spans of the repeated tokens -> [C, 2] spans of the characters."""
+    ts = np.asarray(token_spans)
+    return np.stack([ts[0::k, 0], ts[k - 1::k, 1]], axis=1) if k > 1 else ts
 
 
 def as_2d(x, name: str) -> np.ndarray:

@@ -37,7 +37,8 @@ class Alignment:
 
 
 def viterbi_align(log_probs, words: Sequence[Sequence[int]], *, silence_penalty: float = 0.0,
-                  band: int | None = None, beam: float = _core.DEFAULT_BEAM / 16.0) -> Alignment:
+                  band: int | None = None, beam: float = _core.DEFAULT_BEAM / 16.0,
+                  min_char_frames: int = 1) -> Alignment:
     """Force-align ``words`` to ``log_probs``.
 
     Args:
@@ -52,10 +53,12 @@ def viterbi_align(log_probs, words: Sequence[Sequence[int]], *, silence_penalty:
             valid alignment inside the band (see :mod:`._core`).
         beam: window placement beam in nats (only used when ``band < S``); the default
             equals the integer decoder's default on int8 LOG_SOFTMAX scores (64 / 16).
+        min_char_frames: minimum frames per character (:func:`._core.expand_min_frames`;
+            the aligner uses :data:`._core.MIN_CHAR_FRAMES`). The band counts the repeated states.
 
     Raises:
         ValueError (:class:`._core.DecodeError`): bad shape, NaN/+inf scores, empty transcript or word,
-        token id out of range, fewer frames than characters, band < 3.
+        token id out of range, fewer frames than characters × min_char_frames, band < 3.
     """
     lp = _core.as_2d(log_probs, "log_probs")
     if not np.issubdtype(lp.dtype, np.number) or np.iscomplexobj(lp):
@@ -70,11 +73,15 @@ def viterbi_align(log_probs, words: Sequence[Sequence[int]], *, silence_penalty:
     beam = float(beam)
     if not (0.0 <= beam < np.inf):
         raise _core.DecodeError(f"beam must be finite and >= 0, got {beam}", _core.STATUS_ERR_ARGUMENT)
-    graph = _core.build_graph(_core.encode_if_text(words), lp.shape[1])
+    k = _core.check_min_frames(min_char_frames)
+    words = _core.encode_if_text(words)
+    graph = _core.build_graph(words, lp.shape[1])                       # validates the transcript
+    if k > 1:
+        graph = _core.build_graph(_core.expand_min_frames(words, k), lp.shape[1])
     _core.check_frames(lp.shape[0], graph)
     W = graph.n_states if band is None else _core.resolve_band(band, graph.n_states)
     path = _core.viterbi(lp, graph, W, penalty, beam, integer=False)
     sp = _core.spans(lp, graph, path)
-    return Alignment(token_spans=sp.token_spans, word_spans=sp.word_spans,
+    return Alignment(token_spans=_core.merge_token_spans(sp.token_spans, k), word_spans=sp.word_spans,
                      word_confidence=np.exp(sp.word_score_sum / sp.word_frames),
                      frame_tokens=sp.frame_tokens, score=path.score)

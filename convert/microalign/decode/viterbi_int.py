@@ -72,7 +72,7 @@ def _check_penalty(silence_penalty) -> int:
 
 
 def viterbi_align_int(scores, words: Sequence[Sequence[int]], *, silence_penalty: int = 0,
-                      band: int = 0, beam: int = DEFAULT_BEAM) -> IntAlignment:
+                      band: int = 0, beam: int = DEFAULT_BEAM, min_char_frames: int = 1) -> IntAlignment:
     """Force-align ``words`` to int8 ``scores`` ``[T, V]`` (or ``[1, T, V]``), token 0 = silence.
 
     Args:
@@ -83,6 +83,9 @@ def viterbi_align_int(scores, words: Sequence[Sequence[int]], *, silence_penalty
             If the band excludes the optimal path the result is the best valid
             alignment inside the band.
         beam: window placement beam (int8 units, ``0..2**20``), see :mod:`._core`.
+        min_char_frames: minimum frames per character: every token is repeated this many
+            times before decoding (what a caller of ``ma_decode_s8`` does) and the
+            character spans are merged back; ``band`` counts the repeated states.
 
     Raises:
         ValueError (:class:`._core.DecodeError`, ``.status`` = the kernel's status code).
@@ -96,13 +99,17 @@ def viterbi_align_int(scores, words: Sequence[Sequence[int]], *, silence_penalty
     pen = _check_penalty(silence_penalty)
     if not isinstance(beam, (int, np.integer)) or isinstance(beam, bool) or not 0 <= beam <= MAX_BEAM:
         raise DecodeError(f"beam must be an int in 0..{MAX_BEAM}, got {beam!r}", _core.STATUS_ERR_ARGUMENT)
-    graph = _core.build_graph(_core.encode_if_text(words), q.shape[1])
+    k = _core.check_min_frames(min_char_frames)
+    words = _core.encode_if_text(words)
+    graph = _core.build_graph(words, q.shape[1])                       # validates the transcript
+    if k > 1:
+        graph = _core.build_graph(_core.expand_min_frames(words, k), q.shape[1])
     _core.check_frames(q.shape[0], graph)
     W = _core.resolve_band(band, graph.n_states)
     path = _core.viterbi(q, graph, W, pen, int(beam), integer=True)
     sp = _core.spans(q, graph, path)
     i32 = np.int32
-    return IntAlignment(token_spans=sp.token_spans.astype(i32), word_spans=sp.word_spans.astype(i32),
+    return IntAlignment(token_spans=_core.merge_token_spans(sp.token_spans, k).astype(i32), word_spans=sp.word_spans.astype(i32),
                         word_score_sum=sp.word_score_sum.astype(i32), word_frames=sp.word_frames.astype(i32),
                         frame_tokens=sp.frame_tokens.astype(i32), score=int(path.score), band=W)
 

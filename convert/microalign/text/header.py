@@ -4,6 +4,8 @@ The header is committed under ``tflm_app/generated/``; ``tests/test_tokens_heade
 checks that regenerating it gives the same bytes. It holds:
 
 * ``MA_NUM_TOKENS``, ``MA_SILENCE_ID``, ``MA_NUM_CHARACTERS``;
+* ``MA_MIN_CHAR_FRAMES``, ``MA_DECODE_BUDGET_BYTES``: how the aligner feeds the
+  token sequence to ``ma_decode_s8`` (:mod:`microalign.decode`);
 * ``MA_TOKEN_CODEPOINTS[MA_NUM_CHARACTERS]``: the Unicode code point of token
   ``i + 1``, ascending (under ``MA_TOKENS_DEFINE_TABLES``);
 * ``MA_TOKEN_STRINGS[MA_NUM_TOKENS]``: each token as a NUL-terminated UTF-8
@@ -17,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..cheader import generator_main, write_text
+from ..decode._core import DECODE_BUDGET_BYTES, MIN_CHAR_FRAMES
 from . import tokens as T
 
 FILENAME = "microalign_tokens.h"
@@ -65,6 +68,14 @@ def render() -> str:
 #define MA_NUM_TOKENS     {T.NUM_TOKENS}
 #define MA_SILENCE_ID     {T.SILENCE_ID}
 #define MA_NUM_CHARACTERS {len(T.CODEPOINTS)}
+
+/* Decoding the token sequence with ma_decode_s8: repeat every character token
+ * MA_MIN_CHAR_FRAMES times (a minimum duration of that many 10 ms frames per
+ * character; merge the repeated spans back afterwards), and give the decoder
+ * the widest band whose scratch fits MA_DECODE_BUDGET_BYTES
+ * (microalign.decode: MIN_CHAR_FRAMES, DECODE_BUDGET_BYTES, band_for_budget). */
+#define MA_MIN_CHAR_FRAMES    {MIN_CHAR_FRAMES}
+#define MA_DECODE_BUDGET_BYTES {DECODE_BUDGET_BYTES}
 
 #ifdef MA_TOKENS_DEFINE_TABLES
 
