@@ -28,8 +28,9 @@ import numpy as np
 
 from ..text.tokens import NUM_TOKENS, encode_words
 from . import _core
+from ._core import DECODE_BUDGET_BYTES, MIN_CHAR_FRAMES, expand_min_frames
 from .synthetic import random_transcript, synthesize
-from .viterbi_int import scratch_bytes, viterbi_align_int
+from .viterbi_int import band_for_budget, scratch_bytes, viterbi_align_int
 
 GENERATOR = "microalign.decode.c_vectors"
 
@@ -97,6 +98,13 @@ def constructed_cases(rng: np.random.Generator) -> list[Case]:
     w = encode_words(["ll", "balloon", "committee", "llama"])
     cs.append(make_case("repeated_chars", real(w), w))
     cs.append(make_case("repeated_chars_tight", real(w, 25), w))
+    w = encode_words(["she", "had", "your", "dark", "suit"])
+    # what the aligner feeds the kernel: every token repeated MIN_CHAR_FRAMES times, the budget band
+    wk = expand_min_frames(w, MIN_CHAR_FRAMES)
+    sc = real(w, 160)
+    cs.append(make_case("min_char_frames", sc, wk,
+                        band=band_for_budget(160, sum(map(len, wk)), len(wk), DECODE_BUDGET_BYTES)))
+    cs.append(make_case("min_char_frames_band_16", sc, wk, band=16))
     w = encode_words(["the", "the", "the"])
     cs.append(make_case("repeated_words", real(w), w))
     w = encode_words(["isn't", "it"])
