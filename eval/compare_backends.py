@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
-    from microalign.data.readers import read_corpus
+    from microalign.data.readers import corpus_tag, read_corpus
     from microalign.export.compare import (calibration_sweep, compare_stages, plot_boundary_cdf, plot_output_error,
                                            plot_utterance, stage_backends, sweep_table)
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(f"error: no utterances in {data}")
         t0 = time.perf_counter()
         cmp = compare_stages(utts, backends, align=not a.no_align)
-        tag = data.name or "data"
+        tag = corpus_tag(data)
         md += [f"## {data} ({cmp.n_utterances} utterances, {cmp.n_frames} frames, {time.perf_counter() - t0:.0f} s)\n",
                cmp.table(), ""]
         for r in cmp.stages.values():

@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
-    from microalign.data.readers import read_corpus
+    from microalign.data.readers import corpus_tag, read_corpus
     from microalign.export import convert_checkpoint
     from microalign.export.compare import compare_stages, stage_backends
     from microalign.model import count_parameters, load_checkpoint
@@ -59,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         utts = list(read_corpus(d))[:a.limit]
         if not utts:
             sys.exit(f"error: no utterances in {d}")
-        corpora[d.name or str(d)] = utts
+        tag = corpus_tag(d)
+        if tag in corpora:
+            sys.exit(f"error: two corpora named {tag}")
+        corpora[tag] = utts
     rows = []
     for name, ckpt in a.variant:
         model, meta = load_checkpoint(ckpt)

@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+from microalign.decode import MIN_CHAR_FRAMES
 from microalign.model import load_checkpoint, macs_per_window
 from microalign.scoring import TABLE_HEADER, Scores
 
@@ -18,6 +19,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, default=None, help="checkpoint (default: shipped)")
     ap.add_argument("--report", type=Path, required=True, help="report.json written by eval/spine_report.py")
+    ap.add_argument("--int8-report", type=Path, default=None, help="the shipped int8 model's report.json")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     model, meta = load_checkpoint(args.model)
@@ -39,7 +41,14 @@ def main() -> None:
         "## Training", "",
         "Loss: cross-entropy on silence frames plus, inside each labelled word span, the negative log of the sum "
         "over all monotonic alignments of the word's characters (`train/loss.py`): word boundaries are supervised, "
-        "character boundaries are latent.", "",
+        "character boundaries are latent."
+        + (f" Plus {meta['train'].get('distill')} × the per-frame KL divergence from a larger student's frame "
+           f"distributions (distillation; teacher `{Path(meta['teacher']).parent.name}/{Path(meta['teacher']).name}`)."
+           if meta.get("teacher") else ""), "",
+        "Real speech (speechocean762, LJ Speech) carries *consensus* labels (`microalign data consensus`): "
+        "pocketsphinx's word timings where the student of the previous round agrees within 50 ms (the mean of "
+        "both), every other word and the pauses around it ignored by the loss." if any(
+            "consensus" in s["name"] or "cons" in s["name"] for s in meta.get("sources", [])) else "", "",
         "| source | utterances | hours | share of windows |", "|---|---|---|---|",
     ]
     total_w = sum(s["weight"] for s in meta.get("sources", [])) or 1.0
@@ -49,6 +58,17 @@ def main() -> None:
     lines += ["", f"Schedule: {tr.get('steps')} steps of {tr.get('batch')} windows, AdamW lr {tr.get('lr')}, "
               f"seed {tr.get('seed')}, augmentation {'on' if tr.get('augment') else 'off'}; "
               f"initialised from: {meta.get('init', 'scratch')}.", ""]
+    if args.int8_report:
+        r = json.loads(args.int8_report.read_text())
+        lines += ["## int8 (TensorFlow Lite Micro)", "",
+                  f"`student_int8.tflite`: {r['artefacts']['tflite_int8']['bytes']:,} bytes, full int8 "
+                  f"({sum(r['int8']['op_histogram'].values())} operators), TFLM arena "
+                  f"{r['tflm']['arena']['min_arena_bytes']:,} bytes; calibrated on {r['calibration']['n_windows']} "
+                  f"windows of synthetic and real speech. Report: `student_int8_report.md`.", ""]
+    lines += ["## Decoding", "",
+              f"Viterbi over the transcript's characters with optional silence between words; every character "
+              f"lasts at least {MIN_CHAR_FRAMES} frames ({10 * MIN_CHAR_FRAMES} ms; `eval/min_char_frames.py` chose "
+              "it on synthetic held-out speech and teacher-labelled LJ Speech, not on the dev set).", ""]
     lines += ["## Scores", "", f"Measured by `eval/spine_report.py` ({args.report}).", ""]
     for title, res in json.loads(args.report.read_text()).items():
         lines += [f"### {title}", "", TABLE_HEADER]

@@ -54,7 +54,8 @@ def converted(tmp_path_factory):
         source = None
     model = ao.convert_attention_layer(attn, xs[:4], tmp_path_factory.mktemp("att_convert"))
     sites = ao.find_attention(model)
-    return {"model": model, "sites": sites, "held_out": xs[4:], "source": source}
+    return {"model": model, "sites": sites, "held_out": xs[4:], "source": source,
+            "shape": (attn.h, xs.shape[1], xs.shape[1], attn.dk)}
 
 
 @pytest.fixture(scope="session")
@@ -65,12 +66,12 @@ def converted_cases(converted) -> list[ao.Case]:
     rng = np.random.default_rng(3)
     shape = (site.heads, site.q_len, site.head_dim)
     q, k, v = (rng.integers(-128, 128, shape).astype(np.int8) for _ in range(3))
-    cases = [ao.Case("converted_random_h4_t200", site.quant, q, k, v, ao.run_tflm(cut, q, k, v))]
+    cases = [ao.Case(f"converted_random_h{site.heads}_t{site.q_len}", site.quant, q, k, v, ao.run_tflm(cut, q, k, v))]
     if converted["source"] is not None:
         for n, x in enumerate(converted["held_out"]):
             q, k, v = (a.reshape(shape) for a in ao.capture_litert(converted["model"], x[None],
                                                                      [site.q, site.k, site.v]))
-            cases.append(ao.Case(f"converted_timit{n}_h4_t200", site.quant, q, k, v, ao.run_tflm(cut, q, k, v)))
+            cases.append(ao.Case(f"converted_timit{n}_h{site.heads}_t{site.q_len}", site.quant, q, k, v, ao.run_tflm(cut, q, k, v)))
     return cases
 
 
@@ -152,7 +153,7 @@ def test_converted_layer_has_the_expected_attention_pattern(converted):
     sites = converted["sites"]
     assert len(sites) == 1, "one attention subgraph per converted layer"
     s = sites[0]
-    assert (s.heads, s.q_len, s.kv_len, s.head_dim) == (4, 200, 200, 32)
+    assert (s.heads, s.q_len, s.kv_len, s.head_dim) == converted["shape"]     # the layer's heads and widths
     assert s.quant.q_mul is not None and s.quant.score_mul is None, "the converter scales q by dk^-0.5 with a MUL"
     cut = ao.load_model(ao.cut_attention(converted["model"], s))
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb

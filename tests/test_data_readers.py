@@ -137,3 +137,17 @@ def test_real_timit_dev():
     assert sa1.text.startswith("She had your dark suit")
     assert [w.label for w in sa1.words[:3]] == ["she", "had", "your"]
     assert sa1.words[0].start == pytest.approx(7812 / 16000)
+
+
+def test_symlinked_manifest_resolves_audio_next_to_the_real_file(tmp_path):
+    from microalign.corpus import Segment, Utterance, read_manifest, write_manifest
+
+    (tmp_path / "a" / "wav").mkdir(parents=True)
+    (tmp_path / "a" / "wav" / "x.wav").write_bytes(b"")
+    write_manifest(tmp_path / "a" / "train.jsonl",
+                   [Utterance("x", str(tmp_path / "a" / "wav" / "x.wav"), "hi", [Segment("hi", 0.1, 0.3)])])
+    assert '"audio": "wav/x.wav"' in (tmp_path / "a" / "train.jsonl").read_text()     # stored relative
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "a.jsonl").symlink_to(tmp_path / "a" / "train.jsonl")
+    (u,) = read_manifest(tmp_path / "b" / "a.jsonl")
+    assert u.audio == str((tmp_path / "a" / "wav" / "x.wav").resolve())

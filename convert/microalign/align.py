@@ -147,15 +147,17 @@ class Decoded:
     confidence: np.ndarray    # [n] in (0, 1]
 
 
-def decode_scores(scores: FrameScores, tokens: list[list[int]]) -> Decoded:
+def decode_scores(scores: FrameScores, tokens: list[list[int]], min_char_frames: int | None = None) -> Decoded:
     """Forced alignment of token ids to frame scores: the float Viterbi for float scores,
-    the integer-exact decoder (the reference of the C kernel) for int8 scores."""
+    the integer-exact decoder (the reference of the C kernel) for int8 scores.
+
+    ``min_char_frames`` (default :data:`microalign.decode.MIN_CHAR_FRAMES`) is relaxed when
+    the audio is too short for it."""
     from .decode import DECODE_BUDGET_BYTES, MIN_CHAR_FRAMES, band_for_budget, viterbi_align, viterbi_align_int
     from .decode import DecodeError
 
     n_frames, n_chars = len(scores.values), sum(len(t) for t in tokens)
-    # the minimum character duration, relaxed when the audio is too short for it
-    k = max(1, min(MIN_CHAR_FRAMES, n_frames // max(n_chars, 1)))
+    k = max(1, min(MIN_CHAR_FRAMES if min_char_frames is None else min_char_frames, n_frames // max(n_chars, 1)))
     if scores.is_int8:
         # the widest band whose back-pointers fit the device's decode budget (exact for
         # utterances up to about 20 s); beyond what even a 16-state band fits, the default band

@@ -88,11 +88,13 @@ def write_manifest(path: str | Path, utterances: Iterable[Utterance], relative_t
 
 
 def read_manifest(path: str | Path) -> Iterator[Utterance]:
-    """Read a JSON-lines manifest; audio paths come back resolved against its folder."""
+    """Read a JSON-lines manifest; audio paths come back resolved against its folder
+    (the folder of the file itself when ``path`` is a symbolic link, so manifests can be
+    gathered into one folder with ``ln -s``)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"manifest not found: {path}")
-    root = path.parent
+    root = path.resolve().parent
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()

@@ -53,7 +53,10 @@ def label_command(ctx: click.Context) -> None:
               help="Student checkpoint giving the second opinion (default: the shipped model).")
 @click.option("--tolerance", type=float, default=0.03, show_default=True,
               help="Seconds within which both boundaries of a word must agree.")
-def consensus_command(manifest: Path, out: Path, model: str | None, tolerance: float) -> None:
+@click.option("--min-char-frames", type=click.IntRange(min=1), default=None,
+              help="The student decoder's minimum frames per character (default: the aligner's).")
+def consensus_command(manifest: Path, out: Path, model: str | None, tolerance: float,
+                      min_char_frames: int | None) -> None:
     """Keep the teacher word timings in MANIFEST that the student agrees with (the mean of both);
     mark the others uncertain, so training skips them."""
     from ..corpus import read_manifest, write_manifest
@@ -62,7 +65,8 @@ def consensus_command(manifest: Path, out: Path, model: str | None, tolerance: f
     if tolerance < 0:
         raise click.BadParameter(f"must be >= 0 (got {tolerance})", param_hint="--tolerance")
     stats = ConsensusStats()
-    utts = list(consensus_corpus(read_manifest(manifest), student_second_opinion(model), tolerance, stats))
+    utts = list(consensus_corpus(read_manifest(manifest), student_second_opinion(model, min_char_frames), tolerance,
+                                     stats))
     write_manifest(out, utts)
     click.echo(f"{out}: {stats.utterances} utterances, {stats.agreed}/{stats.words} words agreed "
                f"({100 * stats.agreed_fraction:.1f} %), {stats.failed} not aligned")

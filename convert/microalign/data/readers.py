@@ -197,6 +197,13 @@ def detect_corpus(path: str | Path) -> str:
                      "no TIMIT .wav/.wrd/.phn files and no MFA .TextGrid files")
 
 
+def corpus_tag(path: str | Path) -> str:
+    """A short name for a corpus path, usable in file names: ``data/synth/espeak/test.jsonl``
+    -> ``espeak-test``, ``../timit-sample-dev`` -> ``timit-sample-dev``."""
+    p = Path(path)
+    return f"{p.parent.name}-{p.stem}" if p.suffix == ".jsonl" and p.parent.name else (p.stem or str(p))
+
+
 def read_corpus(path: str | Path, split: str | None = None) -> Iterator[Utterance]:
     """Utterances of the corpus at ``path``, whatever its layout (see :func:`detect_corpus`).
 

@@ -37,6 +37,7 @@ def build_report(*, model, meta: dict, checkpoint: str, calib, pinned: bool, att
     return {
         "format": "microalign-conversion-report/1",
         "checkpoint": checkpoint,
+        "checkpoint_sha256": _sha256(Path(checkpoint)) if Path(checkpoint).is_file() else None,
         "model": {"config": cfg.to_dict(), "parameters": count_parameters(model), "meta": meta,
                   "export_attention": attention},
         "tools": _versions(),

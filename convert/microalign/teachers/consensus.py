@@ -85,8 +85,10 @@ def consensus_corpus(utterances: Iterable[Utterance], second: Callable[[Utteranc
                         speaker=u.speaker)
 
 
-def student_second_opinion(checkpoint=None) -> Callable[[Utterance], list[Segment]]:
-    """The student (float) as the second aligner, on the first teacher's word list."""
+def student_second_opinion(checkpoint=None, min_char_frames: int | None = None
+                           ) -> Callable[[Utterance], list[Segment]]:
+    """The student (float) as the second aligner, on the first teacher's word list
+    (``min_char_frames``: the decoder's duration floor, default the aligner's)."""
     from ..align import TorchScorer, decode_scores, frame_scores
     from ..audio import load_audio
     from ..frontend import FRAME_SECONDS, features_from_pcm
@@ -97,7 +99,8 @@ def student_second_opinion(checkpoint=None) -> Callable[[Utterance], list[Segmen
     def run(u: Utterance) -> list[Segment]:
         pcm = load_audio(u.audio, quiet=True)
         words = [w.label for w in u.words]
-        res = decode_scores(frame_scores(features_from_pcm(pcm), scorer), [encode_word(w) for w in words])
+        res = decode_scores(frame_scores(features_from_pcm(pcm), scorer), [encode_word(w) for w in words],
+                            min_char_frames)
         spans = np.asarray(res.word_spans) * FRAME_SECONDS
         return [Segment(w, float(a), float(b)) for w, (a, b) in zip(words, spans)]
 

@@ -114,10 +114,11 @@ def train(cfg: TrainConfig, sources: list[Source], run_dir: str | Path, val_sour
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         step += 1
-        ema = float(loss) if ema is None else 0.98 * ema + 0.02 * float(loss)
+        lv = float(loss.detach())
+        ema = lv if ema is None else 0.98 * ema + 0.02 * lv
         bar.update(1)
         bar.set_postfix(loss=f"{ema:.3f}", lr=f"{_lr(step, cfg):.1e}")
-        rec = {"step": step, "loss": float(loss), "lr": _lr(step, cfg), "t": round(time.time() - t0, 1)}
+        rec = {"step": step, "loss": lv, "lr": _lr(step, cfg), "t": round(time.time() - t0, 1)}
         if val is not None and (step % cfg.val_every == 0 or step == cfg.steps):
             rec["val_loss"] = validate(model, val, 128)
             bar.write(f"step {step}: val loss {rec['val_loss']:.4f}")
