@@ -142,6 +142,6 @@ def test_resampled_stereo_input_is_converted(runner, tmp_path):
 
 
 def test_help_everywhere():
-    for cmd in ([], ["align"], ["eval"], ["train"], ["data"]):
+    for cmd in ([], ["align"], ["eval"], ["train"], ["prune"], ["data"], ["data", "consensus"]):
         r = subprocess.run([sys.executable, "-m", "microalign", *cmd, "--help"], capture_output=True, text=True)
         assert r.returncode == 0 and "Usage" in r.stdout, (cmd, r.stderr)

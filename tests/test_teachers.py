@@ -304,3 +304,26 @@ def test_consensus_keeps_agreed_words_and_marks_the_rest():
         consensus_words(a[:2], b, 0.05)
     with pytest.raises(ValueError, match="mismatch"):
         consensus_words(a, [Segment("uno", 0.1, 0.4)] + b[1:], 0.05)
+
+
+def test_consensus_corpus_counts_and_skips_what_the_second_aligner_rejects():
+    from microalign.corpus import Segment, Utterance
+    from microalign.teachers.consensus import ConsensusStats, consensus_corpus
+
+    def utt(i, words):
+        return Utterance(f"u{i}", "a.wav", " ".join(w.label for w in words), words, source="ps")
+
+    good = utt(0, [Segment("a", 0.1, 0.2), Segment("b", 0.2, 0.4)])
+    bad = utt(1, [Segment("c", 0.1, 0.3)])
+
+    def second(u):
+        if u.id == "u1":
+            raise ValueError("cannot align")
+        return [Segment("a", 0.11, 0.21), Segment("b", 0.3, 0.4)]     # agrees on 'a' only
+
+    stats = ConsensusStats()
+    out = list(consensus_corpus([good, bad], second, 0.03, stats, progress=False))
+    assert [u.id for u in out] == ["u0"] and out[0].source == "ps+consensus"
+    assert [w.label for w in out[0].words] == ["a", "?b"]
+    assert (stats.utterances, stats.words, stats.agreed, stats.failed) == (1, 2, 1, 1)
+    assert stats.agreed_fraction == 0.5
