@@ -69,7 +69,8 @@ def main() -> None:
               f"Viterbi over the transcript's characters with optional silence between words; every character "
               f"lasts at least {MIN_CHAR_FRAMES} frames ({10 * MIN_CHAR_FRAMES} ms; `eval/min_char_frames.py` chose "
               "it on synthetic held-out speech and teacher-labelled LJ Speech, not on the dev set).", ""]
-    lines += ["## Scores", "", f"Measured by `eval/spine_report.py` ({args.report}).", ""]
+    lines += ["## Scores", "", "Measured by `eval/spine_report.py` (TIMIT dev sample, synthetic held-out splits; "
+              "the same run also scores the other students named below, pocketsphinx and the naive baseline).", ""]
     for title, res in json.loads(args.report.read_text()).items():
         lines += [f"### {title}", "", TABLE_HEADER]
         lines += [Scores(**v).row(name) for name, v in res.items()] + [""]
