@@ -109,7 +109,8 @@ def viterbi_align_int(scores, words: Sequence[Sequence[int]], *, silence_penalty
     path = _core.viterbi(q, graph, W, pen, int(beam), integer=True)
     sp = _core.spans(q, graph, path)
     i32 = np.int32
-    return IntAlignment(token_spans=_core.merge_token_spans(sp.token_spans, k).astype(i32), word_spans=sp.word_spans.astype(i32),
+    return IntAlignment(token_spans=_core.merge_token_spans(sp.token_spans, k).astype(i32),
+                        word_spans=sp.word_spans.astype(i32),
                         word_score_sum=sp.word_score_sum.astype(i32), word_frames=sp.word_frames.astype(i32),
                         frame_tokens=sp.frame_tokens.astype(i32), score=int(path.score), band=W)
 
