@@ -33,11 +33,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    from microalign.align import TorchScorer, frame_scores
+    from microalign.align import TorchScorer, decode_scores, frame_scores
     from microalign.audio import load_audio
     from microalign.corpus import Segment
     from microalign.data.readers import read_corpus
-    from microalign.decode import viterbi_align
     from microalign.frontend import FRAME_SECONDS, features_from_pcm
     from microalign.scoring.metrics import score_utterances
     from microalign.text import normalize
@@ -53,14 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         cached = []
         for u in tqdm(utts, desc=d.name, unit="utt", leave=False):
             words = [w.text for w in normalize(u.text)]
-            cached.append((u, words, frame_scores(features_from_pcm(load_audio(u.audio, quiet=True)), scorer).values))
+            cached.append((u, words, frame_scores(features_from_pcm(load_audio(u.audio, quiet=True)), scorer)))
         row = {}
         for k in ks:
             hyps = {}
             for u, words, s in cached:
-                toks = [encode_word(w) for w in words]
-                kk = max(1, min(k, len(s) // sum(map(len, toks))))
-                r = viterbi_align(s, toks, min_char_frames=kk)
+                r = decode_scores(s, [encode_word(w) for w in words], min_char_frames=k)
                 hyps[u.id] = [Segment(w, a_ * FRAME_SECONDS, b_ * FRAME_SECONDS) for w, (a_, b_) in zip(words, r.word_spans)]
             sc, _ = score_utterances({u.id: u.words for u, _, _ in cached}, hyps)
             row[k] = {"mean_ms": sc.mean_ms, "median_ms": sc.median_ms}

@@ -295,6 +295,16 @@ def check_min_frames(k) -> int:
     return int(k)
 
 
+def min_frames_graph(words, n_vocab: int, k: int) -> StateGraph:
+    """The state graph of ``words`` (strings are encoded) with each character repeated ``k`` times.
+
+    The transcript is validated as given, before the repetition, so errors name the caller's words.
+    """
+    words = encode_if_text(words)
+    graph = build_graph(words, n_vocab)
+    return build_graph(expand_min_frames(words, k), n_vocab) if k > 1 else graph
+
+
 def merge_token_spans(token_spans: np.ndarray, k: int) -> np.ndarray:
     """[C*k, 2] spans of the repeated tokens -> [C, 2] spans of the characters."""
     ts = np.asarray(token_spans)

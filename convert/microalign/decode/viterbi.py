@@ -74,10 +74,7 @@ def viterbi_align(log_probs, words: Sequence[Sequence[int]], *, silence_penalty:
     if not (0.0 <= beam < np.inf):
         raise _core.DecodeError(f"beam must be finite and >= 0, got {beam}", _core.STATUS_ERR_ARGUMENT)
     k = _core.check_min_frames(min_char_frames)
-    words = _core.encode_if_text(words)
-    graph = _core.build_graph(words, lp.shape[1])                       # validates the transcript
-    if k > 1:
-        graph = _core.build_graph(_core.expand_min_frames(words, k), lp.shape[1])
+    graph = _core.min_frames_graph(words, lp.shape[1], k)
     _core.check_frames(lp.shape[0], graph)
     W = graph.n_states if band is None else _core.resolve_band(band, graph.n_states)
     path = _core.viterbi(lp, graph, W, penalty, beam, integer=False)

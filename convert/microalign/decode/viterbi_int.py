@@ -100,10 +100,7 @@ def viterbi_align_int(scores, words: Sequence[Sequence[int]], *, silence_penalty
     if not isinstance(beam, (int, np.integer)) or isinstance(beam, bool) or not 0 <= beam <= MAX_BEAM:
         raise DecodeError(f"beam must be an int in 0..{MAX_BEAM}, got {beam!r}", _core.STATUS_ERR_ARGUMENT)
     k = _core.check_min_frames(min_char_frames)
-    words = _core.encode_if_text(words)
-    graph = _core.build_graph(words, q.shape[1])                       # validates the transcript
-    if k > 1:
-        graph = _core.build_graph(_core.expand_min_frames(words, k), q.shape[1])
+    graph = _core.min_frames_graph(words, q.shape[1], k)
     _core.check_frames(q.shape[0], graph)
     W = _core.resolve_band(band, graph.n_states)
     path = _core.viterbi(q, graph, W, pen, int(beam), integer=True)

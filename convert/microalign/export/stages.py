@@ -171,16 +171,24 @@ def _converter(saved_model_dir: Path):
     return tf, tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
 
 
-def saved_model_to_float_tflite(saved_model_dir: Path, path: Path, log_path: Path) -> None:
+def _write_tflite(stage: str, saved_model_dir: Path, path: Path, log_path: Path, configure=None) -> None:
+    """Convert the SavedModel (``configure(tf, converter)`` sets the options) and write the flatbuffer;
+    any converter error becomes a :class:`ConversionError` of ``stage`` with the log."""
     with logged(log_path) as log:
         try:
-            _, conv = _converter(saved_model_dir)
+            tf, conv = _converter(saved_model_dir)
+            if configure is not None:
+                configure(tf, conv)
             data, err = conv.convert(), None
         except Exception as e:
             data, err = None, e
     if err is not None:
-        raise ConversionError("tflite-float", f"{type(err).__name__}: {err}", log[0])
+        raise ConversionError(stage, f"{type(err).__name__}: {err}", log[0])
     path.write_bytes(data)
+
+
+def saved_model_to_float_tflite(saved_model_dir: Path, path: Path, log_path: Path) -> None:
+    _write_tflite("tflite-float", saved_model_dir, path, log_path)
 
 
 def saved_model_to_int8_tflite(saved_model_dir: Path, path: Path, representative: np.ndarray,
@@ -194,19 +202,13 @@ def saved_model_to_int8_tflite(saved_model_dir: Path, path: Path, representative
         for x in representative:
             yield [x]
 
-    with logged(log_path) as log:
-        try:
-            tf, conv = _converter(saved_model_dir)
-            conv.optimizations = [tf.lite.Optimize.DEFAULT]
-            conv.representative_dataset = dataset
-            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            conv.inference_input_type = tf.int8
-            conv.inference_output_type = tf.int8
-            conv._experimental_disable_per_channel = False
-            conv._experimental_disable_per_channel_quantization_for_dense_layers = False
-            data, err = conv.convert(), None
-        except Exception as e:
-            data, err = None, e
-    if err is not None:
-        raise ConversionError("tflite-int8", f"{type(err).__name__}: {err}", log[0])
-    path.write_bytes(data)
+    def configure(tf, conv) -> None:
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = dataset
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+        conv._experimental_disable_per_channel = False
+        conv._experimental_disable_per_channel_quantization_for_dense_layers = False
+
+    _write_tflite("tflite-int8", saved_model_dir, path, log_path, configure)
