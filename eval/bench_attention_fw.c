@@ -77,13 +77,13 @@ int main(void) {
   qt.softmax_beta = bench_quant.beta;
   if (ma_attention_s8_params_init(&params, &qt) != MA_ATTENTION_S8_OK) return 200;
   ma_attention_s8_dims_contiguous(&d, BENCH_H, BENCH_T, BENCH_T, BENCH_DK);
-  if (ma_attention_s8_get_buffer_size(&d) > sizeof(scratch)) return 201;
+  if (ma_attention_s8_get_buffer_size(&d) < 0 || ma_attention_s8_get_buffer_size(&d) > (int32_t)sizeof(scratch)) return 201;
 #if BENCH_MODE >= 2
   bench_builtin_prepare(&bench_quant);
 #endif
 
 #if BENCH_MODE == 1 || BENCH_MODE == 3
-  if (ma_attention_s8(&params, &d, q, k, v, out_fused, scratch, sizeof(scratch)) != MA_ATTENTION_S8_OK) return 202;
+  if (ma_attention_s8(&params, &d, q, k, v, out_fused, scratch, (int32_t)sizeof(scratch)) != MA_ATTENTION_S8_OK) return 202;
 #endif
 #if BENCH_MODE == 2 || BENCH_MODE == 3
   bench_builtin_eval(BENCH_BUILTIN_H, BENCH_T, BENCH_DK, q, &c, k, v, q2, scores, scores, vt, out_builtin);

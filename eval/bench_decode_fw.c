@@ -1,8 +1,9 @@
 /*
  * Benchmark firmware for ma_decode_s8 (built by eval/bench_decode.py for QEMU mps2-an500).
- * bench_decode_case.h (generated) holds one realistic score matrix, its transcript and the
- * reference outputs; the kernel runs BENCH_CALLS times (instructions per call = the difference
- * between runs with 2 and 1 calls) and the result is checked against the reference.
+ * bench_decode_case.h (generated) holds one realistic score matrix (the transcript's columns),
+ * its frame maxima, its transcript and the reference outputs; the kernel runs BENCH_CALLS times
+ * (instructions per call = the difference between runs with 2 and 1 calls) and the result is
+ * checked against the reference. Scratch in SRAM, checkpoints in PSRAM (0x60000000, 16 MB).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -20,17 +21,21 @@ static int32_t ts[BENCH_TOKENS], te[BENCH_TOKENS], ws[BENCH_WORDS], we[BENCH_WOR
 
 int main(void)
 {
-    const ma_decode_s8_params p = {BENCH_BAND, MA_DECODE_DEFAULT_BEAM, 0};
-    const int32_t size = ma_decode_s8_get_buffer_size(BENCH_FRAMES, BENCH_TOKENS, BENCH_WORDS, BENCH_BAND);
-    if (size != BENCH_SCRATCH_BYTES) {
-        printf("scratch size %ld != %ld\n", (long)size, (long)BENCH_SCRATCH_BYTES);
+    ma_decode_s8_params p = ma_decode_s8_default_params();
+    p.band = BENCH_BAND;
+    p.max_band = BENCH_MAX_BAND;
+    const int32_t size = ma_decode_s8_get_scratch_size(BENCH_TOKENS, BENCH_WORDS, &p);
+    const int32_t ck = ma_decode_s8_get_checkpoint_size(BENCH_FRAMES, BENCH_TOKENS, BENCH_WORDS, &p);
+    if (size != BENCH_SCRATCH_BYTES || ck != BENCH_CHECKPOINT_BYTES || ck > 16 * 1024 * 1024) {
+        printf("sizes %ld %ld != %ld %ld\n", (long)size, (long)ck, (long)BENCH_SCRATCH_BYTES,
+               (long)BENCH_CHECKPOINT_BYTES);
         return 2;
     }
     int32_t score = 0, status = 0;
-    const ma_decode_s8_output out = {ts, te, ws, we, wsum, wf, &score};
+    const ma_decode_s8_output out = {ts, te, ws, we, wsum, wf, &score, 0, 0};
     for (int i = 0; i < BENCH_CALLS; ++i) {
-        status = ma_decode_s8(&p, bench_scores, BENCH_FRAMES, BENCH_VOCAB, bench_tokens, BENCH_TOKENS, bench_lengths,
-                              BENCH_WORDS, scratch, size, &out);
+        status = ma_decode_s8(&p, bench_scores, bench_frame_max, BENCH_FRAMES, BENCH_VOCAB, bench_tokens,
+                              BENCH_TOKENS, bench_lengths, BENCH_WORDS, scratch, size, (void *)0x60000000u, ck, &out);
     }
     int bad = status != MA_DECODE_OK || score != BENCH_PATH_SCORE;
     for (int i = 0; i < BENCH_WORDS; ++i) {

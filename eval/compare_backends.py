@@ -1,10 +1,11 @@
 """What int8 costs, stage by stage: the same utterances through PyTorch float, ONNX Runtime float,
 LiteRT float, LiteRT int8 (reference kernels) and TFLM int8.
 
-Per stage: frame-argmax agreement and output error against PyTorch float
-(rmse, mae, l2r, cosine; X-CUBE-AI validate style), and word-boundary
-accuracy through the aligner (``microalign.align``) scored with
-``microalign.scoring``. Writes ``<out>/compare.md`` (the tables),
+The stages are the backends of ``microalign.runtime.BACKENDS``; the comparison
+itself is ``microalign.scoring.compare``. Per stage: frame-argmax agreement
+and output error against PyTorch float (rmse, mae, l2r, cosine; X-CUBE-AI
+validate style), and word-boundary accuracy through the aligner
+(``microalign.align``) scored with ``microalign.scoring``. Writes ``<out>/compare.md`` (the tables),
 ``<out>/compare.json``, and PNGs: boundary-error CDF per stage and per
 corpus, output error per stage, one utterance's waveform and spectrogram
 with reference, float and int8 word boundaries.
@@ -28,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from microalign.runtime import BACKEND_NAMES
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -42,8 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="corpus with word timings: TIMIT folder, TextGrid folder or manifest (repeatable)")
     p.add_argument("--split", default=None, help="manifest split to read from a folder of manifests (e.g. test)")
     p.add_argument("--limit", type=int, default=None, help="first N utterances of each corpus")
-    p.add_argument("--stages", default=",".join(("torch", "onnx", "tflite-float", "tflite", "tflm")),
-                   help="comma-separated stages (torch must be among them: it is the reference)")
+    p.add_argument("--stages", default=",".join(BACKEND_NAMES),
+                   help=f"comma-separated stages among {', '.join(BACKEND_NAMES)} "
+                        "(torch must be among them: it is the reference)")
     p.add_argument("--no-align", action="store_true", help="output errors only (skip the aligner and scorer)")
     p.add_argument("--calib-sweep", default="", help="comma-separated calibration sizes to requantise and compare "
                    "in TFLM (e.g. 16,64,256,1024; needs --calibration)")
@@ -55,13 +59,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     from microalign.data.readers import corpus_tag, read_corpus
-    from microalign.export.compare import (calibration_sweep, compare_stages, plot_boundary_cdf, plot_output_error,
-                                           plot_utterance, stage_backends, sweep_table)
+    from microalign.scoring.compare import (calibration_sweep, compare_stages, plot_boundary_cdf, plot_output_error,
+                                            plot_utterance, stage_backends, sweep_table)
 
     stages = [s.strip() for s in a.stages.split(",") if s.strip()]
     sizes = [int(n) for n in a.calib_sweep.split(",") if n.strip()]
     if sizes and a.calibration is None:
         sys.exit("error: --calib-sweep needs --calibration")
+    unknown = [s for s in stages if s not in BACKEND_NAMES]
+    if unknown:
+        sys.exit(f"error: unknown stage(s) {', '.join(unknown)}; choose among {', '.join(BACKEND_NAMES)}")
     if "torch" not in stages:
         sys.exit("error: --stages must include torch (the reference)")
     converted = a.converted

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     from microalign.data.readers import corpus_tag, read_corpus
     from microalign.export import convert_checkpoint
-    from microalign.export.compare import compare_stages, stage_backends
+    from microalign.scoring.compare import compare_stages, stage_backends
     from microalign.model import count_parameters, load_checkpoint
 
     corpora = {}

@@ -43,3 +43,44 @@ def qemu_harness():
         pytest.skip(f"Cortex-M7 run needs {', '.join(missing)} (Debian: apt-get install gcc-arm-none-eabi "
                     "libnewlib-arm-none-eabi qemu-system-arm)")
     return harness
+
+
+@pytest.fixture(scope="session")
+def host_tflm():
+    """TFLite Micro built on the host with the FA_ATTENTION adapter (microalign.export.tflm_host), ONCE per
+    test run: one object folder, build/tflm, shared by every test that needs TFLM (make reuses the
+    objects between runs; parallel workers wait on a lock). Skips when there is no TFLM tree."""
+    from microalign.export import tflm_host
+    from microalign.kernels import attention_oracle as ao
+
+    try:
+        root = tflm_host.find_tflm_root()
+    except ValueError as e:
+        pytest.skip(str(e))
+    if root is None:
+        pytest.skip(f"no TFLite Micro tree: {tflm_host.HOW_TO} (default {tflm_host.DEFAULT_TREE}, absent here)")
+    vectors = tflm_host.DEFAULT_BUILD / "vectors"
+    header = ao.render_header(ao.default_cases(seed=0, small=True))
+    target = vectors / ao.HEADER_NAME
+    if not target.is_file() or target.read_text() != header:    # rewritten only when it changed
+        vectors.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(header)
+        os.replace(tmp, target)
+    return tflm_host.build_host_tflm(root, vectors=vectors)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run the tests marked slow (minutes each: 5-60 min recordings, exhaustive checks); "
+                          "the default run, and CI, leave them out")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slow`` are deselected unless ``--run-slow`` or a ``-m`` expression naming slow is given."""
+    if config.getoption("--run-slow") or "slow" in (config.getoption("markexpr") or ""):
+        return
+    slow = [it for it in items if it.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [it for it in items if not it.get_closest_marker("slow")]

@@ -1,5 +1,6 @@
 """The command line on the shipped model and sample: output formats parse back, bad input fails cleanly."""
 import csv
+import importlib.util
 import io
 import json
 import re
@@ -36,7 +37,8 @@ def aligned(runner):
 
 def test_json_schema_and_sanity(aligned):
     d = json.loads(aligned["json"])
-    assert set(d) == {"audio", "duration", "words"}
+    assert set(d) == {"audio", "duration", "score", "warnings", "words"}
+    assert d["warnings"] == [] and 0.5 < d["score"] <= 1     # a correct recording: no warning
     words = d["words"]
     assert [w["word"] for w in words][:6] == ["but", "in", "the", "twenty", "seventh", "george"]
     assert words[-1]["source"] == "£10,500."
@@ -102,29 +104,97 @@ def bad_inputs(tmp):
     speech, _ = sf.read(str(SAMPLE), dtype="float32")
     (tmp / "garbage.wav").write_bytes(b"RIFF not really a wav file")
     (tmp / "empty.wav").write_bytes(b"")
+    (tmp / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    # (arguments, text the one error line must hold, exit status: 1 bad input, 2 bad usage)
     return [
-        ([str(tmp / "missing.wav"), "--text", "hi"], "not found"),
-        ([_write(tmp / "silence.wav", np.zeros(16000)), "--text", "hello"], "silent"),
-        ([str(tmp / "garbage.wav"), "--text", "hi"], "cannot read audio"),
-        ([str(tmp / "empty.wav"), "--text", "hi"], "cannot read audio"),
-        ([str(SAMPLE), "--text", "  ... "], "empty"),
-        ([str(SAMPLE), "--text", "你好"], "not in the token table"),
+        ([str(tmp / "missing.wav"), "--text", "hi"], "not found", 1),
+        ([_write(tmp / "silence.wav", np.zeros(16000)), "--text", "hello"], "silent", 1),
+        ([str(tmp / "garbage.wav"), "--text", "hi"], "cannot read audio", 1),
+        ([str(tmp / "empty.wav"), "--text", "hi"], "cannot read audio", 1),
+        ([str(SAMPLE), "--text", "  ... "], "empty", 1),
+        ([str(SAMPLE), "--text", "你好"], "not in the token table", 1),
         ([_write(tmp / "short.wav", speech[:1600]), "--text", "this sentence is far too long for a tenth of a second"],
-         "too long"),
-        ([str(SAMPLE)], "exactly one of --text or --text-file"),
-        ([str(SAMPLE), "--text-file", str(tmp / "nope.txt")], "not found"),
-        ([str(SAMPLE), "--text", "hi", "--format", "docx"], "docx"),
+         "too long", 1),
+        ([str(SAMPLE), "--text-file", str(tmp / "nope.txt")], "not found", 1),
+        ([str(SAMPLE), "--text-file", str(tmp / "latin1.txt")], "not UTF-8", 1),
+        ([str(SAMPLE), "--text", "hi", "--model", str(tmp / "none.pt")], "none.pt", 1),
+        ([str(SAMPLE), "--text", "hi", "--backend", "tflm", "--model", str(tmp / "garbage.wav")], ".tflite", 1),
+        ([str(SAMPLE)], "exactly one of --text or --text-file", 2),
+        ([str(SAMPLE), "--text", "hi", "--format", "docx"], "docx", 2),
+        ([str(SAMPLE), "--text", "hi", "--backend", "coreml"], "coreml", 2),
     ]
 
 
+def _error_line(r) -> str:
+    """The one ``Error: ...`` line of a failed run; nothing on stdout, no traceback."""
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    assert r.stdout == "", r.stdout
+    assert "Traceback" not in r.output
+    errors = [line for line in r.stderr.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1, r.stderr
+    return errors[0]
+
+
 def test_bad_input_one_line_error(runner, tmp_path):
-    for args, needle in bad_inputs(tmp_path):
+    for args, needle, status in bad_inputs(tmp_path):
+        if "tflm" in args and importlib.util.find_spec("tflite_micro") is None:
+            continue
         r = runner.invoke(main, ["align", *args])
-        assert r.exit_code != 0, args
-        assert r.exception is None or isinstance(r.exception, SystemExit), (args, r.exception)
-        err = r.output.strip().splitlines()
-        assert needle in r.output, (args, r.output)
-        assert "Traceback" not in r.output
+        assert r.exit_code == status, (args, r.exit_code, r.output)
+        err = _error_line(r)
+        assert needle in err, (args, err)
+        if status == 1:   # bad input: the message alone, no usage block
+            assert r.stderr.strip() == err, (args, r.stderr)
+
+
+def test_missing_backend_runtime_is_one_line(runner, monkeypatch):
+    import dataclasses
+
+    from microalign.runtime import BACKENDS
+
+    monkeypatch.setitem(BACKENDS, "tflm", dataclasses.replace(BACKENDS["tflm"], module="microalign_no_such_runtime"))
+    r = runner.invoke(main, ["align", str(SAMPLE), "--text", "but", "--backend", "tflm"])
+    assert r.exit_code == 1
+    assert "microalign_no_such_runtime" in _error_line(r) and "pip install 'microalign[convert]'" in r.stderr
+
+
+def test_unshipped_backend_model_says_how_to_make_it(runner, monkeypatch):
+    import dataclasses
+
+    from microalign.runtime import BACKENDS
+
+    spec = dataclasses.replace(BACKENDS["onnx"], module="numpy", asset="student_not_shipped.onnx")
+    monkeypatch.setitem(BACKENDS, "onnx", spec)
+    r = runner.invoke(main, ["align", str(SAMPLE), "--text", "but", "--backend", "onnx"])
+    assert r.exit_code == 1
+    err = _error_line(r)
+    assert "student_not_shipped.onnx" in err and "microalign convert" in err and "--model" in err
+
+
+def test_convert_without_its_extra_names_it(runner, monkeypatch, tmp_path):
+    from microalign.cli import convert_cmd
+
+    monkeypatch.setattr(convert_cmd, "CONVERT_MODULES", ("microalign_no_such_converter",))
+    r = runner.invoke(main, ["convert", "--calibration", str(tmp_path), "-o", str(tmp_path / "out")])
+    assert r.exit_code == 1
+    err = _error_line(r)
+    assert "microalign_no_such_converter" in err and "microalign[convert]" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_data_label_is_a_click_command(runner, tmp_path):
+    r = runner.invoke(main, ["data", "label"])                      # no corpus: usage error, not the help
+    assert r.exit_code == 2 and "Missing argument" in _error_line(r) and "Options:" not in r.output
+    r = runner.invoke(main, ["data", "label", "wav=/x:/y.jsonl"])
+    assert r.exit_code == 2 and "unknown corpus 'wav'" in _error_line(r)
+    r = runner.invoke(main, ["data", "label", "timit/x.jsonl"])
+    assert r.exit_code == 2 and "expected CORPUS=ROOT:OUT.jsonl" in _error_line(r)
+    out = tmp_path / "t.jsonl"
+    r = runner.invoke(main, ["data", "label", f"timit={tmp_path / 'no_timit'}:{out}"])
+    assert r.exit_code == 1 and "no_timit" in _error_line(r)
+    assert not out.exists()
+    r = runner.invoke(main, ["data", "label", "--help"])
+    assert r.exit_code == 0 and "CORPUS=ROOT:OUT.jsonl" in r.stdout and "--teacher" in r.stdout
 
 
 def test_resampled_stereo_input_is_converted(runner, tmp_path):
@@ -142,6 +212,16 @@ def test_resampled_stereo_input_is_converted(runner, tmp_path):
 
 
 def test_help_everywhere():
-    for cmd in ([], ["align"], ["eval"], ["train"], ["prune"], ["data"], ["data", "consensus"]):
+    from microalign.runtime import BACKEND_NAMES
+
+    cmds = ([], ["align"], ["eval"], ["train"], ["prune"], ["data"], ["data", "synth"], ["data", "label"],
+            ["data", "consensus"], ["convert"], ["headers"])
+    for cmd in cmds:
         r = subprocess.run([sys.executable, "-m", "microalign", *cmd, "--help"], capture_output=True, text=True)
-        assert r.returncode == 0 and "Usage" in r.stdout, (cmd, r.stderr)
+        assert r.returncode == 0 and r.stdout.startswith(f"Usage: python -m microalign {' '.join(cmd)}".rstrip()), \
+            (cmd, r.stdout[:200], r.stderr)
+        if cmd == ["align"]:
+            assert all(name in r.stdout for name in BACKEND_NAMES)
+    top = subprocess.run([sys.executable, "-m", "microalign", "--help"], capture_output=True, text=True).stdout
+    for name in ("align", "eval", "train", "prune", "data", "convert", "headers"):
+        assert f"  {name} " in top, name

@@ -17,10 +17,10 @@ pytest.importorskip("onnx2tf")
 pytest.importorskip("tflite_micro")
 pytest.importorskip("ai_edge_litert")
 
-from microalign.export import (ConversionError, UnsupportedOpError, convert_checkpoint, load_backend,  # noqa: E402
-                               read_tflite, requantize)
-from microalign.export.convert import FLOAT_FILE, INT8_FILE, ONNX_FILE  # noqa: E402
+from microalign.export import ConversionError, UnsupportedOpError, convert_checkpoint, read_tflite, requantize  # noqa: E402,E501
+from microalign.export.convert import DEVICE_FILE, FLOAT_FILE, INT8_FILE, ONNX_FILE  # noqa: E402
 from microalign.frontend import INPUT_SCALE, features_from_pcm  # noqa: E402
+from microalign.runtime import load_backend  # noqa: E402
 
 N_CALIB = 3
 ASSETS = Path(__file__).resolve().parents[1] / "convert" / "microalign" / "assets"
@@ -78,8 +78,8 @@ def test_artefacts_exist_and_load(converted):
     import onnx
 
     res, lines = converted
-    assert len(lines) == 7 and all(line.startswith("convert [") for line in lines)
-    for p in (res.onnx, res.tflite_float32, res.tflite_int8, res.report_md, res.report_json):
+    assert len(lines) == 8 and all(line.startswith("convert [") for line in lines)
+    for p in (res.onnx, res.tflite_float32, res.tflite_int8, res.tflite_device, res.report_md, res.report_json):
         assert p.is_file() and p.stat().st_size > 0, p
     assert (res.saved_model / "saved_model.pb").is_file()
     onnx.checker.check_model(onnx.load(str(res.onnx)))
@@ -96,6 +96,27 @@ def test_artefacts_exist_and_load(converted):
     md = res.report_md.read_text()
     for heading in ("## int8 graph", "## Sizes", "TFLM arena", "## MACs", "## Quantisation per tensor"):
         assert heading in md
+
+
+def test_device_model_is_written_and_checked_against_the_int8_model(converted):
+    """student_device.tflite (attention fused into FA_ATTENTION) gave the int8 model's scores byte for
+    byte: in TFLM when a tree is found (TFLM_ROOT, default ../shared/tflm/host), else the numpy oracle."""
+    from microalign.export import flatbuffer as fbk
+    from microalign.export.surgery import device_flatbuffer
+    from microalign.export.tflm_host import find_tflm_root
+
+    res, lines = converted
+    check = res.device_check
+    assert check["method"] == ("tflm" if find_tflm_root() is not None else "numpy-oracle")
+    n_softmax = read_tflite(res.tflite_int8).op_histogram()["SOFTMAX"]
+    assert check["fa_attention_ops"] == n_softmax >= 1 and check["identical_bytes"] > 0
+    assert res.tflite_device.read_bytes() == device_flatbuffer(res.tflite_int8).data
+    assert fbk.find_attention(res.tflite_device) == []
+    line = next(ln for ln in lines if ln.startswith("convert [7/8] device"))
+    assert ("in TFLM" in line) == (check["method"] == "tflm") and "identical" in line
+    report = json.loads(res.report_json.read_text())
+    assert report["checks"]["device_vs_tflite_int8"]["method"] == check["method"]
+    assert report["artefacts"]["tflite_device"]["fa_attention"] == n_softmax
 
 
 def test_int8_graph_is_pure_int8(converted):
@@ -151,7 +172,7 @@ def test_measured_arena_is_the_smallest(converted):
 
 
 def test_backend_interface(converted, window):
-    from microalign.align import FrameScores
+    from microalign.runtime import FrameScores
 
     res = converted[0]
     b = load_backend("tflite", res.tflite_int8)
@@ -188,7 +209,7 @@ def test_conversion_is_deterministic(converted, checkpoint, sample_features, tmp
     res = converted[0]
     again = convert_checkpoint(checkpoint, tmp_path / "b", sample_features, n_calib=N_CALIB, seed=0,
                                measure_arena=False, progress=None)
-    for name in (ONNX_FILE, FLOAT_FILE, INT8_FILE):
+    for name in (ONNX_FILE, FLOAT_FILE, INT8_FILE, DEVICE_FILE):
         assert (again.out_dir / name).read_bytes() == (res.out_dir / name).read_bytes(), name
 
 

@@ -49,3 +49,37 @@ def test_uniform_baseline_covers_voiced_region():
     assert segs[0].start == pytest.approx(0.5, abs=0.03)
     assert segs[-1].end == pytest.approx(1.5, abs=0.03)
     assert segs[1].end - segs[1].start > segs[0].end - segs[0].start
+
+
+def test_compare_stages_measures_what_a_backend_changes():
+    """The stage comparison (scoring.compare) on the sample: the reference against itself is exact; a backend
+    whose scores arrive one frame (10 ms) late shows argmax disagreement and boundaries ~10 ms late."""
+    from pathlib import Path
+
+    from microalign.align import align_file
+    from microalign.corpus import Utterance
+    from microalign.runtime import FrameScores, load_backend
+    from microalign.scoring.compare import compare_stages
+
+    assets = Path(__file__).resolve().parents[1] / "convert" / "microalign" / "assets"
+    text = (assets / "sample.txt").read_text().strip()
+    ref = load_backend("torch")
+
+    class Late:
+        window, tokens = ref.window, ref.tokens
+
+        def __call__(self, win):
+            v = ref(win).values
+            return FrameScores(np.concatenate([v[:1], v[:-1]]))
+
+    words = S(*[(w.word, w.start, w.end) for w in align_file(assets / "sample.wav", text, ref).words])
+    utt = Utterance("sample", str(assets / "sample.wav"), text, words)
+    cmp = compare_stages([utt], {"torch": ref, "late": Late()}, progress=False)
+    assert cmp.n_utterances == 1 and cmp.n_frames == 844
+    same, late = cmp.stages["torch"], cmp.stages["late"]
+    assert same.output["rmse"] == 0 and same.output["argmax"] == 1
+    assert same.scores.mean_ms == 0 and same.shift_ms == 0 and same.scores.n_matched == len(words)
+    assert 0.5 < late.output["argmax"] < 1 and late.output["rmse"] > 0.1
+    assert 7 < late.shift_ms < 13 and late.scores.n_matched == len(words)
+    table = cmp.table().splitlines()
+    assert len(table) == 4 and table[2].startswith("| PyTorch float | 100.00 |") and table[3].startswith("| late |")

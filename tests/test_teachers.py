@@ -283,7 +283,7 @@ def test_readers_on_shared_corpora():
     assert (len(so), len(lj), len(ti)) == (2500, 385, 40)
     assert all(Path(u.audio).is_file() for u in so[:20] + lj[:20] + ti)
     assert so[0].speaker.startswith("SPEAKER")
-    from microalign.teachers.base import default_words
+    from microalign.teachers.labelling import default_words
     for u in ti:  # the TIMIT transcripts normalise to exactly the reference words
         assert default_words(u.text) == [w.label for w in u.words]
 

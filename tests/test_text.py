@@ -1,7 +1,11 @@
+import json
+import pickle
+import re
+
 import pytest
 
 from microalign.text import TextError, normalize
-from microalign.text.tokens import CHARACTERS, CODEPOINTS, NUM_TOKENS, TokenError, encode_word
+from microalign.text.tokens import CHARACTERS, CODEPOINTS, NUM_TOKENS, TOKENS, TokenError, encode_word
 
 
 def words(s):
@@ -65,3 +69,114 @@ def test_token_table():
     assert encode_word("a'z") == [2, 1, 27]
     with pytest.raises(TokenError):
         encode_word("é")
+
+
+# ----------------------------------------------------------------------------- TokenTable
+from microalign.text import ENGLISH, TokenTable  # noqa: E402
+from microalign.text.normalize import (NormalizedWord, languages, normalizer_for, register_normalizer,  # noqa: E402
+                                       unregister_normalizer)
+
+
+def test_english_table_is_the_compat_names():
+    assert ENGLISH.tokens == TOKENS and ENGLISH.num_tokens == NUM_TOKENS and ENGLISH.language == "en"
+    assert ENGLISH.characters == CHARACTERS and ENGLISH.silence_id == 0 and ENGLISH.symbol(0) == "<sil>"
+    assert list(ENGLISH) == list(TOKENS) and ENGLISH[27] == "z" and len(ENGLISH) == 28
+    assert ENGLISH.encode_words(["it's", "a"]) == [[10, 21, 1, 20], [2]]
+    assert ENGLISH.decode_ids([10, 21, 0, 2]) == "it a"
+
+
+def test_table_round_trips_and_compares():
+    t = TokenTable(("a", "b", "\u00e9", "\u4e2d"), language="qaa-x", silence="_")
+    d = t.to_dict()
+    assert d == {"format": "microalign-tokens/1", "language": "qaa-x", "silence": "_",
+                 "characters": ["a", "b", "\u00e9", "\u4e2d"]}
+    back = TokenTable.from_dict(json.loads(json.dumps(d)))
+    assert back == t and hash(back) == hash(t) and back != ENGLISH
+    assert back.encode_word("\u4e2da") == [4, 1] and back.codepoints == (0x61, 0x62, 0xE9, 0x4E2D)
+    again = pickle.loads(pickle.dumps(t))                  # worker processes get the table by pickling
+    assert again == t and again.encode_word("b\u00e9") == [2, 3]
+    with pytest.raises(AttributeError):
+        t.language = "en"                                  # frozen: a model's table cannot drift
+
+
+@pytest.mark.parametrize("chars, language, match", [
+    (("b", "a"), "en", "ascending"),
+    (("a", "a"), "en", "ascending"),
+    (("ab",), "en", "exactly one code point"),
+    ((" ",), "en", "whitespace"),
+    (("\n",), "en", "whitespace"),
+    ((), "en", "at least one"),
+    ("abc", "en", "tuple"),
+    (("a",), "English", "language"),
+    (("a",), "", "language"),
+])
+def test_bad_tables_name_the_problem(chars, language, match):
+    with pytest.raises(TokenError, match=match):
+        TokenTable(chars, language=language)
+
+
+@pytest.mark.parametrize("d, match", [
+    ({"language": "en", "characters": ["a"]}, "format"),
+    ({"format": "microalign-tokens/1", "characters": ["a"]}, "language"),
+    ({"format": "microalign-tokens/1", "language": "en", "characters": "ab"}, "list"),
+    ({"format": "microalign-tokens/1", "language": "en", "characters": ["a"], "silence": "a"}, "silence"),
+    ([1, 2], "mapping"),
+])
+def test_bad_table_dicts(d, match):
+    with pytest.raises(TokenError, match=match):
+        TokenTable.from_dict(d)
+
+
+def test_unknown_character_named_with_table():
+    with pytest.raises(TokenError, match=r"'\u00e9' \(U\+00E9\) is not in the token table \(language 'en'"):
+        ENGLISH.encode_word("caf\u00e9")
+    with pytest.raises(TokenError, match="outside this table"):
+        ENGLISH.symbol(28)
+
+
+# ----------------------------------------------------------------------------- normalisers per language
+TOY = TokenTable(("a", "i", "k", "n", "\u00f1"), language="qaa")   # a made-up language, private-use tag
+
+
+def _toy_normalizer(text, table):
+    """Words are whitespace tokens; 'x' is spoken 'kan' (a toy expansion); '.' is dropped."""
+    out = []
+    for i, m in enumerate(re.finditer(r"\S+", text)):
+        tok = m.group()
+        for w in ("kan" if tok == "x" else tok.strip(".").lower()).split():
+            out.append(NormalizedWord(w, tok, i, (m.start(), m.end())))
+    return out
+
+
+@pytest.fixture
+def toy_language():
+    register_normalizer("qaa", _toy_normalizer)
+    yield TOY
+    unregister_normalizer("qaa")
+
+
+def test_non_english_table_plugs_in(toy_language):
+    ws = normalize("Ni x \u00f1a.", toy_language)
+    assert [(w.text, w.source, w.source_index) for w in ws] == [("ni", "Ni", 0), ("kan", "x", 1),
+                                                                 ("\u00f1a", "\u00f1a.", 2)]
+    assert [toy_language.encode_word(w.text) for w in ws] == [[4, 2], [3, 1, 4], [5, 1]]
+    assert normalizer_for("qaa-x") is _toy_normalizer            # subtags fall back to the language
+    assert "qaa" in languages() and "en" in languages()
+    # the registry checks what a normaliser returns against the table
+    with pytest.raises(TextError, match=r"'z' \(U\+007A\) of 'zi' is not in the token table"):
+        normalize("zi", toy_language)
+    with pytest.raises(ValueError, match="already registered"):
+        register_normalizer("qaa", _toy_normalizer)
+
+
+def test_english_normaliser_uses_the_tables_characters():
+    # an English table without the apostrophe rejects "don't" instead of passing it on
+    no_apos = TokenTable(CHARACTERS[1:], language="en-GB")
+    assert [w.text for w in normalize("Dogs run", no_apos)] == ["dogs", "run"]
+    with pytest.raises(TextError, match="U\\+0027"):
+        normalize("don't", no_apos)
+
+
+def test_language_without_normaliser():
+    with pytest.raises(TextError, match="no transcript normaliser for language 'zz'"):
+        normalize("a", TokenTable(("a",), language="zz"))

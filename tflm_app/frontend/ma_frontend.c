@@ -1,8 +1,17 @@
 /* ma_frontend.c: the fixed-point log-mel frontend, bit-exact with features.py.
  *
  * Steps (features.py numbering): 1 frame, 2 window, 3 DFT, 4 power, 5 mel, 6 log2, 7 int8.
+ * Steps 2-4 exist in two definitions (features.DEFINITION; the generated header's
+ * MA_FE_DEFINITION_FFT picks the one ma_frontend_compute_frame uses, both are always built):
  *
- * The DFT (step 3) is the direct definition re[k] = sum_n xw[n] COS[(k n) % 512] (im with SIN)
+ * "fft" (ma_frontend_power_frame_fft, features/fft.py): Q9 windowed samples, a 256-point complex
+ * radix-4 FFT with Q31 twiddles (the real 512-point spectrum from it by the usual split), the
+ * roundings of the DSP extension's SMMULR / SMMLAR / SMMLSR (inline asm on ARMv7E-M, the same
+ * integer formula in C elsewhere). About 17.9 k Cortex-M7 instructions for steps 2-4 and 23.1 k
+ * for the whole frame (eval/bench_frontend.py, -O2).
+ *
+ * "dft" (ma_frontend_power_frame_dft), the definition the shipped model was trained on: the direct
+ * definition re[k] = sum_n xw[n] COS[(k n) % 512] (im with SIN)
  * with every product and sum exact in int64, reorganised by exact identities only, so the
  * result is the same integer (no FFT twiddle products, which would round differently):
  *
@@ -17,8 +26,8 @@
  *    the even-n and odd-n partial sums of bin k give bin 256 - k too.
  *  k = 0 and k = 256 come from e_7 (the even/odd sample sums).
  * That is about 22 k multiply-accumulates per frame instead of 206 k, every one exact
- * (eval/bench_frontend.py: ~131 k Cortex-M7 instructions for steps 1-4, 7x fewer than the
- * direct loops). The generator (microalign.frontend.header) checks the table identities.
+ * (~131 k Cortex-M7 instructions for steps 1-4, 7x fewer than the direct loops).
+ * The generator (microalign.frontend.header) checks the table identities.
  *
  * Operand ranges (|xw| <= 32768, WIN = 400): |c|, |e| <= 400 * 32768 < 2^24, |d|, |s| < 2^25,
  * so the folds are int32; products with Q15 table entries are < 2^40 and sums stay far below
@@ -96,7 +105,7 @@ static int64_t power(int64_t re, int64_t im)
     return (r * r + i * i) >> MA_FE_POWER_SHIFT;
 }
 
-void ma_frontend_power_frame(const int16_t *x, int64_t *pw)
+void ma_frontend_power_frame_dft(const int16_t *x, int64_t *pw)
 {
     int32_t e[HALF];  /* plain fold e_v: its first 2P entries are live at level v */
     int32_t ds[HALF]; /* ds[2n] = d[n], ds[2n+1] = s[n], 1 <= n < P/2 */
@@ -160,6 +169,187 @@ void ma_frontend_power_frame(const int16_t *x, int64_t *pw)
     }
 }
 
+/* ---- the "fft" definition (features/fft.py): fixed-point real FFT ------------------------------
+ *
+ * Q9 windowed samples packed as z[m] = xw[2m] + i xw[2m+1]; a 256-point radix-4 decimation-in-time
+ * FFT in place on digit-reversed input (stage 1 without twiddles reads the samples directly;
+ * stages 2-4 halve: a >> 1 and half complex products); the real-spectrum split; the power.
+ * Rounding of the half products is SMMULR / SMMLAR / SMMLSR's: hr(p) = (p + 2^31) >> 32 and
+ * hn(p) = (2^31 - p) >> 32 of the 64-bit product p. Every int32 sum is bounded below 2^30
+ * (tests/test_frontend.py checks the bounds on extreme inputs), so none overflows.
+ */
+#if defined(__ARM_FEATURE_DSP) && (defined(__GNUC__) || defined(__clang__)) && !defined(MA_FRONTEND_PORTABLE)
+static inline int32_t mul_hr(int32_t a, int32_t b) /* hr(a b) */
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+static inline int32_t mla_hr(int32_t acc, int32_t a, int32_t b) /* acc + hr(a b) */
+{
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+static inline int32_t mls_hr(int32_t acc, int32_t a, int32_t b) /* acc + hn(a b) */
+{
+    int32_t r;
+    __asm__("smmlsr %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+#else
+static inline int32_t mul_hr(int32_t a, int32_t b)
+{
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+}
+static inline int32_t mla_hr(int32_t acc, int32_t a, int32_t b)
+{
+    return acc + mul_hr(a, b);
+}
+static inline int32_t mls_hr(int32_t acc, int32_t a, int32_t b)
+{
+    return acc + (int32_t)((((int64_t)1 << 31) - (int64_t)a * b) >> 32);
+}
+#endif
+
+#define FFT_M (MA_FE_N_FFT / 2) /* 256-point complex FFT */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(MA_FRONTEND_PORTABLE)
+#define MA_FE_RESTRICT __restrict__
+#define MA_FE_ALWAYS_INLINE __attribute__((always_inline)) /* q becomes a constant: immediate offsets */
+#define MA_FE_NOINLINE __attribute__((noinline)) /* separate register allocation: fewer spills */
+#else
+#define MA_FE_NOINLINE
+#define MA_FE_RESTRICT restrict
+#define MA_FE_ALWAYS_INLINE
+#endif
+#if MA_FE_WIN / 2 <= 3 * FFT_M / 4 - 1
+#error "the FFT's stage 1 assumes z[j + 128] lies in the frame for every j < 64 (WIN >= 384)"
+#endif
+/* The generated tables have the layout the code below indexes. */
+typedef char ma_fe_check_fft_tables[sizeof MA_FE_FFT_TWIDDLES_Q31 == 6 * (4 + 16 + 64) * sizeof(int32_t) &&
+                                            sizeof MA_FE_FFT_SPLIT_Q31 == FFT_M * sizeof(int32_t) &&
+                                            sizeof MA_FE_FFT_REV64 == FFT_M / 4
+                                        ? 1
+                                        : -1];
+
+/* (a, b, c, d) -> (a+b+c+d, (a-c) - i(b-d), a-b+c-d, (a-c) + i(b-d)) at o[0..7] (re, im pairs). */
+static inline void dft4(int32_t *o, int32_t ar, int32_t ai, int32_t br, int32_t bi, int32_t cr, int32_t ci,
+                        int32_t dr, int32_t di)
+{
+    const int32_t s0r = ar + cr, s0i = ai + ci, s1r = ar - cr, s1i = ai - ci;
+    const int32_t s2r = br + dr, s2i = bi + di, s3r = br - dr, s3i = bi - di;
+    o[0] = s0r + s2r;
+    o[1] = s0i + s2i;
+    o[2] = s1r + s3i;
+    o[3] = s1i - s3r;
+    o[4] = s0r - s2r;
+    o[5] = s0i - s2i;
+    o[6] = s1r - s3i;
+    o[7] = s1i + s3r;
+}
+
+/* One twiddled radix-4 stage over blocks of 4Q entries of buf (re, im interleaved); tw: q entries of
+ * (W^k, W^2k, W^3k) as re, im pairs. */
+MA_FE_ALWAYS_INLINE static inline void fft_stage(int32_t *MA_FE_RESTRICT buf, const int32_t q,
+                                                 const int32_t *MA_FE_RESTRICT tw0)
+{
+    const int32_t q2 = 2 * q;
+    for (int32_t g = 0; g < FFT_M; g += 4 * q) {
+        int32_t *MA_FE_RESTRICT p = buf + 2 * g;
+        const int32_t *MA_FE_RESTRICT tw = tw0;
+        for (int32_t k = 0; k < q; k++, p += 2, tw += 6) {
+            /* b and d first: s2 = b' + d', s3 = b' - d' */
+            const int32_t b0 = p[q2], b1 = p[q2 + 1], d0 = p[3 * q2], d1 = p[3 * q2 + 1];
+            const int32_t br = mls_hr(mul_hr(b0, tw[0]), b1, tw[1]);
+            const int32_t bi = mla_hr(mul_hr(b0, tw[1]), b1, tw[0]);
+            const int32_t dr = mls_hr(mul_hr(d0, tw[4]), d1, tw[5]);
+            const int32_t di = mla_hr(mul_hr(d0, tw[5]), d1, tw[4]);
+            const int32_t s2r = br + dr, s2i = bi + di, s3r = br - dr, s3i = bi - di;
+            const int32_t c0 = p[2 * q2], c1 = p[2 * q2 + 1];
+            const int32_t cr = mls_hr(mul_hr(c0, tw[2]), c1, tw[3]);
+            const int32_t ci = mla_hr(mul_hr(c0, tw[3]), c1, tw[2]);
+            const int32_t ar = p[0] >> 1, ai = p[1] >> 1;
+            const int32_t s0r = ar + cr, s0i = ai + ci, s1r = ar - cr, s1i = ai - ci;
+            p[0] = s0r + s2r;
+            p[1] = s0i + s2i;
+            p[q2] = s1r + s3i;
+            p[q2 + 1] = s1i - s3r;
+            p[2 * q2] = s0r - s2r;
+            p[2 * q2 + 1] = s0i - s2i;
+            p[3 * q2] = s1r - s3i;
+            p[3 * q2 + 1] = s1i + s3r;
+        }
+    }
+}
+
+static inline int64_t power_fft(int32_t re, int32_t im)
+{
+    return ((int64_t)re * re + (int64_t)im * im) >> MA_FE_FFT_POWER_SHIFT;
+}
+
+/* Q9 windowed sample: (x w + 2^5) >> 6. */
+static inline int32_t q9(int16_t x, int16_t w)
+{
+    return ((int32_t)x * w + (1 << (MA_FE_FFT_WINDOW_SHIFT - 1))) >> MA_FE_FFT_WINDOW_SHIFT;
+}
+
+/* Stage 1 straight from the samples: block REV64[j] of buf = DFT4 of z[j + 64 r], r < 4 (the buffer
+ * is in digit-reversed order; REV64 is its own inverse). z[j + 64 r] holds samples 2 j + S r and
+ * 2 j + S r + 1 (S = 128); z[m] = 0 for 2m >= WIN, which only z[j + 192] can be (j >= (WIN - 3S) / 2). */
+#define S1 (FFT_M / 2) /* 128 samples between the inputs of a stage-1 butterfly */
+MA_FE_NOINLINE static void fft_stage1(const int16_t *MA_FE_RESTRICT x, int32_t *MA_FE_RESTRICT buf)
+{
+    const int16_t *w = MA_FE_WINDOW_Q15;
+    int32_t j = 0;
+    for (; j < (MA_FE_WIN - 3 * S1) / 2; j++, x += 2, w += 2)
+        dft4(buf + 8 * MA_FE_FFT_REV64[j], q9(x[0], w[0]), q9(x[1], w[1]), q9(x[S1], w[S1]),
+             q9(x[S1 + 1], w[S1 + 1]), q9(x[2 * S1], w[2 * S1]), q9(x[2 * S1 + 1], w[2 * S1 + 1]),
+             q9(x[3 * S1], w[3 * S1]), q9(x[3 * S1 + 1], w[3 * S1 + 1]));
+    for (; j < FFT_M / 4; j++, x += 2, w += 2)
+        dft4(buf + 8 * MA_FE_FFT_REV64[j], q9(x[0], w[0]), q9(x[1], w[1]), q9(x[S1], w[S1]),
+             q9(x[S1 + 1], w[S1 + 1]), q9(x[2 * S1], w[2 * S1]), q9(x[2 * S1 + 1], w[2 * S1 + 1]), 0, 0);
+}
+#undef S1
+
+/* Real spectrum X = E + W^k O (times 2^6) from Z = buf, and its power. */
+MA_FE_NOINLINE static void fft_split_power(const int32_t *MA_FE_RESTRICT buf, int64_t *MA_FE_RESTRICT pw)
+{
+    pw[0] = power_fft(buf[0] + buf[1], 0);
+    pw[FFT_M] = power_fft(buf[0] - buf[1], 0);
+    pw[FFT_M / 2] = power_fft(buf[2 * (FFT_M / 2)], -buf[2 * (FFT_M / 2) + 1]);
+    for (int32_t k = 1; k < FFT_M / 2; k++) {
+        const int32_t ar = buf[2 * k], ai = buf[2 * k + 1];
+        const int32_t br = buf[2 * (FFT_M - k)], bi = buf[2 * (FFT_M - k) + 1];
+        const int32_t er = (ar + br) >> 1, ei = (ai - bi) >> 1;
+        const int32_t o_r = ai + bi, o_i = br - ar;
+        const int32_t vr = MA_FE_FFT_SPLIT_Q31[2 * k], vi = MA_FE_FFT_SPLIT_Q31[2 * k + 1];
+        const int32_t tr = mls_hr(mul_hr(o_r, vr), o_i, vi);
+        const int32_t ti = mla_hr(mul_hr(o_r, vi), o_i, vr);
+        pw[k] = power_fft(er + tr, ei + ti);
+        pw[FFT_M - k] = power_fft(er - tr, ti - ei);
+    }
+}
+
+void ma_frontend_power_frame_fft(const int16_t *x, int64_t *pw)
+{
+    int32_t buf[2 * FFT_M]; /* Z: re, im interleaved */
+    fft_stage1(x, buf);
+    /* stages 2-4: blocks of 16, 64, 256; their twiddles follow each other in the table (6 per k) */
+    fft_stage(buf, 4, MA_FE_FFT_TWIDDLES_Q31);
+    fft_stage(buf, 16, MA_FE_FFT_TWIDDLES_Q31 + 6 * 4);
+    fft_stage(buf, 64, MA_FE_FFT_TWIDDLES_Q31 + 6 * (4 + 16));
+    fft_split_power(buf, pw);
+}
+
+void ma_frontend_power_frame(const int16_t *x, int64_t *pw)
+{
+#if MA_FE_DEFINITION_FFT
+    ma_frontend_power_frame_fft(x, pw);
+#else
+    ma_frontend_power_frame_dft(x, pw);
+#endif
+}
+
 static int32_t clz64(uint64_t v) /* v != 0 */
 {
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(MA_FRONTEND_PORTABLE)
@@ -171,6 +361,18 @@ static int32_t clz64(uint64_t v) /* v != 0 */
         z++;
     }
     return z;
+#endif
+}
+
+/* (h:l) += a * b, unsigned 32 x 32 -> 64 (UMLAL: GCC does not always find it in the mel loop). */
+static inline void umlal(uint32_t *l, uint32_t *h, uint32_t a, uint32_t b)
+{
+#if defined(__thumb2__) && (defined(__GNUC__) || defined(__clang__)) && !defined(MA_FRONTEND_PORTABLE)
+    __asm__("umlal %0, %1, %2, %3" : "+r"(*l), "+r"(*h) : "r"(a), "r"(b));
+#else
+    const uint64_t r = (((uint64_t)*h << 32) | *l) + (uint64_t)a * b;
+    *l = (uint32_t)r;
+    *h = (uint32_t)(r >> 32);
 #endif
 }
 
@@ -189,9 +391,19 @@ void ma_frontend_compute_frame(const int16_t *frame_samples, int8_t *out)
     for (int32_t j = 0; j < MA_FE_N_MELS; j++) {
         const int16_t *w = &MA_FE_MEL_WEIGHTS_Q12[MA_FE_MEL_OFFSET[j]];
         const int64_t *p = &pw[MA_FE_MEL_FIRST_BIN[j]];
-        int64_t m = 0; /* < 2^44 * 60557 < 2^60 */
-        for (int32_t i = 0; i < MA_FE_MEL_COUNT[j]; i++) m += p[i] * w[i];
-        const int32_t L = log2_q8((uint64_t)m + 1u);
+        /* m = sum p[i] w[i] < 2^44 * 60557 < 2^60, exactly, in 32-bit pieces: p = hi 2^32 + lo with
+         * hi < 2^12 and 0 <= w <= 4096 (the generator checks), so the low words accumulate in 64 bits
+         * (UMLAL) and sum hi w < MEL_COUNT * 2^24 < 2^31 in 32 (MLA). */
+        uint32_t lo_l = 0, lo_h = 0, hi = 0;
+        const int64_t *const end = p + MA_FE_MEL_COUNT[j];
+        for (; p < end; p++, w++) {
+            const uint64_t v = (uint64_t)*p;
+            const uint32_t wi = (uint32_t)*w;
+            umlal(&lo_l, &lo_h, (uint32_t)v, wi);
+            hi += (uint32_t)(v >> 32) * wi;
+        }
+        const uint64_t m = (((uint64_t)lo_h << 32) | lo_l) + ((uint64_t)hi << 32);
+        const int32_t L = log2_q8(m + 1u);
         int32_t q = ((L - MA_FE_LOG_OFFSET) * MA_FE_FEAT_MUL + (1 << (MA_FE_FEAT_SHIFT - 1))) >> MA_FE_FEAT_SHIFT;
         q = q < 0 ? 0 : q > 255 ? 255 : q;
         out[j] = (int8_t)(q - 128);

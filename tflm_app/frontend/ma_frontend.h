@@ -11,8 +11,12 @@
  *     // t == min(ma_frontend_num_frames(N), MAX_FRAMES) frames of MA_FE_N_MELS bytes
  *
  * No allocation, no global state, reentrant. Stack (arm-none-eabi-gcc -O2, -fstack-usage):
- * 4.3 KB for ma_frontend_compute_frame, 5.2 KB through ma_frontend_compute (edge frames are
- * copied zero-padded to an 800-byte buffer).
+ * 4.3 KB for ma_frontend_compute_frame (2 KB of power spectrum + 2 KB of FFT buffer, or of the
+ * DFT's folds), 5.2 KB through ma_frontend_compute (edge frames are copied zero-padded to an
+ * 800-byte buffer).
+ * The power-spectrum definition follows features.DEFINITION through the generated
+ * MA_FE_DEFINITION_FFT (1 = fixed-point FFT, 0 = direct Q15 DFT); compile with
+ * -DMA_FE_DEFINITION_FFT=0/1 to override it.
  * Frame t covers samples [t*HOP - PAD_LEFT, t*HOP - PAD_LEFT + WIN) of the signal,
  * zeros outside it; there are ceil(n / HOP) frames.
  */
@@ -41,8 +45,13 @@ int32_t ma_frontend_num_frames(int32_t n_samples);
 void ma_frontend_compute_frame(const int16_t *frame_samples, int8_t *out);
 
 /* Steps 1-4 of one frame, for tests and diagnostics: power[k], k < MA_FE_N_BINS, each in
- * [0, 2^44) (features.power_spectrum). */
+ * [0, 2^44) (features.power_spectrum), by the definition MA_FE_DEFINITION_FFT selects. */
 void ma_frontend_power_frame(const int16_t *frame_samples, int64_t *power);
+
+/* The two definitions, whatever MA_FE_DEFINITION_FFT says: the fixed-point FFT
+ * (features.power_spectrum(frames, "fft")) and the direct Q15 DFT ("dft"). */
+void ma_frontend_power_frame_fft(const int16_t *frame_samples, int64_t *power);
+void ma_frontend_power_frame_dft(const int16_t *frame_samples, int64_t *power);
 
 /* Frames [first_frame, first_frame + count) of the n-sample signal pcm, written to
  * out[(t - first_frame) * MA_FE_N_MELS ...]. Lets a caller produce features in chunks.

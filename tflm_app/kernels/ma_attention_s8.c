@@ -199,7 +199,7 @@ static double ma_frexp(double x, int *e) { /* x > 0, finite: x = m * 2^e, m in [
 }
 
 /* QuantizeMultiplier(double): frexp, q * 2^31 rounded half away from zero (std::round). */
-static int ma_quantize_multiplier(double real, int32_t *multiplier, int32_t *shift) {
+static int32_t ma_quantize_multiplier(double real, int32_t *multiplier, int32_t *shift) {
   int sh = 0;
   double q;
   int64_t q_fixed;
@@ -232,17 +232,17 @@ static int ma_valid_quant(const ma_attention_s8_tensor_quant *t) {
 }
 
 /* BATCH_MATMUL's GetQuantizedConvolutionMultipler: float product, then double. */
-static int ma_bmm_multiplier(float lhs, float rhs, float out, int32_t *m, int32_t *s) {
+static int32_t ma_bmm_multiplier(float lhs, float rhs, float out, int32_t *m, int32_t *s) {
   volatile float product = lhs * rhs; /* float32 rounding, as TFLM */
-  int st = ma_quantize_multiplier((double)product / (double)out, m, s);
+  int32_t st = ma_quantize_multiplier((double)product / (double)out, m, s);
   if (st == MA_ATTENTION_S8_OK && *s > 30) st = MA_ATTENTION_S8_ERR_QUANT;
   return st;
 }
 
-static int ma_const_mul_map(const ma_attention_s8_tensor_quant *x, const ma_attention_s8_const_mul *mul,
-                            int8_t map[256]) {
-  int32_t m, s;
-  int i, st;
+static int32_t ma_const_mul_map(const ma_attention_s8_tensor_quant *x, const ma_attention_s8_const_mul *mul,
+                                int8_t map[256]) {
+  int32_t m, s, st;
+  int i;
   if (!ma_valid_quant(x) || !ma_valid_quant(&mul->value_q) || !ma_valid_quant(&mul->out) ||
       mul->value < -128 || mul->value > 127)
     return MA_ATTENTION_S8_ERR_QUANT;
@@ -257,7 +257,7 @@ static int ma_const_mul_map(const ma_attention_s8_tensor_quant *x, const ma_atte
   return MA_ATTENTION_S8_OK;
 }
 
-int ma_attention_s8_params_init(ma_attention_s8_params *p, const ma_attention_s8_quant *qt) {
+int32_t ma_attention_s8_params_init(ma_attention_s8_params *p, const ma_attention_s8_quant *qt) {
   const ma_attention_s8_tensor_quant *q_lhs, *s_in;
   double real;
   int32_t m, ls;
@@ -349,11 +349,12 @@ static size_t ma_round4(size_t n) { return (n + 3u) & ~(size_t)3u; }
 static size_t ma_qrow_bytes(int32_t head_dim) { return 2u * ma_round4((size_t)head_dim); }
 static size_t ma_score_bytes(int32_t kv_len) { return ma_round4(2u * (size_t)kv_len); }
 
-size_t ma_attention_s8_get_buffer_size(const ma_attention_s8_dims *d) {
+/* At most ~2 KB + 16 * 4096 bytes (dims are bounded by the MAX_ constants): fits int32_t. */
+int32_t ma_attention_s8_get_buffer_size(const ma_attention_s8_dims *d) {
   size_t terms_align = sizeof(void *) > 4 ? sizeof(void *) : 4;
-  if (!ma_valid_dims(d)) return 0;
-  return ma_qrow_bytes(d->head_dim) + ma_score_bytes(d->kv_len) + (terms_align - 4u) +
-         sizeof(ma_att_term) * ((size_t)d->kv_len + 1u);
+  if (!ma_valid_dims(d)) return MA_ATTENTION_S8_ERR_ARG;
+  return (int32_t)(ma_qrow_bytes(d->head_dim) + ma_score_bytes(d->kv_len) + (terms_align - 4u) +
+                   sizeof(ma_att_term) * ((size_t)d->kv_len + 1u));
 }
 
 /* ------------------------------------------------------------------------
@@ -548,14 +549,13 @@ static void ma_row_pv(const ma_attention_s8_params *p, const ma_att_term *terms,
 }
 
 /* ------------------------------------------------------------------------ */
-int ma_attention_s8(const ma_attention_s8_params *p, const ma_attention_s8_dims *d, const int8_t *q,
-                    const int8_t *k, const int8_t *v, int8_t *out, void *scratch, size_t scratch_size) {
+int32_t ma_attention_s8(const ma_attention_s8_params *p, const ma_attention_s8_dims *d, const int8_t *q,
+                        const int8_t *k, const int8_t *v, int8_t *out, void *scratch, int32_t scratch_size) {
   int16_t *qq, *s;
   ma_att_term *terms;
   int32_t h, i;
-  const size_t need = ma_attention_s8_get_buffer_size(d);
-  if (p == NULL || q == NULL || k == NULL || v == NULL || out == NULL || !ma_valid_dims(d))
-    return MA_ATTENTION_S8_ERR_ARG;
+  const int32_t need = ma_attention_s8_get_buffer_size(d);
+  if (p == NULL || q == NULL || k == NULL || v == NULL || out == NULL || need < 0) return MA_ATTENTION_S8_ERR_ARG;
   if (scratch == NULL || scratch_size < need || ((uintptr_t)scratch & (MA_SCRATCH_ALIGN - 1u)) != 0)
     return MA_ATTENTION_S8_ERR_SCRATCH;
   if (p->sm_left_shift < 0 || p->sm_left_shift > 30 || p->qk_shift > 30 || p->qk_shift < -31 ||

@@ -20,7 +20,7 @@
  *     if (ma_attention_s8_params_init(&params, &quant) != MA_ATTENTION_S8_OK) ...
  *     ma_attention_s8_dims dims;
  *     ma_attention_s8_dims_contiguous(&dims, heads, t, t, head_dim);
- *     size_t n = ma_attention_s8_get_buffer_size(&dims);   // bytes
+ *     int32_t n = ma_attention_s8_get_buffer_size(&dims);  // bytes, or < 0: bad dims
  *     ... scratch = n bytes, 4-byte aligned ...
  *     ma_attention_s8(&params, &dims, q, k, v, out, scratch, n);
  *
@@ -42,6 +42,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ma_status.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -51,12 +53,11 @@ extern "C" {
 /* Largest head dimension accepted (int32 accumulators never overflow below ~33000). */
 #define MA_ATTENTION_S8_MAX_HEAD_DIM 1024
 
-typedef enum {
-  MA_ATTENTION_S8_OK = 0,
-  MA_ATTENTION_S8_ERR_ARG = -1,     /* NULL pointer, size or stride out of range */
-  MA_ATTENTION_S8_ERR_SCRATCH = -2, /* scratch too small or not 4-byte aligned */
-  MA_ATTENTION_S8_ERR_QUANT = -3    /* quantisation TFLM would reject (or we cannot match) */
-} ma_attention_s8_status;
+/* Status codes: aliases of ma_status.h (int32_t; MA_OK or a negative MA_ERR_*). */
+#define MA_ATTENTION_S8_OK MA_OK
+#define MA_ATTENTION_S8_ERR_ARG MA_ERR_ARGUMENT   /* NULL pointer, size or stride out of range */
+#define MA_ATTENTION_S8_ERR_SCRATCH MA_ERR_SCRATCH /* scratch too small or not 4-byte aligned */
+#define MA_ATTENTION_S8_ERR_QUANT MA_ERR_QUANT     /* quantisation TFLM would reject (or we cannot match) */
 
 /* Per-tensor int8 quantisation, exactly as stored in the flatbuffer. */
 typedef struct {
@@ -121,23 +122,24 @@ typedef struct {
  * arithmetic, like TFLM). Returns MA_ATTENTION_S8_ERR_QUANT for parameters
  * TFLM rejects or that this kernel cannot reproduce (a softmax input scale
  * >= 2^5 / beta). */
-int ma_attention_s8_params_init(ma_attention_s8_params *params, const ma_attention_s8_quant *quant);
+int32_t ma_attention_s8_params_init(ma_attention_s8_params *params, const ma_attention_s8_quant *quant);
 
 /* dims for contiguous [heads][len][head_dim] tensors and no window. */
 void ma_attention_s8_dims_contiguous(ma_attention_s8_dims *dims, int32_t heads, int32_t q_len,
                                      int32_t kv_len, int32_t head_dim);
 
-/* Scratch bytes ma_attention_s8 needs for dims (0 if dims are invalid):
+/* Scratch bytes ma_attention_s8 needs for dims, or MA_ATTENTION_S8_ERR_ARG (< 0) if dims
+ * are NULL or invalid:
  * 2*round4(head_dim) + round4(2*kv_len) + (kv_len + 1) * (sizeof(void *) + 4)
  * (+ alignment padding on 64-bit hosts); on a Cortex-M7 about 10 bytes per key,
  * e.g. 2,572 B for kv_len = 250, head_dim = 32. Independent of heads and q_len. */
-size_t ma_attention_s8_get_buffer_size(const ma_attention_s8_dims *dims);
+int32_t ma_attention_s8_get_buffer_size(const ma_attention_s8_dims *dims);
 
 /* Run the fused attention. scratch: >= get_buffer_size bytes, 4-byte
  * aligned, contents ignored. out must not overlap q, k or v. */
-int ma_attention_s8(const ma_attention_s8_params *params, const ma_attention_s8_dims *dims,
-                    const int8_t *q, const int8_t *k, const int8_t *v, int8_t *out,
-                    void *scratch, size_t scratch_size);
+int32_t ma_attention_s8(const ma_attention_s8_params *params, const ma_attention_s8_dims *dims,
+                        const int8_t *q, const int8_t *k, const int8_t *v, int8_t *out,
+                        void *scratch, int32_t scratch_size);
 
 #ifdef __cplusplus
 }

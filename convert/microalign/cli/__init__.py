@@ -1,9 +1,24 @@
-"""The ``microalign`` command line: one module per subcommand (align, eval, train, data, convert, headers)."""
+"""The ``microalign`` command line: one module per subcommand, registered here explicitly.
+
+Every command module defines its command with ``@click.command`` and imports
+only click at module level (the work is imported inside the command, so
+``microalign --help`` starts fast); a command that needs an optional extra
+says which when it runs without it (:func:`._common.require_extra`).
+"""
 from __future__ import annotations
 
 import sys
 
 import click
+
+from .align_cmd import align_command
+from .convert_cmd import convert_command
+from .data_cmd import data_group
+from .eval_cmd import eval_command
+from .headers_cmd import headers_command
+from .normalize_cmd import normalize_command
+from .prune_cmd import prune_command
+from .train_cmd import train_command
 
 
 class _Group(click.Group):
@@ -11,12 +26,13 @@ class _Group(click.Group):
 
     def invoke(self, ctx):
         from ..audio import AudioError
+        from ..runtime import BackendUnavailableError
         from ..text import TextError, TokenError
 
         try:
             return super().invoke(ctx)
         except (AudioError, TextError, TokenError, FileNotFoundError, IsADirectoryError, PermissionError,
-                ValueError) as e:
+                ValueError, BackendUnavailableError) as e:
             raise click.ClickException(str(e)) from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -30,6 +46,7 @@ def main() -> None:
 
     \b
     microalign align AUDIO --text "..."      word and character timestamps
+    microalign normalize --text "..."        the spoken-form transcript that is aligned
     microalign eval DATA                     boundary accuracy against reference timings
     microalign train ...                     train (or fine-tune, or distil) the student model
     microalign prune ...                     structured pruning: heads and channels
@@ -39,13 +56,7 @@ def main() -> None:
     """
 
 
-from . import align_cmd, data_cmd, eval_cmd, prune_cmd, train_cmd  # noqa: E402,F401  (register subcommands)
-
-try:
-    from . import convert_cmd  # noqa: F401
-except ImportError:  # the conversion extra is optional
-    pass
-try:
-    from . import headers_cmd  # noqa: F401
-except ImportError:
-    pass
+for _command in (align_command, normalize_command, eval_command, train_command, prune_command, data_group, convert_command,
+                 headers_command):
+    main.add_command(_command)
+del _command

@@ -5,10 +5,8 @@ from pathlib import Path
 
 import click
 
-from . import main
 
-
-@main.group("data")
+@click.group("data")
 def data_group() -> None:
     """Make training data: synthetic speech with exact timings, teacher-labelled real speech."""
 
@@ -32,17 +30,74 @@ def synth_command(out_dir: Path, n_espeak: int, n_festival: int, n_piper: int, s
         click.echo(f"{r.engine}: {r.train} train + {r.test} test utterances, {r.hours:.2f} h")
 
 
-@data_group.command("label", context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-                    add_help_option=False)
-@click.pass_context
-def label_command(ctx: click.Context) -> None:
+CORPUS_KINDS = ("speechocean762", "ljspeech", "timit")
+
+
+def _label_jobs(ctx, param, specs: tuple[str, ...]) -> list[tuple[str, Path, Path]]:
+    """CORPUS=ROOT:OUT.jsonl -> (kind, root, out); a malformed spec is a usage error naming it."""
+    jobs = []
+    for spec in specs:
+        kind, eq, rest = spec.partition("=")
+        root, colon, out = rest.rpartition(":")
+        if not eq or not colon or not root or not out:
+            raise click.BadParameter(f"expected CORPUS=ROOT:OUT.jsonl, got {spec!r}", ctx, param)
+        if kind not in CORPUS_KINDS:
+            raise click.BadParameter(f"unknown corpus {kind!r} in {spec!r}; known: {', '.join(CORPUS_KINDS)}",
+                                     ctx, param)
+        jobs.append((kind, Path(root), Path(out)))
+    return jobs
+
+
+@data_group.command("label")
+@click.argument("jobs", nargs=-1, required=True, metavar="CORPUS=ROOT:OUT.jsonl...", callback=_label_jobs)
+@click.option("--teacher", type=click.Choice(["pocketsphinx", "qwen"]), default="pocketsphinx", show_default=True)
+@click.option("--lexicon", "lexicons", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Extra ARPAbet lexicon for the pocketsphinx teacher (repeatable).")
+@click.option("--letter-to-sound", type=click.Choice(["auto", "espeak", "rules", "none"]), default="auto",
+              show_default=True, help="Pronunciations of words in no lexicon (pocketsphinx).")
+@click.option("--no-phones", is_flag=True, help="pocketsphinx: word timings only (faster).")
+@click.option("--qwen-model", default=None, help="Qwen3-ForcedAligner folder (else $MICROALIGN_QWEN_ALIGNER).")
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Worker processes (0: label in this process).")
+@click.option("--resume", is_flag=True, help="Keep utterances already in an output manifest.")
+@click.option("--limit", type=click.IntRange(min=0), default=0,
+              help="Label only the first N utterances of each corpus.")
+def label_command(jobs: list[tuple[str, Path, Path]], teacher: str, lexicons: tuple[Path, ...],
+                  letter_to_sound: str, no_phones: bool, qwen_model: str | None, workers: int, resume: bool,
+                  limit: int) -> None:
     """Label transcribed real speech with a teacher aligner (pocketsphinx, Qwen3-ForcedAligner).
 
-    Arguments as `python -m microalign.teachers` (see `microalign data label --help`).
+    Each CORPUS=ROOT:OUT.jsonl names a corpus kind (speechocean762, ljspeech,
+    timit), its folder and the manifest to write; all are labelled one after
+    the other by the same teacher. speechocean762's own lexicon.txt is added
+    to the pocketsphinx lexicons. Utterances the teacher cannot align are
+    listed in OUT.failures.tsv.
     """
-    from ..teachers.__main__ import main as teachers_main
+    from ..teachers import label_corpus
+    from ..teachers.__main__ import READERS
+    from ..teachers.corpora import speechocean762_lexicon
 
-    ctx.exit(teachers_main(ctx.args or ["--help"]))
+    if set(READERS) != set(CORPUS_KINDS):
+        raise RuntimeError(f"corpus kinds out of sync: the CLI knows {CORPUS_KINDS}, the readers {tuple(READERS)}")
+    all_lexicons = list(lexicons)
+    corpora = []
+    for kind, root, out in jobs:     # read every corpus before labelling any (CorpusError: one line, exit 1)
+        utts = READERS[kind](root)
+        if limit:
+            utts = utts[:limit]
+        if kind == "speechocean762":
+            all_lexicons.append(speechocean762_lexicon(root))
+        corpora.append((utts, out))
+    if teacher == "pocketsphinx":
+        from ..teachers.pocketsphinx_teacher import PocketsphinxTeacher
+
+        t = PocketsphinxTeacher(lexicons=all_lexicons, letter_to_sound=letter_to_sound, phones=not no_phones)
+    else:
+        from ..teachers.qwen_teacher import QwenTeacher
+
+        t = QwenTeacher(qwen_model)
+    for utts, out in corpora:        # label_corpus prints its summary to stderr
+        label_corpus(utts, t, out, workers=workers, resume=resume)
 
 
 @data_group.command("consensus")

@@ -6,17 +6,18 @@ from pathlib import Path
 
 import click
 
-from . import main
-from .align_cmd import BACKENDS, make_scorer
+from ..runtime import BACKEND_NAMES
+from ._common import BACKEND_HELP
 
 
-@main.command("eval")
+@click.command("eval")
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--aligner", "aligners", multiple=True, default=["student"], show_default=True,
               type=click.Choice(["student", "pocketsphinx", "uniform"]),
               help="Aligner(s) to score, side by side in one run (repeat the option).")
 @click.option("--model", type=click.Path(path_type=Path), default=None, help="Model for the student (default: shipped).")
-@click.option("--backend", type=click.Choice(BACKENDS), default="torch", show_default=True)
+@click.option("--backend", type=click.Choice(BACKEND_NAMES), default="torch", show_default=True,
+              help=f"Runtime of the student: {BACKEND_HELP}")
 @click.option("--limit", type=int, default=None, help="Score only the first N utterances.")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Also write the scores as JSON here.")
 @click.option("--cdf", type=click.Path(path_type=Path), help="Write a PNG of the boundary-error CDFs here.")
@@ -30,6 +31,7 @@ def eval_command(data: Path, aligners: tuple[str, ...], model: Path | None, back
     end of every matched word count as a boundary.
     """
     from ..data.readers import read_corpus
+    from ..runtime import load_backend
     from ..scoring import TABLE_HEADER
     from ..scoring.evaluate import evaluate, pocketsphinx_aligner, student_aligner, uniform_aligner
 
@@ -39,7 +41,7 @@ def eval_command(data: Path, aligners: tuple[str, ...], model: Path | None, back
     fns = {}
     for a in aligners:
         if a == "student":
-            fns[f"student ({backend})"] = student_aligner(make_scorer(backend, str(model) if model else None))
+            fns[f"student ({backend})"] = student_aligner(load_backend(backend, model))
         elif a == "pocketsphinx":
             fns["pocketsphinx"] = pocketsphinx_aligner()
         else:

@@ -5,10 +5,9 @@ from pathlib import Path
 
 import click
 
-from . import main
 
 
-@main.command("prune")
+@click.command("prune")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Student checkpoint to prune (default: the shipped model).")
 @click.option("--heads", "n_heads", type=int, help="Attention heads kept per layer.")

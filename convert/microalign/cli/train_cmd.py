@@ -5,8 +5,6 @@ from pathlib import Path
 
 import click
 
-from . import main
-
 
 def _source(spec: str, augment: bool):
     """MANIFEST[:WEIGHT] -> a training Source."""
@@ -31,7 +29,7 @@ def _sizes(spec: str) -> dict[str, int]:
     return out
 
 
-@main.command("train")
+@click.command("train")
 @click.option("--data", "data", multiple=True, required=True, metavar="MANIFEST[:WEIGHT]",
               help="Training manifest (JSON lines with word timings), repeatable; WEIGHT sets its share of windows.")
 @click.option("--val", "val", multiple=True, metavar="MANIFEST", help="Held-out manifest(s) for a validation loss.")

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from ..corpus import Segment
+from .tts_base import Spoken, SynthesisError
 
 # espeak_EVENT_TYPE
 _EV_LIST_TERMINATED, _EV_WORD, _EV_SENTENCE, _EV_MARK, _EV_PLAY, _EV_END, _EV_MSG_TERMINATED, _EV_PHONEME = range(8)
@@ -71,10 +72,6 @@ VARIANTS: tuple[str, ...] = (
     "michel", "miguel", "norbert", "paul", "pedro", "quincy", "rob", "robert", "sandro", "shelby",
     "steph", "steph2", "steph3", "travis", "victor", "zac",
 )
-
-
-class SynthesisError(RuntimeError):
-    """A TTS engine failed, or its timing events do not match the words asked for."""
 
 
 @dataclass(frozen=True)
@@ -319,3 +316,26 @@ def _events_to_segments(events: list[tuple[int, int, str]], audio: np.ndarray
             if e > s:
                 phones.append((name, s, e))
     return words, phones
+
+
+class EspeakEngine:
+    """The espeak-ng engine of :func:`microalign.data.synth.synthesize_engine`: held-out voice variants.
+
+    A ``test_fraction`` of :data:`VARIANTS` (chosen from ``seed``) is used only
+    for test utterances, so the test set measures unseen voices.
+    """
+
+    name = "espeak"
+
+    def __init__(self, seed: int, test_fraction: float) -> None:
+        self.synth = EspeakSynth()
+        variants = list(VARIANTS)
+        k = max(1, round(test_fraction * len(variants))) if test_fraction > 0 else 0
+        held = set(random.Random(f"{seed}:espeak:heldout").sample(variants, k))
+        self.test_variants = tuple(v for v in variants if v in held)
+        self.train_variants = tuple(v for v in variants if v not in held)
+
+    def speak(self, words: list[str], rng: random.Random, test: bool) -> Spoken:
+        voice = random_voice(rng, variants=self.test_variants if test else self.train_variants)
+        r = self.synth.synthesize(words, voice)
+        return Spoken(r.audio, r.sample_rate, r.words, r.phones, voice.speaker)

@@ -14,7 +14,7 @@ SylStructure relation, and the whole Segment relation (``segment_start``,
 - festival's words must equal our normalised words (it drops apostrophes:
   "o'clock" comes back as "oclock", so they are compared without them; a
   possessive it splits off, "grace's" -> "grace" + "'s", is joined back);
-  otherwise :class:`~microalign.data.espeak.SynthesisError` is raised and
+  otherwise :class:`~microalign.data.tts_base.SynthesisError` is raised and
   the utterance is dropped.
 
 Voices: ``kal`` and ``ked`` (diphone, 16 kHz; duration stretch and F0 mean/
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..corpus import Segment
-from .espeak import SynthesisError
+from .tts_base import Spoken, SynthesisError
 
 #: Festival voice name -> the Scheme function that selects it.
 VOICES: dict[str, str] = {"kal": "voice_kal_diphone", "ked": "voice_ked_diphone",
@@ -208,9 +208,7 @@ class FestivalEngine:
         self.synth = FestivalSynth()
         self.voices = voices
 
-    def speak(self, words: list[str], rng: random.Random, test: bool):
-        from .synth import Spoken
-
+    def speak(self, words: list[str], rng: random.Random, test: bool) -> Spoken:
         voice = random_voice(rng, self.voices)
         r = self.synth.synthesize(words, voice)
         return Spoken(r.audio, r.sample_rate, r.words, r.phones, voice.speaker)

@@ -14,7 +14,7 @@ times:
   ``ɪnðə``, "there was" -> ``ðɛɹwʌz``); such a chunk is split where the
   first word's own phonemisation (said alone, stress marks ignored) is a
   prefix of it. A chunk that cannot be split that way drops the utterance
-  (:class:`~microalign.data.espeak.SynthesisError`). The split point inside
+  (:class:`~microalign.data.tts_base.SynthesisError`). The split point inside
   a joined chunk is exact at the token level (the model's durations), but
   the function word's pronunciation there is the reduced, linked one;
 - **midpoint convention**: a space token is split at its middle sample; the
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..corpus import Segment
-from .espeak import SynthesisError
+from .tts_base import Spoken, SynthesisError
 
 _STRESS = {"ˈ", "ˌ"}
 
@@ -246,8 +246,6 @@ class PiperEngine:
     def __init__(self) -> None:
         self.synth = PiperSynth()
 
-    def speak(self, words: list[str], rng: random.Random, test: bool):
-        from .synth import Spoken
-
+    def speak(self, words: list[str], rng: random.Random, test: bool) -> Spoken:
         r = self.synth.synthesize(words, random_settings(rng))
         return Spoken(r.audio, r.sample_rate, r.words, r.phones, "piper-joe")

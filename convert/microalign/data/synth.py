@@ -40,8 +40,11 @@ from tqdm import tqdm
 from ..corpus import Segment, Utterance, read_manifest
 from ..frontend import SAMPLE_RATE, float_to_pcm16
 from ..text.normalize import TextError, normalize
-from .espeak import SynthesisError
 from .sentences import SentenceGenerator
+from .tts_base import Spoken, SynthesisError, TTSEngine
+
+__all__ = ["ENGINES", "EngineReport", "Spoken", "SynthesisError", "TTSEngine", "build_synthetic_corpus",
+           "synthesize_engine", "to_pcm16"]
 
 ENGINES = ("espeak", "festival", "piper")
 
@@ -59,17 +62,6 @@ class EngineReport:
     @property
     def hours(self) -> float:
         return self.seconds / 3600.0
-
-
-@dataclass
-class Spoken:
-    """What an engine returns for one utterance."""
-
-    audio: np.ndarray  # float32 in [-1, 1] or int16, at sample_rate
-    sample_rate: int
-    words: list[Segment]
-    phones: list[Segment]
-    speaker: str
 
 
 def to_pcm16(audio: np.ndarray, sr: int, peak: float = 0.7) -> np.ndarray:
@@ -107,30 +99,11 @@ def _load_existing(folder: Path) -> dict[str, tuple[Utterance, bool]]:
     return done
 
 
-class _EspeakEngine:
-    name = "espeak"
-
-    def __init__(self, seed: int, test_fraction: float) -> None:
-        from .espeak import VARIANTS, EspeakSynth
-
-        self.synth = EspeakSynth()
-        variants = list(VARIANTS)
-        k = max(1, round(test_fraction * len(variants))) if test_fraction > 0 else 0
-        held = set(random.Random(f"{seed}:espeak:heldout").sample(variants, k))
-        self.test_variants = tuple(v for v in variants if v in held)
-        self.train_variants = tuple(v for v in variants if v not in held)
-
-    def speak(self, words: list[str], rng: random.Random, test: bool) -> Spoken:
-        from .espeak import random_voice
-
-        voice = random_voice(rng, variants=self.test_variants if test else self.train_variants)
-        r = self.synth.synthesize(words, voice)
-        return Spoken(r.audio, r.sample_rate, r.words, r.phones, voice.speaker)
-
-
-def _make_engine(name: str, seed: int, test_fraction: float):
+def _make_engine(name: str, seed: int, test_fraction: float) -> TTSEngine:
     if name == "espeak":
-        return _EspeakEngine(seed, test_fraction)
+        from .espeak import EspeakEngine
+
+        return EspeakEngine(seed, test_fraction)
     if name == "festival":
         from .festival import FestivalEngine
 

@@ -9,8 +9,8 @@ A calibration source is one of
   is none: never calibrate on a test split);
 - any other folder: every ``.wav``/``.flac`` under it, likewise.
 
-Windows are cut as the aligner cuts them (:func:`microalign.align.window_starts`,
-short utterances padded with ``-128``), so the converter sees what the
+Windows are cut as the aligner cuts them (:func:`microalign.runtime.window_starts`,
+short utterances padded with ``-128`` by :func:`microalign.runtime.pad_window`), so the converter sees what the
 device will. Selection: utterances in a seeded random order, one random
 window from each; when the utterances run out before ``n`` windows, a second
 pass takes further windows. Only the utterances needed are read.
@@ -25,6 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from ..frontend import N_MELS
+from ..runtime.windows import pad_window, window_starts
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 FEATURE_MIN, FEATURE_MAX = -128, 127
@@ -70,18 +71,9 @@ def _audio_items(source: Path) -> list[tuple[str, str]]:
     raise FileNotFoundError(f"calibration source not found: {source}")
 
 
-def _pad(feats: np.ndarray, start: int, window: int) -> np.ndarray:
-    w = np.full((window, feats.shape[1]), FEATURE_MIN, dtype=np.int8)
-    seg = feats[start:start + window]
-    w[:len(seg)] = seg
-    return w
-
-
 def calibration_windows(source: str | Path | Sequence[np.ndarray], n: int, seed: int = 0,
                         window: int = 400) -> CalibrationSet:
     """``n`` int8 windows ``[window, N_MELS]`` of real features from ``source`` (see the module doc)."""
-    from ..align import window_starts
-
     if n < 1:
         raise ValueError(f"need at least one calibration window (n={n})")
     rng = np.random.default_rng(seed)
@@ -127,7 +119,7 @@ def calibration_windows(source: str | Path | Sequence[np.ndarray], n: int, seed:
                 picks.append((int(i), rest.pop(int(rng.integers(len(rest))))))
     if len(picks) < n:
         raise ValueError(f"calibration source {label} yields only {len(picks)} windows, {n} requested")
-    windows = np.stack([_pad(cache[i], s, window) for i, s in picks])
+    windows = np.stack([pad_window(cache[i], s, window) for i, s in picks])
     return CalibrationSet(windows, label, seed, [(names[i], s) for i, s in picks])
 
 

@@ -5,12 +5,15 @@ Output folder::
     student.onnx               float, opset 18 (dynamo exporter), batch 1
     saved_model/               onnx2tf's TensorFlow SavedModel
     student_float32.tflite     float reference for LiteRT
-    student_int8.tflite        the device model: int8 in/out (input scale 1/32, zero point 0)
+    student_int8.tflite        builtin-only int8 model: int8 in/out (input scale 1/32, zero point 0), any runtime
+    student_device.tflite      what the device runs: student_int8.tflite with attention fused into FA_ATTENTION
+                               (tflm_app/tflm/fa_attention.cc), checked to give identical int8 scores
     report.md, report.json     operators, sizes, MACs, TFLM arena, quantisation per tensor, checks
     logs/<stage>.log           what each tool printed
 
 Same checkpoint, calibration source, ``n_calib`` and ``seed`` give the same
-bytes in ``student.onnx``, ``student_float32.tflite`` and ``student_int8.tflite``.
+bytes in ``student.onnx``, ``student_float32.tflite``, ``student_int8.tflite`` and
+``student_device.tflite``.
 """
 from __future__ import annotations
 
@@ -29,7 +32,8 @@ ONNX_FILE = "student.onnx"
 SAVED_MODEL_DIR = "saved_model"
 FLOAT_FILE = "student_float32.tflite"
 INT8_FILE = "student_int8.tflite"
-N_STAGES = 7
+DEVICE_FILE = "student_device.tflite"
+N_STAGES = 8
 N_CHECK_WINDOWS = 4            # calibration windows the numeric checks run on
 
 
@@ -55,6 +59,8 @@ class ConversionResult:
     macs_per_second: float
     durations: dict[str, float] = field(default_factory=dict)
     report: dict = field(default_factory=dict)
+    tflite_device: Path | None = None        # None when convert_checkpoint(device=False)
+    device_check: dict = field(default_factory=dict)   # check_device_model's result ("method" says which ran)
 
     def summary(self) -> str:
         arena = f"{self.arena_bytes:,} B arena" if self.arena_bytes else "arena not measured"
@@ -64,7 +70,8 @@ class ConversionResult:
 
 def convert_checkpoint(checkpoint, out_dir: str | Path, calibration: str | Path | Sequence[np.ndarray], *,
                        n_calib: int = 200, seed: int = 0, attention: str = "per_head",
-                       pin_input_scale: bool = True, measure_arena: bool = True,
+                       pin_input_scale: bool = True, measure_arena: bool = True, device: bool = True,
+                       tflm_root: str | Path | None = "auto",
                        progress: Callable[[str], None] | None = _stderr) -> ConversionResult:
     """Convert a student to ONNX, float32 TFLite and full-int8 TFLite; write the report.
 
@@ -75,6 +82,10 @@ def convert_checkpoint(checkpoint, out_dir: str | Path, calibration: str | Path 
     attention: ``"per_head"`` (smaller TFLM arena) or ``"batched"`` (see :mod:`.graph`).
     pin_input_scale: make the int8 input scale exactly 1/32 with zero point 0, so
         device features go in unchanged (fails if the converter does not comply).
+    device: also write ``student_device.tflite`` (attention fused into ``FA_ATTENTION``) and check
+        it gives the int8 model's scores byte for byte (:func:`.stages.check_device_model`): in a
+        host build of TFLM when a tree is found (``tflm_root``; ``"auto"``: ``$TFLM_ROOT``, else
+        ``../shared/tflm/host``), else with the numpy oracle of ``FA_ATTENTION``; ``None``: oracle.
     progress: called with one line per stage (default: stderr); ``None`` is silent.
 
     Raises :class:`ConversionError` (naming the stage) when a stage fails or its
@@ -131,7 +142,7 @@ def convert_checkpoint(checkpoint, out_dir: str | Path, calibration: str | Path 
     onnx_path = out / ONNX_FILE
     stages.export_onnx(export, onnx_path, logs / "onnx.log")
     onnx_ops = stages.check_onnx(onnx_path, cfg.window, cfg.n_mels, cfg.n_tokens)
-    from .backends import OnnxBackend, TorchBackend
+    from ..runtime.backends import OnnxBackend, TorchBackend
 
     ref = TorchBackend(model=fused)
     torch_out = [ref.log_probs(w) for w in check_windows]
@@ -153,7 +164,7 @@ def convert_checkpoint(checkpoint, out_dir: str | Path, calibration: str | Path 
     t0 = time.perf_counter()
     fpath = out / FLOAT_FILE
     stages.saved_model_to_float_tflite(sm, fpath, logs / "tflite_float.log")
-    from .backends import LiteRTBackend
+    from ..runtime.backends import LiteRTBackend
 
     fb = _load_checked("tflite-float", LiteRTBackend, fpath, cfg)
     if fb.is_int8:
@@ -196,7 +207,7 @@ def convert_checkpoint(checkpoint, out_dir: str | Path, calibration: str | Path 
 
     # 6. TFLite Micro
     t0 = time.perf_counter()
-    from .backends import TFLMBackend
+    from ..runtime.backends import TFLMBackend
     from .tflm import TFLMError, UnsupportedOpError, measure_arena as _measure
 
     try:
@@ -211,19 +222,40 @@ def convert_checkpoint(checkpoint, out_dir: str | Path, calibration: str | Path 
     stage(6, "tflm", t0, "loads and runs; " + (f"arena {arena.min_arena_bytes:,} B; " if arena else "")
           + f"max {checks['tflm_vs_tflite_int8']['max_lsb']} LSB from LiteRT int8")
 
-    # 7. report
+    # 7. device model
+    dpath, device_check = None, {}
+    if device:
+        t0 = time.perf_counter()
+        dpath = out / DEVICE_FILE
+        surgery = stages.write_device_model(ipath, dpath)
+        device_check = stages.check_device_model(ipath, dpath, check_windows, tflm_root=tflm_root)
+        checks["device_vs_tflite_int8"] = device_check
+        how = ("in TFLM (host build, FA_ATTENTION adapter)" if device_check["method"] == "tflm"
+               else "with the numpy oracle of FA_ATTENTION (no TFLM tree)")
+        stage(7, "device", t0, f"{dpath.name}: {dpath.stat().st_size:,} B, {surgery.attention_fused} FA_ATTENTION; "
+                               f"scores identical to {ipath.name} {how} on {device_check['windows']} windows")
+    else:
+        say(f"convert [7/{N_STAGES}] device      skipped (device=False)")
+
+    # 8. report
     t0 = time.perf_counter()
     durations["total"] = time.perf_counter() - t_all
     report = build_report(model=model, meta=meta, checkpoint=ckpt_label, calib=calib, pinned=pin_input_scale,
                           attention=attention, info=info, float_bytes=fpath.stat().st_size, onnx_path=onnx_path,
                           int8_path=ipath, arena=arena, checks=checks, durations=durations)
+    if dpath is not None:
+        import hashlib
+
+        report["artefacts"]["tflite_device"] = {"file": dpath.name, "bytes": dpath.stat().st_size,
+                                                "sha256": hashlib.sha256(dpath.read_bytes()).hexdigest(),
+                                                "fa_attention": surgery.attention_fused}
     md, js = write_report(report, out)
-    stage(7, "report", t0, f"{md.name}, {js.name}")
+    stage(8, "report", t0, f"{md.name}, {js.name}")
     from ..model import macs_per_second
 
     return ConversionResult(out, onnx_path, sm, fpath, ipath, md, js, ipath.stat().st_size, fpath.stat().st_size,
                             in_q, out_q, arena.min_arena_bytes if arena else None, info.op_histogram(),
-                            macs_per_second(cfg), durations, report)
+                            macs_per_second(cfg), durations, report, dpath, device_check)
 
 
 def _load_checked(stage: str, cls, path: Path, cfg):

@@ -5,6 +5,7 @@
     saved_model ──TFLiteConverter──▶ student_float32.tflite
     saved_model ──TFLiteConverter (TFLITE_BUILTINS_INT8, int8 I/O,
                   per-channel, representative dataset)──▶ student_int8.tflite
+    student_int8.tflite ──graph surgery (attention → FA_ATTENTION)──▶ student_device.tflite
 
 The toolchain's chatter (TensorFlow's C++ logging, onnx2tf's tables) goes to
 ``logs/<stage>.log`` in the output folder; a failure raises
@@ -63,13 +64,20 @@ def logged(log_path: Path) -> Iterator[list[str]]:
 
 
 # ---------------------------------------------------------------------- ONNX
-def export_onnx(model, path: Path, log_path: Path) -> None:
-    """Export a batch-1 :class:`ExportAligner` with the dynamo exporter (one self-contained file)."""
+def export_onnx(model, path: Path, log_path: Path, example=None) -> None:
+    """Export a batch-1 :class:`ExportAligner` with the dynamo exporter (one self-contained file).
+
+    ``example``: the example input (default zeros ``[1, cfg.window, cfg.n_mels]``), for other
+    modules converted the same way (e.g. one attention layer for the kernel oracle).
+    """
     import onnx
     import torch
 
-    cfg = model.cfg
-    x = torch.zeros(1, cfg.window, cfg.n_mels)
+    if example is None:
+        cfg = model.cfg
+        x = torch.zeros(1, cfg.window, cfg.n_mels)
+    else:
+        x = torch.as_tensor(example)
     tmp = Path(tempfile.mkdtemp(prefix="onnx-", dir=path.parent))
     try:
         with logged(log_path) as log:
@@ -212,3 +220,118 @@ def saved_model_to_int8_tflite(saved_model_dir: Path, path: Path, representative
         conv._experimental_disable_per_channel_quantization_for_dense_layers = False
 
     _write_tflite("tflite-int8", saved_model_dir, path, log_path, configure)
+
+
+# ------------------------------------------------------------------- device model
+def model_input_int8(windows: np.ndarray, in_quant: tuple[float, int]) -> np.ndarray:
+    """int8 feature windows ``[N, T, F]`` as the model's int8 input: unchanged when its scale is 1/32 and
+    zero point 0 (what the conversion pins), else requantised (as the runtime backends feed them)."""
+    from ..frontend import INPUT_SCALE
+
+    w = np.asarray(windows, dtype=np.int8)
+    s, z = in_quant
+    if abs(s - INPUT_SCALE) < 1e-12 and z == 0:
+        return w
+    return np.clip(np.rint(w.astype(np.float64) * INPUT_SCALE / s) + z, -128, 127).astype(np.int8)
+
+
+def write_device_model(int8_path: Path, path: Path) -> "SurgeryResult":  # noqa: F821
+    """Graph surgery on the int8 model (:func:`.surgery.device_flatbuffer`); fails when nothing was fused."""
+    from .surgery import device_flatbuffer
+
+    try:
+        res = device_flatbuffer(int8_path)
+    except ValueError as e:
+        raise ConversionError("device", f"graph surgery failed: {e}") from None
+    if res.attention_fused == 0:
+        raise ConversionError("device", "no attention subgraph was fused into FA_ATTENTION: "
+                              + ("; ".join(res.attention_skipped) or "the model has no SOFTMAX"))
+    path.write_bytes(res.data)
+    return res
+
+
+def check_device_model(int8_path: Path, device_path: Path, windows: np.ndarray, *,
+                       tflm_root: Path | None | str = "auto") -> dict:
+    """Check that the device model computes exactly the builtin int8 model's scores on ``windows``
+    (int8 features ``[N, T, F]``); raises :class:`ConversionError` ("device") otherwise.
+
+    With a TFLM tree (``tflm_root``; ``"auto"``: :func:`.tflm_host.find_tflm_root`) both models run in a
+    host build of TFLM with the ``FA_ATTENTION`` adapter and their int8 outputs must be identical
+    (``method: "tflm"``). Without one (the PyPI runtime cannot load custom operators): the builtin
+    model runs in the PyPI TFLM keeping every tensor, and each ``FA_ATTENTION`` operator — computed by
+    the numpy reference of the kernel with the parameters read from the device model, as the adapter's
+    Prepare reads them — must reproduce the output of the subgraph it replaced, byte for byte, on
+    those activations; every other operator must be the builtin model's (``method: "numpy-oracle"``).
+    """
+    from . import flatbuffer as fbk
+    from . import tflm_host
+
+    builtin = fbk.load(int8_path)
+    device = fbk.load(device_path)
+    sg_b, sg_d = builtin.subgraphs[0], device.subgraphs[0]
+    in_q = fbk.quant(sg_b.tensors[int(sg_b.inputs[0])])
+    x = model_input_int8(windows, in_q) if in_q is not None else np.asarray(windows, np.int8)
+    n_fa = sum(fbk.custom_code(device, op) == fbk.FA_ATTENTION for op in sg_d.operators)
+    if tflm_root == "auto":
+        try:
+            tflm_root = tflm_host.find_tflm_root()
+        except ValueError as e:
+            raise ConversionError("device", str(e)) from None
+    if tflm_root is not None:
+        try:
+            tflm = tflm_host.build_host_tflm(tflm_root)
+            out_b, arena_b = tflm_host.run_windows(tflm, int8_path, x)
+            out_d, arena_d = tflm_host.run_windows(tflm, device_path, x)
+        except tflm_host.TFLMHostError as e:
+            raise ConversionError("device", str(e), e.log) from None
+        differ = int((out_b != out_d).sum())
+        if differ:
+            raise ConversionError("device", f"{device_path.name} differs from {int8_path.name} in TFLM: "
+                                  f"{differ} of {out_b.size} output bytes on {len(x)} windows")
+        return {"method": "tflm", "tflm_root": str(tflm_root), "windows": int(len(x)), "fa_attention_ops": n_fa,
+                "identical_bytes": int(out_b.size), "arena_builtin": arena_b, "arena_device": arena_d}
+
+    # numpy oracle of FA_ATTENTION on the builtin model's activations
+    from ..kernels import attention_ref as ar
+    from .tflm import load_tflm
+
+    def names(model, sg, op):
+        return (fbk.op_name(model, op), [fbk.tensor_name(sg.tensors[int(i)]) if i >= 0 else "" for i in op.inputs],
+                [fbk.tensor_name(sg.tensors[int(i)]) for i in op.outputs])
+
+    sites = fbk.find_attention(builtin)
+    in_site = {i for s in sites for i in s.ops}
+    rest_b = [names(builtin, sg_b, op) for i, op in enumerate(sg_b.operators) if i not in in_site]
+    rest_d = [names(device, sg_d, op) for op in sg_d.operators if fbk.custom_code(device, op) != fbk.FA_ATTENTION]
+    if rest_b != rest_d or n_fa != len(sites):
+        raise ConversionError("device", f"{device_path.name} is not {int8_path.name} with its {len(sites)} "
+                              f"attention subgraphs fused ({n_fa} FA_ATTENTION operators)")
+    by_out = {fbk.tensor_name(sg_b.tensors[s.out]): s for s in sites}
+    checks = []
+    for op in sg_d.operators:
+        if fbk.custom_code(device, op) != fbk.FA_ATTENTION:
+            continue
+        try:
+            qt, window = fbk.fa_attention_quant(device, op)
+            params = ar.make_params(qt)
+        except ValueError as e:
+            raise ConversionError("device", f"FA_ATTENTION: {e}") from None
+        site = by_out[fbk.tensor_name(sg_d.tensors[int(op.outputs[0])])]
+        checks.append((site, params, None if window == (-1, -1) else window))
+    ip = load_tflm(int8_path.read_bytes(), preserve_all_tensors=True)
+    compared = 0
+    for w in x:
+        ip.set_input(w[None], 0)
+        ip.invoke()
+        for s, params, window in checks:
+            shp = (s.heads, -1, s.head_dim)
+            q, k, v, o = (np.asarray(ip.GetTensor(int(t), 0)["tensor_data"]).reshape(shp).astype(np.int8)
+                          for t in (s.q, s.k, s.v, s.out))
+            got = ar.attention_ref(q, k, v, params, window=window)
+            if not np.array_equal(got, o):
+                raise ConversionError("device", f"FA_ATTENTION (numpy oracle) differs from the builtin attention "
+                                      f"subgraph -> {fbk.tensor_name(sg_b.tensors[s.out])!r} in "
+                                      f"{int((got != o).sum())} of {o.size} bytes")
+            compared += o.size
+    return {"method": "numpy-oracle", "windows": int(len(x)), "fa_attention_ops": n_fa,
+            "identical_bytes": int(compared)}

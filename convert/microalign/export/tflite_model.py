@@ -1,7 +1,7 @@
 """Reading a .tflite flatbuffer without TensorFlow: operators, tensors, quantisation, sizes, MACs.
 
-Uses the schema module shipped with the PyPI ``tflite-micro`` package, so it
-is as fast to import as the TFLM runtime itself.
+Parsing goes through :mod:`.flatbuffer` (the schema module shipped with the
+PyPI ``tflite-micro`` package), so it is as fast to import as the TFLM runtime.
 """
 from __future__ import annotations
 
@@ -11,21 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from . import flatbuffer as fbk
+
 _DTYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 5: "string", 6: "bool",
            7: "int16", 9: "int8", 10: "float64", 15: "uint32", 16: "uint16", 17: "int4"}
 _ITEMSIZE = {"float32": 4, "float16": 2, "int32": 4, "uint8": 1, "int64": 8, "bool": 1, "int16": 2, "int8": 1,
              "float64": 8, "uint32": 4, "uint16": 2, "int4": 0.5}
-
-
-def _schema():
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
-
-    return fb
-
-
-def _builtin_names() -> dict[int, str]:
-    fb = _schema()
-    return {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_") and isinstance(v, int)}
 
 
 @dataclass
@@ -74,6 +65,10 @@ class TFLiteModelInfo:
     inputs: list[int]
     outputs: list[int]
     size_bytes: int
+    # attention subgraphs the fused kernel computes (flatbuffer.match_attention), and why other
+    # SOFTMAX operators are not such a subgraph
+    attention: list = field(default_factory=list)
+    attention_not_fusable: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------ summaries
     def op_histogram(self) -> dict[str, int]:
@@ -108,15 +103,19 @@ class TFLiteModelInfo:
 
         return q(self.inputs[0]), q(self.outputs[0])
 
-    def int8_problems(self) -> list[str]:
+    def int8_problems(self, allowed_custom: tuple[str, ...] = ()) -> list[str]:
         """Why this is not a pure int8 graph (empty when it is).
 
-        Pure means: no custom (Flex) ops, no QUANTIZE/DEQUANTIZE, every
+        Pure means: no custom (Flex) ops but those in ``allowed_custom`` (e.g.
+        ``("FA_ATTENTION",)`` for the device model), no QUANTIZE/DEQUANTIZE, every
         activation int8, every constant int8 (weights) or int32 (biases, shapes),
         no float tensor anywhere.
         """
         problems = []
+        allowed = {f"CUSTOM:{n}" for n in allowed_custom}
         for o in self.ops:
+            if o.name in allowed:
+                continue
             if o.name.startswith("CUSTOM") or o.name.startswith("Flex"):
                 problems.append(f"op {o.index} {o.name}: custom/Flex operator")
             elif o.name in ("QUANTIZE", "DEQUANTIZE"):
@@ -149,13 +148,11 @@ def _macs(op: OpInfo, tensors: list[TensorInfo], adj_x: bool) -> int:
 
 def read_tflite(model: bytes | str | Path) -> TFLiteModelInfo:
     """Parse a .tflite file (path or bytes)."""
-    data = Path(model).read_bytes() if isinstance(model, (str, Path)) else bytes(model)
-    fb = _schema()
-    m = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(bytearray(data), 0))
+    data = fbk.model_bytes(model)
+    m = fbk.load(data)
     if len(m.subgraphs) != 1:
-        raise ValueError(f"expected one subgraph, found {len(m.subgraphs)}")
+        raise fbk.FlatbufferError(f"expected one subgraph, found {len(m.subgraphs)}")
     g = m.subgraphs[0]
-    names = _builtin_names()
     tensors = []
     for i, t in enumerate(g.tensors):
         dtype = _DTYPES.get(t.type, f"type{t.type}")
@@ -166,19 +163,18 @@ def read_tflite(model: bytes | str | Path) -> TFLiteModelInfo:
         q = t.quantization
         scale = [float(s) for s in q.scale] if q is not None and q.scale is not None else []
         zp = [int(z) for z in q.zeroPoint] if q is not None and q.zeroPoint is not None else []
-        tensors.append(TensorInfo(i, t.name.decode() if isinstance(t.name, bytes) else str(t.name), shape, dtype,
+        tensors.append(TensorInfo(i, fbk.tensor_name(t), shape, dtype,
                                   constant, int(np.ceil(n * _ITEMSIZE.get(dtype, 4))), scale, zp,
                                   int(q.quantizedDimension) if q is not None else 0))
     ops = []
     for i, o in enumerate(g.operators):
-        code = m.operatorCodes[o.opcodeIndex]
-        builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
-        name = names.get(builtin, f"BUILTIN_{builtin}")
-        if name == "CUSTOM":
-            cc = code.customCode.decode() if isinstance(code.customCode, bytes) else str(code.customCode)
-            name = cc if cc.startswith("Flex") else f"CUSTOM:{cc}"
+        name = fbk.op_name(m, o)
+        if fbk.custom_code(m, o) is not None and not name.startswith("Flex"):
+            name = f"CUSTOM:{name}"
         info = OpInfo(i, name, [int(x) for x in o.inputs], [int(x) for x in o.outputs])
         adj_x = bool(getattr(o.builtinOptions, "adjX", False)) if name == "BATCH_MATMUL" else False
         info.macs = _macs(info, tensors, adj_x)
         ops.append(info)
-    return TFLiteModelInfo(tensors, ops, [int(x) for x in g.inputs], [int(x) for x in g.outputs], len(data))
+    sites, misses = fbk.match_attention(m)
+    return TFLiteModelInfo(tensors, ops, [int(x) for x in g.inputs], [int(x) for x in g.outputs], len(data),
+                           sites, [x.reason for x in misses])

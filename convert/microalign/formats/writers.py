@@ -1,11 +1,13 @@
 """Output formats for an :class:`~microalign.align.Alignment`.
 
-- ``json``: ``{"audio", "duration", "words": [{"word", "source", "start", "end", "confidence",
-  "chars": [{"char", "start", "end"}]}]}``, seconds.
+- ``json``: ``{"audio", "duration", "score", "warnings": [{"code", "word"?, "start"?, "end"?, "message"}],
+  "words": [{"word", "source", "start", "end", "confidence", "chars": [{"char", "start", "end"}]}]}``,
+  seconds (``score``, ``confidence`` and the warnings: :mod:`microalign.quality`).
 - ``textgrid``: Praat TextGrid (written with praatio) with tiers ``words`` and ``chars``;
   gaps between words are empty intervals, as Praat and MFA expect.
 - ``srt`` / ``vtt``: one cue per word (subtitle players, karaoke-style review).
 - ``csv``: ``level,label,start,end,confidence`` rows, words and characters.
+- ``jsonl``: one JSON object per word per line, what the firmware prints (:mod:`.jsonl`).
 """
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ import tempfile
 from pathlib import Path
 
 from ..align import Alignment
+from .jsonl import to_jsonl
 
-FORMATS = ("json", "textgrid", "srt", "vtt", "csv")
+FORMATS = ("json", "jsonl", "textgrid", "srt", "vtt", "csv")
 
 
 def to_json(al: Alignment) -> str:
@@ -77,7 +80,7 @@ def to_textgrid(al: Alignment) -> str:
         return p.read_text(encoding="utf-8")
 
 
-_WRITERS = {"json": to_json, "textgrid": to_textgrid, "srt": to_srt, "vtt": to_vtt, "csv": to_csv}
+_WRITERS = {"json": to_json, "jsonl": to_jsonl, "textgrid": to_textgrid, "srt": to_srt, "vtt": to_vtt, "csv": to_csv}
 
 
 def render(al: Alignment, fmt: str) -> str:

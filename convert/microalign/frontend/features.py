@@ -6,6 +6,18 @@ rounding, so the C implementation (``tflm_app/frontend``) reproduces it bit
 for bit; its constants reach C through the header written by
 :func:`microalign.frontend.header.write_header`.
 
+Two definitions of steps 2-4 (the power spectrum) exist; :data:`DEFINITION`
+names the one in use (and the generated header tells the C code which):
+
+* ``"fft"``: a fixed-point real FFT (:mod:`.fft`: Q9 windowed samples, a
+  radix-4 256-point complex FFT with Q31 twiddles and SMMULR rounding, the
+  real-spectrum split), about 20 k Cortex-M7 instructions per frame;
+* ``"dft"``: the direct DFT with Q15 tables below (steps 2-4 as listed), the
+  definition the shipped model was trained on (about 136 k instructions).
+
+Both give the power on the same scale (``|DFT512(xw)|**2 / 16``); the FFT's is
+the more accurate (no Q15 trig tables). Steps 1 and 5-7 are shared.
+
 Pipeline for frame ``t`` (``T = ceil(n_samples / HOP)`` frames; frame ``t``
 is centred on the middle of the hop ``[t*HOP, (t+1)*HOP)`` so the frame
 index converts to time as ``t * HOP / SAMPLE_RATE`` for its start):
@@ -30,6 +42,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import fft as _fft
+
+DEFINITIONS = ("dft", "fft")
+DEFINITION = "dft"         # the features in use; the shipped model was trained on "dft"
 SAMPLE_RATE = 16000
 HOP = 160                  # 10 ms
 WIN = 400                  # 25 ms
@@ -113,8 +129,24 @@ def log2_q8(v: np.ndarray) -> np.ndarray:
     return 256 * e + LOG2_LUT[frac].astype(np.int64)
 
 
-def power_spectrum(frames: np.ndarray) -> np.ndarray:
-    """[T, N_BINS] int64 power (steps 2-4)."""
+def _check_definition(definition: str | None) -> str:
+    definition = DEFINITION if definition is None else definition
+    if definition not in DEFINITIONS:
+        raise ValueError(f"unknown frontend definition {definition!r}: expected one of {DEFINITIONS}")
+    return definition
+
+
+def power_spectrum(frames: np.ndarray, definition: str | None = None) -> np.ndarray:
+    """[T, N_BINS] int64 power (steps 2-4) of [T, WIN] frames, by ``definition`` (default :data:`DEFINITION`)."""
+    frames = np.asarray(frames)
+    if frames.ndim != 2 or frames.shape[1] != WIN:
+        raise ValueError(f"expected frames of shape [T, {WIN}], got {frames.shape}")
+    if _check_definition(definition) == "fft":
+        return _fft.power_spectrum(frames, WINDOW_Q15)
+    return _power_spectrum_dft(frames.astype(np.int64))
+
+
+def _power_spectrum_dft(frames: np.ndarray) -> np.ndarray:
     xw = ((frames * WINDOW_Q15.astype(np.int64) + (1 << 14)) >> 15).astype(np.float64)
     ev = np.rint(xw[:, 0::2] @ _BASIS_EVEN).astype(np.int64)   # [T, 2*_HALF]: cos | sin half-sums
     od = np.rint(xw[:, 1::2] @ _BASIS_ODD).astype(np.int64)
@@ -144,8 +176,22 @@ def mel_energies(p: np.ndarray) -> np.ndarray:
     return (s_hi << 26) + s_lo
 
 
-def features_from_pcm(pcm: np.ndarray) -> np.ndarray:
-    """int8 log-mel features [T, N_MELS] of int16 PCM at SAMPLE_RATE."""
+CHUNK_FRAMES = 2048   # frames per block in features_from_pcm (bounds memory on long audio)
+
+
+def features_from_frames(frames: np.ndarray, definition: str | None = None) -> np.ndarray:
+    """int8 features [T, N_MELS] of [T, WIN] frames (steps 2-7)."""
+    mel = mel_energies(power_spectrum(frames, definition))
+    L = log2_q8(mel + 1)
+    q = ((L - LOG_OFFSET) * FEAT_MUL + (1 << (FEAT_SHIFT - 1))) >> FEAT_SHIFT
+    return (np.clip(q, 0, 255) - 128).astype(np.int8)
+
+
+def features_from_pcm(pcm: np.ndarray, definition: str | None = None) -> np.ndarray:
+    """int8 log-mel features [T, N_MELS] of int16 PCM at SAMPLE_RATE.
+
+    ``definition``: ``"fft"`` or ``"dft"`` (see the module docstring); default :data:`DEFINITION`.
+    """
     pcm = np.asarray(pcm)
     if pcm.ndim != 1:
         raise ValueError(f"expected mono PCM (1-D), got shape {pcm.shape}")
@@ -153,10 +199,15 @@ def features_from_pcm(pcm: np.ndarray) -> np.ndarray:
         raise TypeError(f"expected int16 PCM, got {pcm.dtype}")
     if len(pcm) == 0:
         raise ValueError("empty audio")
-    mel = mel_energies(power_spectrum(frame_signal(pcm)))
-    L = log2_q8(mel + 1)
-    q = ((L - LOG_OFFSET) * FEAT_MUL + (1 << (FEAT_SHIFT - 1))) >> FEAT_SHIFT
-    return (np.clip(q, 0, 255) - 128).astype(np.int8)
+    definition = _check_definition(definition)
+    t = num_frames(len(pcm))
+    padded = np.zeros(PAD_LEFT + t * HOP + WIN, dtype=np.int16)
+    padded[PAD_LEFT:PAD_LEFT + len(pcm)] = pcm
+    frames = np.lib.stride_tricks.sliding_window_view(padded, WIN)[::HOP][:t]
+    out = np.empty((t, N_MELS), np.int8)
+    for i in range(0, t, CHUNK_FRAMES):
+        out[i:i + CHUNK_FRAMES] = features_from_frames(frames[i:i + CHUNK_FRAMES], definition)
+    return out
 
 
 def float_to_pcm16(audio: np.ndarray) -> np.ndarray:

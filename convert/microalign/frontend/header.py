@@ -13,7 +13,13 @@ the same bytes. Layout of the header:
 * The mel matrix in sparse form: filter ``j`` has weights
   ``MA_FE_MEL_WEIGHTS_Q12[MA_FE_MEL_OFFSET[j] + i]`` for bins
   ``MA_FE_MEL_FIRST_BIN[j] + i``, ``i < MA_FE_MEL_COUNT[j]`` (zeros trimmed at
-  both ends only, so the product equals the dense ``MEL_Q12`` one).
+  both ends only, so the product equals the dense ``MEL_Q12`` one; every
+  weight in [0, 4096], which the C mel sum relies on).
+* ``MA_FE_DEFINITION_FFT``: 1 when ``features.DEFINITION == "fft"`` (overridable
+  with ``-D``), and the tables of :mod:`.fft`: ``MA_FE_FFT_REV64`` (stage-1
+  digit reversal), ``MA_FE_FFT_TWIDDLES_Q31`` (stages 2-4) and
+  ``MA_FE_FFT_SPLIT_Q31`` (the real-spectrum split), with the shifts
+  ``MA_FE_FFT_WINDOW_SHIFT`` and ``MA_FE_FFT_POWER_SHIFT``.
 
 The C DFT folds the input using four identities of the rounded trig tables
 (checked here; :func:`render` refuses tables without them):
@@ -30,6 +36,7 @@ import numpy as np
 
 from ..cheader import generator_main, write_text
 from . import features as F
+from . import fft as FFT
 
 FILENAME = "microalign_frontend_config.h"
 GENERATOR = "microalign.frontend.header"
@@ -59,6 +66,8 @@ def sparse_mel(mel_q12: np.ndarray = F.MEL_Q12) -> tuple[list[int], list[int], l
         nz = np.flatnonzero(row)
         if len(nz) == 0:
             raise ValueError(f"mel filter {j} has no non-zero weight")
+        if row.min() < 0 or row.max() > 4096:
+            raise ValueError(f"mel filter {j} has weights outside [0, 4096]: {row.min()}..{row.max()}")
         lo, hi = int(nz[0]), int(nz[-1]) + 1
         first.append(lo)
         count.append(hi - lo)
@@ -93,6 +102,8 @@ def render() -> str:
         ("FEAT_MUL", F.FEAT_MUL, "q = ((L - LOG_OFFSET) * FEAT_MUL + 2^(FEAT_SHIFT-1)) >> FEAT_SHIFT"),
         ("FEAT_SHIFT", F.FEAT_SHIFT, ""),
         ("MEL_NNZ", len(weights), "stored mel weights (sparse form)"),
+        ("FFT_WINDOW_SHIFT", FFT.WINDOW_SHIFT, "\"fft\": z = (x * WINDOW_Q15 + 2^(SHIFT-1)) >> SHIFT (Q9)"),
+        ("FFT_POWER_SHIFT", FFT.POWER_SHIFT, "\"fft\": p = (Xr^2 + Xi^2) >> FFT_POWER_SHIFT"),
     ]
     width = max(len(n) for n, _, _ in defines)
     out = [
@@ -116,7 +127,15 @@ def render() -> str:
     for name, value, comment in defines:
         line = f"#define MA_FE_{name.ljust(width)} {str(int(value)).ljust(5)}"
         out.append(f"{line}  /* {comment} */" if comment else line)
-    out += ["", "#ifdef MA_FE_DEFINE_TABLES", ""]
+    out += [
+        "",
+        f"/* Power-spectrum definition (features.DEFINITION = {F.DEFINITION!r}): 1 = the fixed-point FFT",
+        " * (features/fft.py), 0 = the direct Q15 DFT. A build may override it with -DMA_FE_DEFINITION_FFT=0/1",
+        " * to match features_from_pcm(..., definition=...). */",
+        "#ifndef MA_FE_DEFINITION_FFT",
+        f"#define MA_FE_DEFINITION_FFT {int(F.DEFINITION == 'fft')}",
+        "#endif",
+        "", "#ifdef MA_FE_DEFINE_TABLES", ""]
     text = "\n".join(out) + "\n"
     text += _array("int16_t", "MA_FE_WINDOW_Q15", F.WINDOW_Q15) + "\n"
     text += _array("int16_t", "MA_FE_COS_Q15", F.COS_Q15) + "\n"
@@ -126,6 +145,16 @@ def render() -> str:
     text += _array("uint16_t", "MA_FE_MEL_OFFSET", offset) + "\n"
     text += _array("int16_t", "MA_FE_MEL_WEIGHTS_Q12", weights) + "\n"
     text += _array("int16_t", "MA_FE_LOG2_LUT", F.LOG2_LUT, per_line=16) + "\n"
+    text += ("/* \"fft\": stage-1 block p of the 256-point FFT takes z[MA_FE_FFT_REV64[p] + 64 r], r < 4. */\n"
+             + _array("uint8_t", "MA_FE_FFT_REV64", FFT.DIGIT_REV_64, per_line=16) + "\n")
+    tw = np.concatenate([t.reshape(-1) for t in FFT.STAGE_TWIDDLES_Q31])
+    offs = np.cumsum([0] + [t.size for t in FFT.STAGE_TWIDDLES_Q31])[:-1]
+    text += ("/* \"fft\": twiddles of stages 2, 3, 4 (blocks of L = 16, 64, 256), from offset "
+             f"{', '.join(str(int(o)) for o in offs)}:\n"
+             " * entry k of a stage is re, im of W^k, W^2k, W^3k, W = exp(-2 pi i / L), Q31 (1 -> 2^31 - 1). */\n"
+             + _array("int32_t", "MA_FE_FFT_TWIDDLES_Q31", tw, per_line=6) + "\n")
+    text += ("/* \"fft\": real-spectrum split, entry k = re, im of exp(-2 pi i k / 512), Q31 (k = 0 unused). */\n"
+             + _array("int32_t", "MA_FE_FFT_SPLIT_Q31", FFT.SPLIT_TWIDDLES_Q31.reshape(-1), per_line=8) + "\n")
     text += "#endif /* MA_FE_DEFINE_TABLES */\n#endif /* MICROALIGN_FRONTEND_CONFIG_H */\n"
     return text
 

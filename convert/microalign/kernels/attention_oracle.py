@@ -4,9 +4,11 @@ Two ways to get that subgraph as its own small ``.tflite``:
 
 - :func:`convert_attention_layer`: a ``student.Attention`` module (the real
   layer, its weights, and a representative dataset) goes PyTorch → ONNX →
-  onnx2tf → full-int8 TFLite, the route the shipped model takes; then
-  :func:`find_attention` locates the ``MUL → BATCH_MATMUL → SOFTMAX →
-  BATCH_MATMUL`` pattern and :func:`cut_attention` copies exactly those
+  onnx2tf → full-int8 TFLite through the conversion's own stages
+  (:mod:`microalign.export.stages`), the route the shipped model takes; then
+  :func:`find_attention` (the one matcher, :func:`microalign.export.flatbuffer.match_attention`)
+  locates the ``[MUL] → BATCH_MATMUL → [MUL] → SOFTMAX → BATCH_MATMUL`` pattern
+  the kernel computes and :func:`cut_attention` copies exactly those
   operators (options, tensors, quantisation, the MUL constant) into a new
   model whose inputs are q, k, v. Needs torch, onnx2tf and tensorflow.
 - :func:`build_attention_tflite`: the same operator pattern written directly
@@ -42,6 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..export import flatbuffer as fbk
+from ..export.flatbuffer import AttentionSite, find_attention  # noqa: F401  (the oracle's API)
 from . import attention_ref as ar
 
 GENERATOR = "microalign.kernels.attention_oracle"
@@ -49,139 +53,16 @@ HEADER_NAME = "ma_attention_s8_vectors.h"
 
 
 def _schema():
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
-    return fb
+    return fbk.schema()
 
 
 # ------------------------------------------------------------- flatbuffers
 def load_model(buf: bytes):
-    fb = _schema()
-    return fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(bytearray(buf), 0))
+    return fbk.load(buf)
 
 
 def save_model(model) -> bytes:
-    import flatbuffers
-    b = flatbuffers.Builder(1 << 16)
-    b.Finish(model.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
-
-
-def _opcode(model, op) -> int:
-    oc = model.operatorCodes[op.opcodeIndex]
-    return max(oc.builtinCode, oc.deprecatedBuiltinCode)
-
-
-def _tensor_quant(t) -> ar.TensorQuant:
-    q = t.quantization
-    if q is None or q.scale is None or len(q.scale) != 1:
-        raise ValueError(f"tensor {t.name!r}: needs per-tensor quantisation")
-    return ar.TensorQuant(float(q.scale[0]), int(q.zeroPoint[0]))
-
-
-@dataclass
-class AttentionSite:
-    """One attention subgraph found in a converted model (tensor and operator indices of subgraph 0)."""
-
-    q: int
-    k: int
-    v: int
-    out: int
-    ops: list[int]             # in execution order
-    quant: ar.AttentionQuant
-    heads: int
-    q_len: int
-    kv_len: int
-    head_dim: int
-
-
-def find_attention(buf: bytes) -> list[AttentionSite]:
-    """Every ``[MUL] → BATCH_MATMUL(adj_y) → [MUL] → SOFTMAX → BATCH_MATMUL`` chain of int8 tensors."""
-    fb = _schema()
-    m = load_model(buf)
-    sg = m.subgraphs[0]
-    producer, consumers = {}, {}
-    for i, op in enumerate(sg.operators):
-        for t in op.outputs:
-            producer[t] = i
-        for t in op.inputs:
-            consumers.setdefault(t, []).append(i)
-    BO = fb.BuiltinOperator
-    bufdata = lambda t: m.buffers[sg.tensors[t].buffer].data  # noqa: E731
-
-    def const_mul(op_i: int, want_input: int | None = None):
-        """(variable input, ConstMul) if op_i is an int8 MUL by a one-element constant."""
-        op = sg.operators[op_i]
-        if _opcode(m, op) != BO.MUL or op.builtinOptions.fusedActivationFunction != 0:
-            return None
-        a, b = op.inputs
-        if bufdata(a) is not None:
-            a, b = b, a
-        data = bufdata(b)
-        if data is None or len(data) != 1 or bufdata(a) is not None:
-            return None
-        if want_input is not None and a != want_input:
-            return None
-        cm = ar.ConstMul(int(np.asarray(data, np.uint8).astype(np.int8)[0]), _tensor_quant(sg.tensors[b]),
-                         _tensor_quant(sg.tensors[op.outputs[0]]))
-        return a, cm
-
-    def only_consumer(t: int) -> int | None:
-        c = consumers.get(t, [])
-        return c[0] if len(c) == 1 and t not in sg.outputs else None
-
-    sites = []
-    for si, op in enumerate(sg.operators):
-        if _opcode(m, op) != BO.SOFTMAX:
-            continue
-        ops = [si]
-        s_in = op.inputs[0]
-        pi = producer.get(s_in)
-        score_mul = None
-        if pi is not None and _opcode(m, sg.operators[pi]) == BO.MUL and only_consumer(s_in) == si:
-            r = const_mul(pi)
-            if r is None:
-                continue
-            s_in, score_mul = r
-            ops.insert(0, pi)
-            pi = producer.get(s_in)
-        if pi is None or _opcode(m, sg.operators[pi]) != BO.BATCH_MATMUL or only_consumer(s_in) != ops[0]:
-            continue
-        bmm1 = sg.operators[pi]
-        if bmm1.builtinOptions.adjX or not bmm1.builtinOptions.adjY:
-            continue
-        ops.insert(0, pi)
-        q_in, k_in = bmm1.inputs
-        q_mul = None
-        qi = producer.get(q_in)
-        if qi is not None and _opcode(m, sg.operators[qi]) == BO.MUL and only_consumer(q_in) == pi:
-            r = const_mul(qi)
-            if r is not None:
-                q_in, q_mul = r
-                ops.insert(0, qi)
-        b2 = only_consumer(op.outputs[0])
-        if b2 is None or _opcode(m, sg.operators[b2]) != BO.BATCH_MATMUL:
-            continue
-        bmm2 = sg.operators[b2]
-        if bmm2.inputs[0] != op.outputs[0] or bmm2.builtinOptions.adjX or bmm2.builtinOptions.adjY:
-            continue
-        ops.append(b2)
-        v_in, out = bmm2.inputs[1], bmm2.outputs[0]
-        T = lambda t: sg.tensors[t]  # noqa: E731
-        if any(T(t).type != fb.TensorType.INT8 for t in (q_in, k_in, v_in, out, s_in)):
-            continue
-        qs, ks, vs = (list(T(t).shape) for t in (q_in, k_in, v_in))
-        if len(qs) < 3 or qs[:-3] != [1] * (len(qs) - 3) or ks != vs or qs[-3] != ks[-3] or qs[-1] != ks[-1]:
-            continue
-        quant = ar.AttentionQuant(
-            q=_tensor_quant(T(q_in)), k=_tensor_quant(T(k_in)), v=_tensor_quant(T(v_in)),
-            scores=_tensor_quant(T(bmm1.outputs[0])), out=_tensor_quant(T(out)),
-            q_mul=q_mul, score_mul=score_mul, softmax_beta=float(op.builtinOptions.beta))
-        sm_out = _tensor_quant(T(op.outputs[0]))
-        if (sm_out.scale, sm_out.zero_point) != (float(ar.SOFTMAX_OUT_SCALE), ar.SOFTMAX_OUT_ZP):
-            continue
-        sites.append(AttentionSite(q_in, k_in, v_in, out, ops, quant, heads=int(qs[-3]), q_len=int(qs[-2]),
-                                   kv_len=int(ks[-2]), head_dim=int(qs[-1])))
-    return sites
+    return fbk.save(model)
 
 
 def cut_attention(buf: bytes, site: AttentionSite) -> bytes:
@@ -320,11 +201,15 @@ def run_tflm(model: bytes, q: np.ndarray, k: np.ndarray, v: np.ndarray, arena_si
 
 # ------------------------------------------------------- converted layers
 def convert_attention_layer(attn, calibration: np.ndarray, workdir: str | Path | None = None) -> bytes:
-    """A ``student.Attention`` module → full-int8 TFLite via ONNX and onnx2tf (the shipped model's route).
+    """A ``student.Attention`` module → full-int8 TFLite through the conversion's stages
+    (:mod:`microalign.export.stages`: dynamo ONNX export, onnx2tf, the int8 TFLite converter with the
+    shipped model's options).
 
     ``calibration``: float32 ``[N, T, d_model]`` representative inputs of the layer.
     """
     import torch
+
+    from ..export import stages
 
     calibration = np.asarray(calibration, np.float32)
     if calibration.ndim != 3:
@@ -333,28 +218,15 @@ def convert_attention_layer(attn, calibration: np.ndarray, workdir: str | Path |
     work = Path(tempfile.mkdtemp(prefix="ma_att_")) if own else Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     try:
-        x = torch.from_numpy(calibration[:1])
         onnx_path = work / "attention.onnx"
         with torch.no_grad():
-            torch.onnx.export(attn.eval(), (x,), str(onnx_path), input_names=["x"], output_names=["y"],
-                              dynamo=True, opset_version=18, verbose=False)
-        import onnx
-        onnx.save(onnx.load(str(onnx_path)), str(work / "attention_single.onnx"))  # inline external data
-        shutil.copy(work / "attention_single.onnx", work / "attention_copy.onnx")  # onnx2tf rewrites its input
-        import onnx2tf
-        import tensorflow as tf
-        onnx2tf.convert(input_onnx_file_path=str(work / "attention_copy.onnx"), output_folder_path=str(work / "sm"),
-                        keep_shape_absolutely_input_names=["x"], non_verbose=True)
-        conv = tf.lite.TFLiteConverter.from_saved_model(str(work / "sm"))
-        conv.optimizations = [tf.lite.Optimize.DEFAULT]
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = conv.inference_output_type = tf.int8
-
-        def rep():
-            for s in calibration:
-                yield [s[None]]
-        conv.representative_dataset = rep
-        return bytes(conv.convert())
+            stages.export_onnx(attn.eval(), onnx_path, work / "logs" / "onnx.log",
+                               example=torch.from_numpy(calibration[:1]))
+        stages.onnx_to_saved_model(onnx_path, work / "saved_model", work / "logs" / "onnx2tf.log")
+        out = work / "attention_int8.tflite"
+        stages.saved_model_to_int8_tflite(work / "saved_model", out, calibration[:, None],
+                                          work / "logs" / "tflite_int8.log")
+        return out.read_bytes()
     finally:
         if own:
             shutil.rmtree(work, ignore_errors=True)

@@ -17,10 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .base import label_corpus
-from .corpora import CorpusError, read_ljspeech, read_speechocean762, read_timit, speechocean762_lexicon
-
-READERS = {"speechocean762": read_speechocean762, "ljspeech": read_ljspeech, "timit": read_timit}
+from .labelling import label_corpus
+from .corpora import READERS, CorpusError, speechocean762_lexicon
 
 
 def _job(spec: str) -> tuple[str, Path, Path]:
@@ -62,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             corpora.append((kind, utts, out))
     except CorpusError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return 1
 
     if args.teacher == "pocketsphinx":
         from .pocketsphinx_teacher import PocketsphinxTeacher

@@ -92,14 +92,15 @@ def student_second_opinion(checkpoint=None, min_char_frames: int | None = None
     from ..align import TorchScorer, decode_scores, frame_scores
     from ..audio import load_audio
     from ..frontend import FRAME_SECONDS, features_from_pcm
-    from ..text.tokens import encode_word
+    from ..text.tokens import ENGLISH
 
     scorer = TorchScorer(checkpoint)
+    table = getattr(scorer, "tokens", None) or ENGLISH   # the checkpoint's own token table
 
     def run(u: Utterance) -> list[Segment]:
         pcm = load_audio(u.audio, quiet=True)
         words = [w.label for w in u.words]
-        res = decode_scores(frame_scores(features_from_pcm(pcm), scorer), [encode_word(w) for w in words],
+        res = decode_scores(frame_scores(features_from_pcm(pcm), scorer), table.encode_words(words),
                             min_char_frames)
         spans = np.asarray(res.word_spans) * FRAME_SECONDS
         return [Segment(w, float(a), float(b)) for w, (a, b) in zip(words, spans)]

@@ -8,14 +8,14 @@ them.
   ``audio/SPEAKERxxxx/<uttid>.flac`` (or ``.wav``), ``utt2spk``, ``lexicon.txt``.
 - :func:`read_ljspeech`: ``metadata.csv`` (``id|raw|normalised``), ``audio/<id>.flac``
   (or ``wavs/<id>.wav`` as in the original release).
-- :func:`read_timit`: ``X.wav``, ``X.txt`` (``start end sentence``), ``X.wrd``
-  (``start_sample end_sample word``) at 16 kHz; reference word timings included.
+- :func:`read_timit`: TIMIT through :func:`microalign.data.readers.read_timit`
+  (the one TIMIT reader); reference word timings included.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..corpus import Segment, Utterance
+from ..corpus import Utterance
 
 
 class CorpusError(ValueError):
@@ -101,31 +101,18 @@ def read_ljspeech(root: str | Path, *, normalised: bool = True, speaker: str = "
     return out
 
 
-def read_timit(root: str | Path, sample_rate: int = 16000) -> list[Utterance]:
-    """TIMIT-layout folder (any depth): ``X.wav`` with ``X.wrd`` and ``X.txt``; reference word timings
-    in seconds. The id is the path relative to ``root`` without suffix, ``/`` -> ``-``."""
-    root = Path(root).resolve()
-    out: list[Utterance] = []
-    for wav in sorted(_need(root, "TIMIT folder").rglob("*.wav")):
-        wrd, txt = wav.with_suffix(".wrd"), wav.with_suffix(".txt")
-        if not wrd.is_file():
-            continue
-        words = []
-        for lineno, line in enumerate(wrd.read_text(encoding="utf-8").splitlines(), 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 3:
-                raise CorpusError(f"{wrd}:{lineno}: expected 'start end word', got {line[:60]!r}")
-            words.append(Segment(parts[2], int(parts[0]) / sample_rate, int(parts[1]) / sample_rate))
-        if txt.is_file():
-            parts = txt.read_text(encoding="utf-8").split(None, 2)
-            text = parts[2].strip() if len(parts) == 3 else " ".join(w.label for w in words)
-        else:
-            text = " ".join(w.label for w in words)
-        uid = str(wav.relative_to(root).with_suffix("")).replace("/", "-")
-        out.append(Utterance(id=uid, audio=str(wav), text=text, words=words, source="timit",
-                             speaker=wav.parent.name))
-    if not out:
-        raise CorpusError(f"no .wav files with .wrd word boundaries under {root}")
-    return out
+def read_timit(root: str | Path) -> list[Utterance]:
+    """TIMIT-layout folder (any depth) through the project's one TIMIT reader,
+    :func:`microalign.data.readers.read_timit` (ids ``<speaker folder>-<utterance>``,
+    words normalised, phones when ``.phn`` files are there), with absolute audio
+    paths; a missing or empty folder raises :class:`CorpusError`."""
+    from ..data.readers import read_timit as _read_timit
+
+    try:
+        return list(_read_timit(Path(root).resolve()))
+    except (FileNotFoundError, ValueError) as e:
+        raise CorpusError(str(e)) from None
+
+
+#: Corpus kind -> reader (root folder -> utterances), for ``microalign data label`` and ``python -m microalign.teachers``.
+READERS = {"speechocean762": read_speechocean762, "ljspeech": read_ljspeech, "timit": read_timit}

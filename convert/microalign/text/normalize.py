@@ -1,49 +1,25 @@
-"""Transcript normalisation: written text -> spoken words the token table covers.
+"""Transcript normalisation: written text -> spoken words a token table covers.
 
-Every output word remembers where it came from: the original token (as
-written, punctuation included), its index among the transcript's
-whitespace-separated tokens, and its character span in the transcript. One
-written token can give several spoken words ("1,250" -> "one thousand two
-hundred and fifty", "well-known" -> "well known"); the aligner reports
+One normaliser per language, chosen by the token table's language tag
+(``"en"`` -> :mod:`microalign.text.en`). A normaliser is a function
+``(text, table) -> list[NormalizedWord]``: it spells out what is written but
+not said (numbers, symbols), drops punctuation, and keeps for every spoken
+word the whitespace-separated token it came from, so the aligner can report
 times per spoken word and the writers can regroup them by source token.
 
-Rules, in order:
-- Unicode NFKC, curly quotes and apostrophes folded to ASCII, accents
-  stripped (café -> cafe), lower case.
-- Numbers (num2words): cardinals "42", "1,250", decimals "3.5" ("three point
-  five"), ordinals "21st", years "1999" as a year, "$7.50", "£3", "50%",
-  times "10:45", negatives "-3".
-- Hyphens, slashes and dashes split words; "&" -> "and".
-- Apostrophes stay inside words ("don't", "o'clock") and are dropped at a
-  word's edges (quotes, "dogs'" -> "dogs").
-- Other punctuation is removed. A character that is none of the above and
-  has no token (for example CJK before it is added to the table) raises
-  :class:`TextError` naming it.
+Adding a language (``text/zh.py``, say) is a module with such a function and
+one :func:`register_normalizer` call (or an entry in :data:`_BUILTIN`, loaded
+on first use); :func:`normalize` then checks that every word it returns is
+made of the table's characters, so a normaliser cannot hand the model a
+character it does not score.
 """
 from __future__ import annotations
 
-import re
-import unicodedata
+import importlib
 from dataclasses import dataclass
+from typing import Callable
 
-from num2words import num2words
-
-from .tokens import CHARACTERS
-
-_FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u2032": "'", "`": "'",
-                       "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2212": "-"})
-_ALLOWED = set(CHARACTERS)
-_CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
-             "€": ("euro", "euros", "cent", "cents")}
-_NUM = r"\d{1,3}(?:,\d{3})+|\d+"
-_RE_MONEY = re.compile(rf"^([$£€])({_NUM})(?:\.(\d{{1,2}}))?$")
-_RE_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
-_RE_ORD = re.compile(r"^(\d+)(st|nd|rd|th)$")
-_RE_PCT = re.compile(rf"^(-?(?:{_NUM})(?:\.\d+)?)%$")
-_RE_DEC = re.compile(rf"^(-?)({_NUM})\.(\d+)$")
-_RE_INT = re.compile(rf"^(-?)({_NUM})$")
-_RE_TOKEN = re.compile(r"\S+")
-_RE_PIECE = re.compile(r"[$£€]?-?\d[\d,.:]*(?:st|nd|rd|th|%)?|[^\W\d_](?:[^\W\d_]|')*|'(?:[^\W\d_]|')*", re.UNICODE)
+from .tokens import ENGLISH, TokenTable
 
 
 class TextError(ValueError):
@@ -58,105 +34,71 @@ class NormalizedWord:
     span: tuple[int, int]  #: character offsets of the token in the transcript
 
 
-def _words(s: str) -> list[str]:
-    return re.sub(r"[^a-z' ]", " ", s.lower().replace("-", " ")).split()
+#: ``(text, table) -> spoken words``
+Normalizer = Callable[[str, TokenTable], "list[NormalizedWord]"]
+
+#: Normalisers in this package, imported on first use: language -> "module:function".
+_BUILTIN: dict[str, str] = {"en": "microalign.text.en:normalize"}
+_REGISTRY: dict[str, Normalizer] = {}
 
 
-def _number_words(piece: str) -> list[str] | None:
-    """Spoken words for a numeric piece, or None if it is not one."""
-    m = _RE_MONEY.match(piece)
-    if m:
-        sym, whole, frac = m.groups()
-        one, many, sub1, subn = _CURRENCY[sym]
-        n = int(whole.replace(",", ""))
-        out = _words(num2words(n)) + [one if n == 1 else many]
-        if frac:
-            c = int(frac.ljust(2, "0"))
-            if c:
-                out += ["and"] + _words(num2words(c)) + [sub1 if c == 1 else subn]
-        return out
-    m = _RE_TIME.match(piece)
-    if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
-        h, mi = int(m.group(1)), int(m.group(2))
-        out = _words(num2words(h))
-        if mi == 0:
-            return out + ["o'clock"]
-        return out + (["oh"] if mi < 10 else []) + _words(num2words(mi))
-    m = _RE_ORD.match(piece)
-    if m:
-        return _words(num2words(int(m.group(1)), to="ordinal"))
-    m = _RE_PCT.match(piece)
-    if m:
-        return (_number_words(m.group(1)) or []) + ["percent"]
-    m = _RE_DEC.match(piece)
-    if m:
-        sign, whole, frac = m.groups()
-        out = (["minus"] if sign else []) + _words(num2words(int(whole.replace(",", ""))))
-        return out + ["point"] + [_words(num2words(int(d)))[0] for d in frac]
-    m = _RE_INT.match(piece)
-    if m:
-        sign, digits = m.groups()
-        n = int(digits.replace(",", ""))
-        if not sign and "," not in digits and len(digits) == 4 and 1100 <= n <= 2099 and n % 100:
-            return _words(num2words(n, to="year"))
-        return (["minus"] if sign else []) + _words(num2words(n))
-    return None
+def register_normalizer(language: str, fn: Normalizer, *, replace: bool = False) -> None:
+    """Use ``fn`` for tables whose language is ``language`` (or a subtag of it: ``en`` serves ``en-GB``)."""
+    if not isinstance(language, str) or not language:
+        raise ValueError(f"language must be a non-empty tag, got {language!r}")
+    if not callable(fn):
+        raise TypeError(f"normaliser for {language!r} must be callable, got {type(fn).__name__}")
+    if not replace and (language in _REGISTRY or language in _BUILTIN):
+        raise ValueError(f"a normaliser for {language!r} is already registered (pass replace=True)")
+    _REGISTRY[language] = fn
 
 
-def _fold(token: str) -> str:
-    token = unicodedata.normalize("NFKC", token).translate(_FOLD)
-    decomposed = unicodedata.normalize("NFD", token)
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn").lower()
+def unregister_normalizer(language: str) -> None:
+    """Remove a normaliser added with :func:`register_normalizer` (built-in ones stay)."""
+    _REGISTRY.pop(language, None)
 
 
-def _token_words(token: str) -> list[str]:
-    t = _fold(token).replace("&", " and ")
-    t = re.sub(r"[/\\_+=|~]", " ", t)
-    out: list[str] = []
-    for chunk in re.split(r"(?<=[^\d])-|-(?=[^\d])|\s+", t):
-        if not chunk:
-            continue
-        for piece in _RE_PIECE.findall(chunk):
-            piece = piece.rstrip(".,:")
-            if not piece:
-                continue
-            num = _number_words(piece) if re.search(r"\d", piece) else None
-            if num is not None:
-                out += num
-                continue
-            if re.search(r"\d", piece):
-                # digits mixed with letters ("mp3", "4x4"): read digits one by one
-                for part in re.findall(r"\d|[^\d]+", piece):
-                    out += _number_words(part) or _clean(part)
-                continue
-            out += _clean(piece)
-        leftover = _RE_PIECE.sub(" ", chunk)
-        for ch in leftover:
-            if ch.isalnum() and ch not in _ALLOWED:
-                raise TextError(f"character {ch!r} (U+{ord(ch):04X}) is not in the token table")
-    return out
+def languages() -> list[str]:
+    """Languages with a normaliser."""
+    return sorted(set(_REGISTRY) | set(_BUILTIN))
 
 
-def _clean(piece: str) -> list[str]:
-    w = piece.strip("'")
-    bad = [c for c in w if c not in _ALLOWED]
-    if bad:
-        raise TextError(f"character {bad[0]!r} (U+{ord(bad[0]):04X}) is not in the token table")
-    return [w] if w else []
+def normalizer_for(language: str) -> Normalizer:
+    """The normaliser of ``language``: an exact match first, then its primary subtag (``zh-Hans`` -> ``zh``)."""
+    for tag in (language, language.split("-")[0]):
+        if tag in _REGISTRY:
+            return _REGISTRY[tag]
+        if tag in _BUILTIN:
+            module, name = _BUILTIN[tag].split(":")
+            fn = getattr(importlib.import_module(module), name)
+            _REGISTRY[tag] = fn
+            return fn
+    raise TextError(f"no transcript normaliser for language {language!r} (have: {', '.join(languages())}); "
+                    "add one with microalign.text.normalize.register_normalizer")
 
 
-def normalize(text: str) -> list[NormalizedWord]:
+def normalize(text: str, table: TokenTable | None = None) -> list[NormalizedWord]:
     """Spoken words of a transcript, each mapped back to its source token.
 
-    Raises :class:`TextError` for an empty transcript (nothing speakable) or a
-    character outside the token table.
+    ``table`` (default: :data:`~microalign.text.tokens.ENGLISH`) picks the
+    normaliser by its language and gives the characters words may contain.
+    Raises :class:`TextError` for an empty transcript (nothing speakable), a
+    character outside the table (named with its code point) or a language
+    without a normaliser.
     """
+    table = ENGLISH if table is None else table
+    if not isinstance(table, TokenTable):
+        raise TypeError(f"table must be a TokenTable, not {type(table).__name__}")
     if not isinstance(text, str):
         raise TextError(f"transcript must be a string, not {type(text).__name__}")
-    out: list[NormalizedWord] = []
-    for i, m in enumerate(_RE_TOKEN.finditer(text)):
-        for w in _token_words(m.group()):
-            out.append(NormalizedWord(w, m.group(), i, (m.start(), m.end())))
-    if not out:
+    words = normalizer_for(table.language)(text, table)
+    if not words:
         raise TextError("transcript is empty (no words to align)")
-    return out
+    for w in words:
+        if not w.text:
+            raise TextError(f"the {table.language!r} normaliser returned an empty word for {w.source!r}")
+        for ch in w.text:
+            if not table.has_char(ch):
+                raise TextError(f"character {ch!r} (U+{ord(ch):04X}) of {w.source!r} is not in the token table "
+                                f"(language {table.language!r})")
+    return words

@@ -6,8 +6,11 @@
  *   fe_cli power IN OUT             IN: int16 frames of WIN samples; OUT: int64 [frames][N_BINS].
  *   fe_cli args                     argument checks of the public API; exit 0 when all pass.
  *   fe_cli fuzz FRAMES SEED         FRAMES random frames (uniform, +-full scale, scaled, impulses,
- *                                   constants, square waves): ma_frontend_power_frame against the
- *                                   direct DFT of fe_reference.c; exit 0 when all are equal.
+ *                                   constants, square waves): ma_frontend_power_frame_dft (the
+ *                                   folded "dft" definition) against the direct DFT of
+ *                                   fe_reference.c; exit 0 when all are equal. (The "fft"
+ *                                   definition is compared with Python on random frames instead.)
+ * Build with -DMA_FE_DEFINITION_FFT=0/1 to select the definition `features` and `power` use.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +114,7 @@ static int fuzz(long frames, uint32_t seed)
             default: x[n] = (((uint32_t)n + phase) / (period / 2 + 1)) % 2 ? 32767 : -32768; break;
             }
         }
-        ma_frontend_power_frame(x, got);
+        ma_frontend_power_frame_dft(x, got);
         fe_reference_power_frame(x, want);
         for (int32_t k = 0; k < MA_FE_N_BINS; k++) {
             if (got[k] != want[k]) {

@@ -31,12 +31,12 @@
 #undef ma_attention_s8_dims_contiguous
 
 /* the portable build (ma_attention_s8.c linked as its own translation unit) */
-int ma_attention_s8_params_init(ma_attention_s8_params *params, const ma_attention_s8_quant *quant);
-size_t ma_attention_s8_get_buffer_size(const ma_attention_s8_dims *dims);
+int32_t ma_attention_s8_params_init(ma_attention_s8_params *params, const ma_attention_s8_quant *quant);
+int32_t ma_attention_s8_get_buffer_size(const ma_attention_s8_dims *dims);
 void ma_attention_s8_dims_contiguous(ma_attention_s8_dims *dims, int32_t heads, int32_t q_len, int32_t kv_len,
                                      int32_t head_dim);
-int ma_attention_s8(const ma_attention_s8_params *params, const ma_attention_s8_dims *dims, const int8_t *q,
-                    const int8_t *k, const int8_t *v, int8_t *out, void *scratch, size_t scratch_size);
+int32_t ma_attention_s8(const ma_attention_s8_params *params, const ma_attention_s8_dims *dims, const int8_t *q,
+                        const int8_t *k, const int8_t *v, int8_t *out, void *scratch, int32_t scratch_size);
 
 typedef struct {
   const uint8_t *p;
@@ -71,10 +71,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const int32_t head_dim = 1 + b3 % 72;
   const int interleaved = (flags >> 3) & 1;
   const size_t skew = (flags >> 4) & 3; /* odd base addresses */
-  size_t qn, kn, i, need, out_bytes;
+  size_t qn, kn, i, out_bytes;
+  int32_t need;
   int8_t *q, *k, *v, *o1, *o2, *qs, *ks, *vs;
   void *s1, *s2;
-  int st1, st2, st_init1, st_init2;
+  int32_t st1, st2, st_init1, st_init2;
 
   memset(&qt, 0, sizeof(qt));
   qt.q.scale = rd_scale(&r), qt.q.zero_point = rd_zp(&r);
@@ -131,9 +132,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(o2, 0x5A, out_bytes + skew);
 
   need = ma_attention_s8_get_buffer_size(&d);
-  abort_if(need == 0 || need != dsp_ma_attention_s8_get_buffer_size(&d));
-  s1 = malloc(need);
-  s2 = malloc(need);
+  abort_if(need <= 0 || need != dsp_ma_attention_s8_get_buffer_size(&d));
+  s1 = malloc((size_t)need);
+  s2 = malloc((size_t)need);
   abort_if(!s1 || !s2);
   abort_if(ma_attention_s8(&pp, &d, q + skew, k + skew, v + skew, o1 + skew, s1, need - 1) !=
            MA_ATTENTION_S8_ERR_SCRATCH);

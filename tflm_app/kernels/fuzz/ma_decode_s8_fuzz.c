@@ -7,11 +7,13 @@
  * on violation):
  *   - the status equals an independent validation of the arguments;
  *   - every valid input gives MA_DECODE_OK, whatever the band (the band always keeps a valid path);
- *   - the alignment is structurally valid, path_score and the confidence sums equal the values
- *     recomputed from the spans;
- *   - with band >= S, path_score equals an independent full Viterbi (int64, no band);
- *   - with a narrower band, path_score <= that optimum;
+ *   - the alignment is structurally valid, path_score and the confidence sums (against frame_max
+ *     when given) equal the values recomputed from the spans;
+ *   - the band used is between the first band and max_band (both capped at S);
+ *   - with a band >= S, the path is edge-free and path_score equals an independent full Viterbi
+ *     (int64, no band); with a narrower band, path_score <= that optimum;
  *   - on error, outputs are untouched.
+ * Scratch and checkpoint buffers are exactly the reported sizes (or 4 bytes short: ERR_SCRATCH).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -29,14 +31,15 @@
     } while (0)
 
 /* Outcome counts, printed at exit when MA_FUZZ_STATS is set: [0] OK exact, [1] OK banded,
- * [2..5] error statuses -1..-4. */
-static unsigned long long stats[6];
+ * [2..5] error statuses -1..-4, [6] banded and widened, [7] banded and not edge-free. */
+static unsigned long long stats[8];
 
 __attribute__((destructor)) static void print_stats(void)
 {
     if (getenv("MA_FUZZ_STATS")) {
-        fprintf(stderr, "ma_decode_s8_fuzz: ok_exact=%llu ok_banded=%llu err_argument=%llu err_token=%llu "
-                "err_too_short=%llu err_scratch=%llu\n", stats[0], stats[1], stats[2], stats[3], stats[4], stats[5]);
+        fprintf(stderr, "ma_decode_s8_fuzz: ok_exact=%llu ok_banded=%llu (widened=%llu, edge_touched=%llu) "
+                "err_argument=%llu err_token=%llu err_too_short=%llu err_scratch=%llu\n", stats[0], stats[1],
+                stats[6], stats[7], stats[2], stats[3], stats[4], stats[5]);
     }
 }
 
@@ -87,13 +90,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     reader r = {data, size};
     const int32_t T = (int32_t)(take(&r) | ((take(&r) & 1u) << 8)); /* 0..511 */
-    const int32_t V = (int32_t)(take(&r) % 131u);                   /* 0..130 */
+    const int32_t V = (int32_t)(take(&r) % 300u);                   /* 0..299 */
     const int32_t n_words = (int32_t)(take(&r) % 17u);             /* 0..16 */
     const uint32_t bsel = take(&r);
     const int32_t band = bsel < 200 ? (int32_t)(bsel % 12u) : (bsel < 250 ? (int32_t)bsel : 100000); /* 0..11, 200.., big */
+    const uint32_t msel = take(&r);
+    const int32_t max_band = msel < 200 ? (int32_t)(msel % 40u) : (msel < 250 ? (int32_t)msel * 4 : 70000);
+    static const int32_t intervals[8] = {0, 1, 2, 3, 5, 16, 64, 70000};
+    const int32_t interval = intervals[take(&r) % 8u];
     const int32_t beam = (int32_t)(take(&r) * 8u) - 8;               /* -8..2032 */
     const int32_t pen = (int32_t)(int16_t)(take(&r) | (take(&r) << 8)) / 24; /* about -1365..1365 */
     const uint32_t scratch_sel = take(&r);
+    const int use_fmax = (int)(take(&r) & 1u);
 
     int32_t lengths[16], n_tokens = 0;
     for (int32_t i = 0; i < n_words; ++i) {
@@ -125,36 +133,54 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         expect = MA_DECODE_ERR_ARGUMENT;
     } else if (n_tokens > T) {
         expect = MA_DECODE_ERR_TOO_SHORT;
-    } else if (band == 1 || band == 2) {
+    } else if (band == 1 || band == 2 || band > MA_DECODE_MAX_BAND || max_band == 1 || max_band == 2 ||
+               max_band > MA_DECODE_MAX_BAND || interval > MA_DECODE_MAX_INTERVAL) {
         expect = MA_DECODE_ERR_ARGUMENT;
     }
-    int32_t need = -1;
+    const ma_decode_s8_params params = {band, max_band, interval, beam, pen};
+    int32_t need = -1, ck_need = -1;
     if (expect == MA_DECODE_OK) {
-        need = ma_decode_s8_get_buffer_size(T, n_tokens, n_words, band);
-        CHECK(need > 0 && need % 4 == 0);
-        if (scratch_sel == 255) {
+        need = ma_decode_s8_get_scratch_size(n_tokens, n_words, &params);
+        ck_need = ma_decode_s8_get_checkpoint_size(T, n_tokens, n_words, &params);
+        CHECK(need > 0 && need % 4 == 0 && ck_need > 0 && ck_need % 4 == 0);
+        if (scratch_sel >= 254) {
             expect = MA_DECODE_ERR_SCRATCH;
         }
     }
     const int32_t give = need < 0 ? 64 : (scratch_sel == 255 ? need - 4 : need);
-    uint32_t *scratch = malloc((size_t)give + 4);
+    const int32_t ck_give = ck_need < 0 ? 64 : (scratch_sel == 254 ? ck_need - 4 : ck_need);
+    uint32_t *scratch = malloc((size_t)give);
+    uint32_t *ckpt = malloc((size_t)ck_give);
     memset(scratch, (int)scratch_sel, (size_t)give);
+    memset(ckpt, (int)scratch_sel ^ 0x55, (size_t)ck_give);
+    int8_t *fmax = 0;
+    if (use_fmax && T > 0) {
+        fmax = malloc((size_t)T);
+        for (int32_t t = 0; t < T; ++t) {
+            int32_t mx = -128;
+            for (int32_t v = 0; v < V; ++v) mx = scores[(size_t)t * (size_t)V + (size_t)v] > mx ? scores[(size_t)t * (size_t)V + (size_t)v] : mx;
+            const int32_t extra = (int32_t)((t * 7) % 5);
+            fmax[t] = (int8_t)(mx + extra > 127 ? 127 : mx + extra);
+        }
+    }
 
     const int32_t nt = n_tokens + 1, nw = n_words + 1;
     int32_t *o = malloc(sizeof(int32_t) * (size_t)(2 * nt + 4 * nw + 1));
     for (int32_t i = 0; i < 2 * nt + 4 * nw + 1; ++i) o[i] = 0x5A5A5A5A;
     int32_t *ts = o, *te = o + nt, *ws = te + nt, *we = ws + nw, *wsum = we + nw, *wf = wsum + nw;
     int32_t *score = wf + nw;
-    const ma_decode_s8_output out = {ts, te, ws, we, wsum, wf, score};
-    const ma_decode_s8_params params = {band, beam, pen};
+    int32_t band_used = -7, edge_free = -7;
+    const ma_decode_s8_output out = {ts, te, ws, we, wsum, wf, score, &band_used, &edge_free};
 
-    const int32_t status = ma_decode_s8(&params, scores, T, V, tokens, n_tokens, lengths, n_words, scratch, give, &out);
+    const int32_t status = ma_decode_s8(&params, scores, fmax, T, V, tokens, n_tokens, lengths, n_words, scratch, give,
+                                        ckpt, ck_give, &out);
     CHECK(status == expect);
     if (status < 0) {
         stats[1 - status]++;
     }
     if (status != MA_DECODE_OK) {
         for (int32_t i = 0; i < 2 * nt + 4 * nw + 1; ++i) CHECK(o[i] == 0x5A5A5A5A);
+        CHECK(band_used == -7 && edge_free == -7);
     } else {
         /* structure, and the score recomputed from the spans */
         const int32_t S = n_tokens + n_words + 1;
@@ -176,6 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     const int8_t *row = scores + (size_t)t * (size_t)V;
                     int32_t mx = row[0];
                     for (int32_t v = 1; v < V; ++v) mx = row[v] > mx ? row[v] : mx;
+                    if (fmax) mx = fmax[t];
                     sum += row[tokens[c]];
                     conf += row[tokens[c]] - mx;
                 }
@@ -189,16 +216,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         entered += T > prev_end;
         CHECK(*score == sum - (int64_t)pen * entered);
         const int64_t opt = full_viterbi(scores, T, V, tok_of_state, S, pen);
-        const int32_t w = band == 0 ? MA_DECODE_DEFAULT_BAND : band;
-        stats[w >= S ? 0 : 1]++;
-        if (w >= S) {
-            CHECK(*score == opt);
+        const int32_t w0 = band == 0 ? MA_DECODE_DEFAULT_BAND : band;
+        const int32_t wm0 = max_band == 0 ? MA_DECODE_DEFAULT_MAX_BAND : max_band;
+        const int32_t w = w0 < S ? w0 : S, wm = (wm0 < S ? wm0 : S) > w ? (wm0 < S ? wm0 : S) : w;
+        CHECK(band_used >= w && band_used <= wm && (edge_free == 0 || edge_free == 1));
+        CHECK(edge_free == 1 || band_used == wm); /* widening stops only when edge-free or at max_band */
+        stats[band_used >= S ? 0 : 1]++;
+        if (band_used >= S) {
+            CHECK(edge_free == 1 && *score == opt);
         } else {
+            stats[6] += band_used > w;
+            stats[7] += edge_free == 0;
             CHECK(*score <= opt);
         }
         free(tok_of_state);
     }
     free(o);
+    free(fmax);
+    free(ckpt);
     free(scratch);
     free(scores);
     free(tokens);

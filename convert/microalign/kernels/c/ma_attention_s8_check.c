@@ -43,14 +43,16 @@ static long run_case(const struct ma_att_case *c, int interleaved) {
   const size_t qn = H * TQ * DK, kn = H * TK * DK;
   uint8_t *pool = (uint8_t *)pool_words;
   ma_attention_s8_dims d;
-  size_t scratch_bytes, used, h, t, e, i;
+  size_t used, h, t, e, i;
+  int32_t scratch_bytes;
   int8_t *q, *k, *v, *o;
   long diff = 0;
   ma_attention_s8_dims_contiguous(&d, c->heads, c->q_len, c->kv_len, c->head_dim);
   d.window_left = c->window_left;
   d.window_right = c->window_right;
   scratch_bytes = ma_attention_s8_get_buffer_size(&d);
-  used = (scratch_bytes + 3u) & ~(size_t)3u;
+  if (scratch_bytes < 0) return -1;
+  used = ((size_t)scratch_bytes + 3u) & ~(size_t)3u;
   if (!interleaved) {
     if (used + qn > sizeof(pool_words)) return -2;
     o = (int8_t *)pool + used;
@@ -88,8 +90,11 @@ static int check_api_errors(void) {
   ma_attention_s8_quant qt;
   ma_attention_s8_params p;
   ma_attention_s8_dims d;
-  size_t n;
+  int32_t n;
   int bad = 0;
+  /* the library's codes are the project-wide ones (ma_status.h) */
+  bad += MA_ATTENTION_S8_OK != MA_OK || MA_ATTENTION_S8_ERR_ARG != MA_ERR_ARGUMENT ||
+         MA_ATTENTION_S8_ERR_SCRATCH != MA_ERR_SCRATCH || MA_ATTENTION_S8_ERR_QUANT != MA_ERR_QUANT;
   memset(&qt, 0, sizeof(qt));
   qt.q.scale = qt.k.scale = qt.v.scale = 0.02f;
   qt.scores.scale = 0.05f;
@@ -113,7 +118,8 @@ static int check_api_errors(void) {
   ma_attention_s8_dims_contiguous(&d, 1, 4, 4, 8);
   n = ma_attention_s8_get_buffer_size(&d);
   memset(o, 0x55, sizeof(o));
-  bad += n == 0;
+  bad += n <= 0;
+  bad += ma_attention_s8_get_buffer_size(NULL) != MA_ATTENTION_S8_ERR_ARG;
   bad += ma_attention_s8(&p, &d, x, x, x, o, pool, n) != MA_ATTENTION_S8_OK;
   bad += ma_attention_s8(NULL, &d, x, x, x, o, pool, n) != MA_ATTENTION_S8_ERR_ARG;
   bad += ma_attention_s8(&p, NULL, x, x, x, o, pool, n) != MA_ATTENTION_S8_ERR_ARG;
@@ -122,7 +128,7 @@ static int check_api_errors(void) {
   bad += ma_attention_s8(&p, &d, x, x, x, o, pool, n - 1) != MA_ATTENTION_S8_ERR_SCRATCH;
   bad += ma_attention_s8(&p, &d, x, x, x, o, pool + 2, n) != MA_ATTENTION_S8_ERR_SCRATCH;
   d.kv_len = MA_ATTENTION_S8_MAX_KV_LEN + 1;
-  bad += ma_attention_s8_get_buffer_size(&d) != 0;
+  bad += ma_attention_s8_get_buffer_size(&d) != MA_ATTENTION_S8_ERR_ARG;
   bad += ma_attention_s8(&p, &d, x, x, x, o, pool, n) != MA_ATTENTION_S8_ERR_ARG;
   d.kv_len = 4;
   d.head_dim = 0;

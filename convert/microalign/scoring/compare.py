@@ -1,6 +1,10 @@
 """What each conversion stage costs: the same utterances through every backend, against PyTorch float.
 
-Per stage (``torch``, ``onnx``, ``tflite-float``, ``tflite`` int8, ``tflm`` int8):
+Evaluation, not conversion: it runs converted models through
+:mod:`microalign.runtime` and the aligner and scores them with
+:mod:`microalign.scoring`. Per stage (every backend of
+:data:`microalign.runtime.BACKENDS`: ``torch``, ``onnx``, ``tflite-float``,
+``tflite`` int8, ``tflm`` int8):
 
 - output error of the frame log-probabilities against the reference stage
   (X-CUBE-AI style: rmse, mae, l2r, cosine; see :mod:`.metrics`) and
@@ -24,21 +28,21 @@ from typing import Sequence
 
 import numpy as np
 
-from .backends import Backend, load_backend
-from .metrics import output_errors
+from ..export.metrics import output_errors
+from ..runtime import BACKEND_NAMES, BACKENDS, Backend, frame_scores, load_backend
 
-STAGES = ("torch", "onnx", "tflite-float", "tflite", "tflm")
-LABELS = {"torch": "PyTorch float", "onnx": "ONNX Runtime float", "tflite-float": "LiteRT float",
-          "tflite": "LiteRT int8 (ref. kernels)", "tflm": "TFLM int8"}
-STAGE_FILES = {"onnx": "student.onnx", "tflite-float": "student_float32.tflite",
-               "tflite": "student_int8.tflite", "tflm": "student_int8.tflite"}
+STAGES = BACKEND_NAMES
+LABELS = {name: spec.label for name, spec in BACKENDS.items()}
 
 
 def stage_backends(checkpoint, converted_dir: str | Path, stages: Sequence[str] = STAGES) -> dict[str, Backend]:
-    """Backends for the stages: ``torch`` from the checkpoint, the others from a :func:`convert_checkpoint` folder."""
+    """Backends for the stages: ``torch`` from the checkpoint, the others from a
+    :func:`~microalign.export.convert_checkpoint` folder (the registry's file name for each)."""
     out = {}
     for s in stages:
-        out[s] = load_backend(s, checkpoint if s == "torch" else Path(converted_dir) / STAGE_FILES[s])
+        if s not in BACKENDS:
+            raise ValueError(f"unknown stage {s!r}; choose among {', '.join(BACKENDS)}")
+        out[s] = load_backend(s, checkpoint if s == "torch" else Path(converted_dir) / BACKENDS[s].asset)
     return out
 
 
@@ -46,7 +50,7 @@ class _Cached:
     """A window scorer that remembers its answers (the aligner re-asks for the same windows)."""
 
     def __init__(self, backend: Backend) -> None:
-        self.backend, self.window, self.seconds = backend, backend.window, 0.0
+        self.backend, self.window, self.tokens, self.seconds = backend, backend.window, backend.tokens, 0.0
         self._memo: dict[bytes, object] = {}
 
     def __call__(self, win: np.ndarray):
@@ -117,11 +121,11 @@ def compare_stages(utterances: Sequence, backends: dict[str, Backend], reference
     aligner rejects for a stage counts as unmatched words for that stage
     and is listed in its ``failures``.
     """
-    from ..align import align_pcm, frame_scores
+    from ..align import align_pcm
     from ..audio import load_audio
     from ..corpus import Segment
     from ..frontend import features_from_pcm
-    from ..scoring import score_utterances
+    from .metrics import score_utterances
 
     if reference not in backends:
         raise ValueError(f"reference stage {reference!r} is not among the backends {list(backends)}")
@@ -133,9 +137,7 @@ def compare_stages(utterances: Sequence, backends: dict[str, Backend], reference
         pcm = load_audio(u.audio, quiet=True)
         feats = features_from_pcm(pcm)
         for k, sc in scorers.items():
-            fs = frame_scores(feats, sc)
-            lp = fs.values if not fs.is_int8 else (fs.values.astype(np.float32) - fs.zero_point) * fs.scale
-            logp[k].append(np.asarray(lp, np.float32))
+            logp[k].append(frame_scores(feats, sc).log_probs())
             if align:
                 try:
                     words[k][u.id] = [Segment(w.word, w.start, w.end) for w in align_pcm(pcm, u.text, sc).words]
@@ -172,8 +174,8 @@ def _figure(**kw):
 
 def plot_boundary_cdf(cmp: Comparison, path: str | Path, title: str = "", xmax: float = 200.0) -> None:
     """CDF of absolute word-boundary errors, one curve per stage."""
-    from ..scoring import boundary_errors_ms
-    from ..scoring.plots import draw_cdf
+    from .metrics import boundary_errors_ms
+    from .plots import draw_cdf
 
     fig = _figure(figsize=(6, 4), dpi=120)
     draw_cdf(fig.subplots(), {r.label: boundary_errors_ms(r.errors) if r.errors else np.zeros(0)
@@ -241,7 +243,7 @@ def calibration_sweep(utterances: Sequence, reference: Backend, converted_dir: s
     Returns one row per size: output errors against ``reference`` and, with
     ``align``, mean boundary error (ms) and the shift from the reference's boundaries.
     """
-    from .convert import requantize
+    from ..export.convert import requantize
 
     models = {n: requantize(converted_dir, calibration, n, seed=seed) for n in sizes}
     runs = {"ref": reference, **{f"{stage} n={n}": load_backend(stage, p) for n, p in models.items()}}

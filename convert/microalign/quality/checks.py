@@ -1,0 +1,172 @@
+"""Mismatch checks: does the transcript fit the audio, and where not?
+
+:func:`assess` turns what the aligner computed (frame scores, decoded spans, log-mel
+features) into calibrated word confidences, an utterance score and a list of
+:class:`QualityWarning`. Codes (the README's "Confidence and warnings" section says the same):
+
+===================  ====  =================================================================
+code                 word  meaning
+===================  ====  =================================================================
+``unspoken_word``    yes   the word is probably not in the audio (fitted detector, see below)
+``stretched_word``   yes   the word lasts far longer than any word is spoken, or is long (>= 1 s)
+                           and improbable (confidence < 0.2): it absorbed audio that the
+                           transcript does not explain
+``squeezed_words``   yes   several consecutive words got only the minimum duration (audio
+                           missing for them); the warning names the first of the run
+``no_speech``        no    where the words were placed the model hears no speech, or the audio
+                           is a steady noise without the level changes of speech
+``text_too_long``    no    more characters per second of speech than anyone speaks
+``text_too_short``   no    far fewer characters than the speech in the audio needs
+``low_score``        no    the utterance score is so low that the transcript probably is not
+                           what was said
+``band_edge``        no    the decoder's path touched the edge of its widest band, so the
+                           alignment is not proven optimal (added by :func:`microalign.align.align_pcm`)
+===================  ====  =================================================================
+
+The unspoken-word detector is a logistic regression on the same word features as the
+confidence, fitted on words inserted into correct transcripts (positives) against the
+correct words. The thresholds (``eval/calibrate_confidence.py``) lie beyond what the correct
+calibration recordings show, so none of those draws a warning; inserted and correct words
+overlap (an inserted "the" can hide in a vowel), so about a quarter of inserted words are
+flagged as unspoken (many more draw another warning).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..frontend import FRAME_SECONDS
+from .confidence import Calibration, load_calibration, select
+from .features import FEATURES, UtteranceFrames, log_probs_of, word_features
+
+CODES = ("unspoken_word", "stretched_word", "squeezed_words", "no_speech", "text_too_long", "text_too_short",
+         "low_score", "band_edge")
+
+
+@dataclass(frozen=True)
+class QualityWarning:
+    code: str                    #: one of :data:`CODES`
+    message: str
+    word: int | None = None      #: index into the aligned words (``None``: the whole utterance)
+    start: float | None = None   #: seconds
+    end: float | None = None
+
+    def to_dict(self) -> dict:
+        d: dict = {"code": self.code}
+        if self.word is not None:
+            d["word"] = self.word
+        if self.start is not None:
+            d["start"] = round(self.start, 3)
+            d["end"] = round(float(self.end), 3)
+        d["message"] = self.message
+        return d
+
+    def line(self) -> str:
+        """One line for stderr."""
+        where = f" at {self.start:.2f}-{self.end:.2f} s" if self.start is not None else ""
+        return f"warning: {self.code}{where}: {self.message}"
+
+
+@dataclass
+class Assessment:
+    confidence: np.ndarray              #: [n] calibrated word confidence (see :mod:`.confidence`)
+    unspoken: np.ndarray                #: [n] probability that each word is not in the audio
+    score: float                        #: mean confidence: expected share of words within 50 ms
+    warnings: list[QualityWarning]
+    features: np.ndarray                #: [n, len(FEATURES)]
+    stats: dict = field(default_factory=dict)   #: utterance-level numbers the checks used
+
+
+def utterance_stats(frames: UtteranceFrames, word_spans: np.ndarray, n_chars: int) -> dict:
+    """Utterance-level numbers of the checks: seconds of speech (model), characters per speech second,
+    share of the words' frames heard as speech, spread (std, dB) of the level over those frames."""
+    placed = np.zeros(len(frames.speech), dtype=bool)
+    for a, b in np.asarray(word_spans):
+        placed[int(a):int(b)] = True
+    speech_s = float(frames.speech.sum()) * FRAME_SECONDS
+    lvl = frames.level_db[placed] if placed.any() else frames.level_db
+    return {"speech_seconds": speech_s,
+            "chars_per_speech_second": n_chars / max(speech_s, FRAME_SECONDS),
+            "speech_fraction": float(frames.speech[placed].mean()) if placed.any() else 0.0,
+            "level_spread_db": float(lvl.std())}
+
+
+def assess(values: np.ndarray, tokens: list[list[int]], token_spans: np.ndarray, word_spans: np.ndarray,
+           feats: np.ndarray, min_char_frames: int, words: list[str] | None = None, *,
+           scale: float | None = None, zero_point: int | None = None,
+           calibration: Calibration | None = None) -> Assessment:
+    """Confidence, score and warnings of one decoded utterance.
+
+    Args:
+        values: frame scores ``[T, V]`` (float log-probs, or int8 with ``scale``/``zero_point``).
+        tokens: token ids per word; ``token_spans`` ``[C, 2]`` / ``word_spans`` ``[n, 2]``: decoded frames.
+        feats: the int8 log-mel features ``[T, N_MELS]`` the scores came from.
+        min_char_frames: the decoder's minimum frames per character for this utterance.
+        words: the aligned words (for the messages).
+    """
+    cal = calibration or load_calibration()
+    th = cal.thresholds
+    lp = log_probs_of(values, scale, zero_point)
+    frames = UtteranceFrames.of(lp, feats)
+    x = word_features(lp, tokens, token_spans, word_spans, frames, min_char_frames)
+    conf = cal.confidence(select(x, cal.confidence.features))
+    unsp = cal.unspoken(select(x, cal.unspoken.features))
+    words = list(words) if words is not None else [f"#{i}" for i in range(len(tokens))]
+    n_chars = sum(len(t) for t in tokens)
+    stats = utterance_stats(frames, word_spans, n_chars)
+    score = float(conf.mean()) if len(conf) else 0.0
+    stats["score"] = score
+    spans = np.asarray(word_spans)
+    sec = spans * FRAME_SECONDS
+    out: list[QualityWarning] = []
+
+    def word_warning(code: str, i: int, msg: str) -> None:
+        out.append(QualityWarning(code, msg, i, float(sec[i, 0]), float(sec[i, 1])))
+
+    for i in range(len(tokens)):
+        if unsp[i] > th.unspoken_probability:
+            word_warning("unspoken_word", i, f"word {i} {words[i]!r} looks unspoken "
+                         f"(probability {unsp[i]:.3f}, confidence {conf[i]:.2f})")
+        dur = float(sec[i, 1] - sec[i, 0])
+        per_char = dur / len(tokens[i])
+        if dur >= th.stretched_min_seconds and (per_char > th.stretched_seconds_per_char
+                                                 or conf[i] < th.stretched_confidence):
+            word_warning("stretched_word", i, f"word {i} {words[i]!r} lasts {dur:.2f} s "
+                         f"({per_char:.2f} s per character, confidence {conf[i]:.2f}): "
+                         "audio the transcript does not explain?")
+    floor = x[:, FEATURES.index("at_floor")] > 0.5
+    i = 0
+    while i < len(floor):
+        if floor[i]:
+            j = i
+            while j < len(floor) and floor[j]:
+                j += 1
+            if j - i >= th.squeezed_run:
+                out.append(QualityWarning(
+                    "squeezed_words", f"words {i}-{j - 1} ({' '.join(words[i:j][:6])}{' ...' if j - i > 6 else ''}) "
+                    f"all got the minimum duration: audio missing for them?", i, float(sec[i, 0]),
+                    float(sec[j - 1, 1])))
+            i = j
+        else:
+            i += 1
+    if stats["speech_fraction"] < th.speech_fraction_low or stats["level_spread_db"] < th.level_spread_db_low:
+        out.append(QualityWarning(
+            "no_speech", f"no speech where the words were placed: the model hears speech in "
+            f"{100 * stats['speech_fraction']:.0f} % of their frames, the level varies by "
+            f"{stats['level_spread_db']:.1f} dB"))
+    cps = stats["chars_per_speech_second"]
+    if cps > th.chars_per_second_high:
+        out.append(QualityWarning(
+            "text_too_long", f"{n_chars} characters for {stats['speech_seconds']:.2f} s of speech "
+            f"({cps:.0f} per second; speech rarely exceeds {th.chars_per_second_high:.0f}): transcript too long "
+            "or audio truncated?"))
+    elif cps < th.chars_per_second_low:
+        out.append(QualityWarning(
+            "text_too_short", f"{n_chars} characters for {stats['speech_seconds']:.2f} s of speech "
+            f"({cps:.1f} per second; speech rarely goes below {th.chars_per_second_low:.0f}): transcript incomplete?"))
+    if score < th.score_low:
+        out.append(QualityWarning(
+            "low_score", f"utterance score {score:.2f} (expected share of words within 50 ms): "
+            "the transcript may not match the audio"))
+    return Assessment(conf, unsp, score, out, x, stats)

@@ -1,0 +1,120 @@
+"""What the aligner knows about each placed word, as numbers: the inputs of the confidence
+calibration (:mod:`.confidence`) and of the mismatch checks (:mod:`.checks`).
+
+All of it comes from what the aligner computed anyway — the model's per-frame
+log-probabilities, the decoded character spans and the int8 log-mel features — so the
+same numbers can be computed on the device.
+
+Per word (columns of :func:`word_features`, names in :data:`FEATURES`):
+
+=====================  =====================================================================
+``gap``                mean over the word's frames of ``lp[t, aligned char] - max_v lp[t, v]``
+                       (nats, <= 0): how much the model prefers another token; ``exp(gap)`` is
+                       the uncalibrated confidence of earlier versions
+``worst_char_gap``     the same mean for the word's worst character
+``silence``            mean over the word's frames of the model's silence probability
+``log_frames_per_char``  ``log`` of the word's frames per character (10 ms frames)
+``at_floor``           1 when the word is no longer than the decoder's minimum duration
+``pause_before``       seconds of silence placed before the word (capped at 1 s)
+``pause_after``        seconds of silence placed after the word (capped at 1 s)
+``level_db``           the word's mean log-mel level minus the utterance's speech level (dB)
+``neighbour_gap``      mean ``gap`` of the words before and after it (an unspoken word takes
+                       frames from its neighbours and lowers their gap too)
+=====================  =====================================================================
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..frontend import FRAME_SECONDS
+
+#: dB per int8 log-mel step (256 steps span 144 dB, see :mod:`microalign.frontend.features`)
+DB_PER_FEATURE_STEP = 144.0 / 256.0
+#: frames whose silence probability is below this count as speech for the model
+SPEECH_PROB = 0.5
+PAUSE_CAP_SECONDS = 1.0
+
+FEATURES = ("gap", "worst_char_gap", "silence", "log_frames_per_char", "at_floor",
+            "pause_before", "pause_after", "level_db", "neighbour_gap")
+
+
+class QualityError(ValueError):
+    """Inconsistent inputs to the quality checks (the message names the problem)."""
+
+
+def log_probs_of(values: np.ndarray, scale: float | None = None, zero_point: int | None = None) -> np.ndarray:
+    """Float log-probabilities ``[T, V]`` from float scores or int8 scores with their quantisation."""
+    v = np.asarray(values)
+    if v.ndim != 2:
+        raise QualityError(f"frame scores must be [T, V], got shape {v.shape}")
+    if v.dtype == np.int8:
+        if scale is None or zero_point is None:
+            raise QualityError("int8 frame scores need their scale and zero point")
+        return (v.astype(np.float64) - float(zero_point)) * float(scale)
+    return v.astype(np.float64)
+
+
+@dataclass
+class UtteranceFrames:
+    """Per-frame quantities shared by the word features and the utterance checks."""
+
+    silence_prob: np.ndarray    #: [T] model probability of silence
+    level_db: np.ndarray        #: [T] mean log-mel level in dB (relative to the frontend's floor)
+    speech: np.ndarray          #: [T] bool, the model hears speech (silence probability < SPEECH_PROB)
+    speech_level_db: float      #: median level of the speech frames (of all frames when there are none)
+
+    @classmethod
+    def of(cls, log_probs: np.ndarray, feats: np.ndarray) -> "UtteranceFrames":
+        lp = np.asarray(log_probs, dtype=np.float64)
+        f = np.asarray(feats)
+        if len(f) != len(lp):
+            raise QualityError(f"features have {len(f)} frames but the scores {len(lp)}")
+        sil = np.exp(np.minimum(lp[:, 0], 0.0))
+        level = (f.astype(np.float64).mean(axis=1) + 128.0) * DB_PER_FEATURE_STEP
+        speech = sil < SPEECH_PROB
+        ref = float(np.median(level[speech])) if speech.any() else float(np.median(level))
+        return cls(sil, level, speech, ref)
+
+
+def word_features(log_probs: np.ndarray, tokens: list[list[int]], token_spans: np.ndarray,
+                  word_spans: np.ndarray, frames: UtteranceFrames, min_char_frames: int) -> np.ndarray:
+    """``[n_words, len(FEATURES)]`` float64 features of the decoded words (see the module doc)."""
+    lp = np.asarray(log_probs, dtype=np.float64)
+    n_tok = sum(len(t) for t in tokens)
+    token_spans = np.asarray(token_spans)
+    word_spans = np.asarray(word_spans)
+    if token_spans.shape != (n_tok, 2) or word_spans.shape != (len(tokens), 2):
+        raise QualityError(f"spans of shape {token_spans.shape} / {word_spans.shape} do not match "
+                           f"{len(tokens)} words of {n_tok} characters")
+    T = len(lp)
+    best = lp.max(axis=1)
+    out = np.zeros((len(tokens), len(FEATURES)))
+    ci = 0
+    for i, word in enumerate(tokens):
+        total, counted, worst = 0.0, 0, 0.0
+        for tok in word:
+            s, e = (int(x) for x in token_spans[ci])
+            ci += 1
+            g = float((lp[s:e, tok] - best[s:e]).sum())
+            total, counted = total + g, counted + (e - s)
+            worst = min(worst, g / max(e - s, 1))
+        a, b = (int(x) for x in word_spans[i])
+        n = max(b - a, 1)
+        prev_end = int(word_spans[i - 1][1]) if i > 0 else 0
+        next_start = int(word_spans[i + 1][0]) if i + 1 < len(tokens) else T
+        sil = frames.silence_prob[a:b]
+        out[i] = (total / max(counted, 1), worst, float(sil.mean()) if b > a else 1.0,
+                  np.log(n / len(word)), float(n <= min_char_frames * len(word)),
+                  min((a - prev_end) * FRAME_SECONDS, PAUSE_CAP_SECONDS),
+                  min((next_start - b) * FRAME_SECONDS, PAUSE_CAP_SECONDS),
+                  float(frames.level_db[a:b].mean() - frames.speech_level_db) if b > a else 0.0, 0.0)
+    gap = out[:, 0]
+    if len(gap) == 1:
+        out[:, -1] = gap
+    else:
+        padded = np.concatenate([gap[1:2], gap, gap[-2:-1]])     # an edge word's only neighbour counts twice
+        out[:, -1] = (padded[:-2] + padded[2:]) / 2
+    return out
+

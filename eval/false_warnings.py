@@ -1,0 +1,125 @@
+"""How often the mismatch checks (:mod:`microalign.quality`) warn on correct recordings, and how
+often they catch constructed mismatches (:mod:`microalign.quality.cases`).
+
+Correct recordings: the TIMIT dev sample (never used to calibrate) and LJ Speech clips
+LJ002-* (the calibration used LJ001-0001 ... LJ001-0080). Goal: warnings on at most 2 % of
+correct utterances. Mismatches: each correct pair turned into a partial transcript, an
+unspoken word inserted, truncated audio, white noise, another clip's transcript.
+
+    python eval/false_warnings.py --timit ../shared/data/timit-sample-dev \\
+        --ljspeech ../shared/data/ljspeech-subset --lj-first LJ002-0001 --n-lj 100 --backend torch --backend tflm
+
+Writes ``eval/results/quality.md`` (``-o``) and prints the same tables.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "convert"))
+
+from microalign.align import align_pcm  # noqa: E402
+from microalign.audio import load_audio  # noqa: E402
+from microalign.quality import cases  # noqa: E402
+from microalign.runtime import load_backend  # noqa: E402
+
+# the warnings each constructed case is meant to draw (any of them counts as caught)
+EXPECTED = {"partial_transcript": {"text_too_short", "stretched_word", "low_score"},
+            "unspoken_word": {"unspoken_word", "squeezed_words"},
+            "truncated_audio": {"text_too_long", "squeezed_words", "low_score"},
+            "white_noise": {"no_speech", "low_score", "text_too_long"},
+            "other_transcript": {"low_score", "text_too_long", "text_too_short", "stretched_word", "squeezed_words",
+                                 "unspoken_word"}}
+
+
+def corpora(timit: Path | None, lj: Path | None, lj_first: str, n_lj: int):
+    out = {}
+    if timit:
+        from microalign.data.readers import read_timit
+
+        out["TIMIT dev"] = [(u.id, u.audio, u.text) for u in read_timit(timit)]
+    if lj:
+        from microalign.teachers.corpora import read_ljspeech
+
+        utts = [u for u in read_ljspeech(lj) if u.id >= lj_first][:n_lj]
+        name = "LJ Speech " + (f"{utts[0].id}..{utts[-1].id}" if utts else "(none)")
+        out[name] = [(u.id, u.audio, u.text) for u in utts]
+    return out
+
+
+def run(backend: str, sets: dict, with_cases: bool) -> tuple[list[str], dict]:
+    scorer = load_backend(backend)
+    rows, details = [], {}
+    for name, utts in sets.items():
+        t0 = time.time()
+        flagged, codes, caught, tried = [], Counter(), Counter(), Counter()
+        for j, (uid, audio, text) in enumerate(utts):
+            pcm = load_audio(audio)
+            al = align_pcm(pcm, text, scorer)
+            if al.warnings:
+                flagged.append(f"{uid}: " + "; ".join(w.line() for w in al.warnings))
+                codes.update({w.code for w in al.warnings})
+            if not with_cases:
+                continue
+            for case, make in cases.CASES.items():
+                other = utts[(j + 1) % len(utts)][2]
+                try:
+                    p2, t2 = make(pcm, text, other) if case == "other_transcript" else make(pcm, text)
+                except ValueError:
+                    continue
+                tried[case] += 1
+                try:
+                    bad = align_pcm(p2, t2, scorer)
+                except ValueError:          # refused outright (e.g. transcript longer than the audio): caught
+                    caught[case] += 1
+                    continue
+                if {w.code for w in bad.warnings} & EXPECTED[case]:
+                    caught[case] += 1
+        n = len(utts)
+        case_cols = " | ".join(f"{caught[c]}/{tried[c]}" for c in cases.CASES) if with_cases else ""
+        rows.append(f"| {backend} | {name} | {n} | {len(flagged)} ({100 * len(flagged) / max(n, 1):.1f} %) | "
+                    f"{', '.join(f'{k} {v}' for k, v in sorted(codes.items())) or '–'} | {case_cols} | "
+                    f"{time.time() - t0:.0f} s |")
+        details[(backend, name)] = flagged
+    return rows, details
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--timit", type=Path)
+    ap.add_argument("--ljspeech", type=Path)
+    ap.add_argument("--lj-first", default="LJ002-0001")
+    ap.add_argument("--n-lj", type=int, default=100)
+    ap.add_argument("--backend", action="append", default=[])
+    ap.add_argument("--no-cases", action="store_true", help="only the false-warning rate")
+    ap.add_argument("-o", "--out", type=Path, default=Path(__file__).resolve().parent / "results" / "quality.md")
+    a = ap.parse_args(argv)
+    sets = corpora(a.timit, a.ljspeech, a.lj_first, a.n_lj)
+    if not sets:
+        ap.error("give --timit and/or --ljspeech")
+    head = ["| backend | correct recordings | utterances | with a warning (false) | codes | "
+            + " | ".join(f"{c} caught" for c in cases.CASES) + " | time |",
+            "|---|---|---|---|---|" + "---|" * len(cases.CASES) + "---|"]
+    rows, details = [], {}
+    for b in a.backend or ["torch"]:
+        r, d = run(b, sets, not a.no_cases)
+        rows += r
+        details |= d
+    lines = ["# Mismatch checks: false warnings on correct recordings, constructed mismatches caught", "",
+             f"`python eval/false_warnings.py {' '.join(sys.argv[1:] if argv is None else argv)}`", "",
+             "A case counts as caught when it draws one of the warnings meant for it (or is refused with an error).",
+             "", *head, *rows, "", "## Warnings on correct recordings", ""]
+    for (b, name), flagged in details.items():
+        lines += [f"- {b}, {name}: " + ("none" if not flagged else "")] + [f"  - {f}" for f in flagged]
+    text = "\n".join(lines) + "\n"
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

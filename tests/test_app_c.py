@@ -1,0 +1,250 @@
+"""The TFLM-free parts of the C aligner (tflm_app/app/): transcript parsing against the generated
+token table, the window schedule and owner rule, and the JSON line of one word with the host's
+rounding -- on the host (gcc, ASan + UBSan, -ffp-contract=off) and on a Cortex-M7 under QEMU, each
+against its Python reference (microalign.runtime.windows, json.dumps, round)."""
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import qemu_harness
+from microalign.runtime.windows import window_owners, window_starts
+from microalign.text.tokens import ENGLISH
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "tflm_app" / "app"
+MAX_WORDS, MAX_TOKENS = 64, 512
+SEPARATORS = b" \t\r\n"
+
+
+def c_str(b: bytes) -> str:
+    """A C string literal of arbitrary bytes (octal escapes; no trigraphs, no hex run-on)."""
+    out = []
+    for x in b:
+        ch = chr(x)
+        out.append(ch if 0x20 <= x < 0x7F and ch not in '\\"?' else f"\\{x:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def c_double(x: float) -> str:
+    return float(x).hex() if math.isfinite(x) else "0.0"
+
+
+# ----------------------------------------------------------------------------- Python references
+
+
+def parse_reference(text: bytes, table=ENGLISH):
+    """(status, words [(offset, bytes, first_token, n_tokens)], tokens, error offset) as the
+    device parses a spoken-form transcript: words split on runs of space/tab/CR/LF, every
+    character in the token table, strict UTF-8; an empty transcript is a token error."""
+    words, tokens, i = [], [], 0
+    while i < len(text):
+        if text[i] in SEPARATORS:
+            i += 1
+            continue
+        j = i
+        while j < len(text) and text[j] not in SEPARATORS:
+            j += 1
+        raw = text[i:j]
+        try:
+            s = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            good = raw[:e.start].decode("utf-8")
+            bad = next((k for k, c in enumerate(good) if not table.has_char(c) or c == "\0"), None)
+            if bad is not None:
+                return -2, words, tokens, i + len(good[:bad].encode())
+            return -2, words, tokens, i + e.start
+        first = len(tokens)
+        for k, c in enumerate(s):
+            if c == "\0" or not table.has_char(c):
+                return -2, words, tokens, i + len(s[:k].encode())
+            tokens.append(table.char_to_id(c))
+        words.append((i, j - i, first, len(tokens) - first))
+        i = j
+    if not words:
+        return -2, words, tokens, len(text)
+    return 0, words, tokens, 0
+
+
+def transcript_cases(rng) -> list[bytes]:
+    fixed = [b"hello world", b"  it's  a\ttest\r\n", b"", b"   \n\t", b"Hello", "h\u00e9llo".encode(), b"a1 b",
+             b"a-b", b"don't stop", b"x", b"\xe2\x82", b"a \xe2\x82a", b"ab\xc0\xafc", b"ab\xed\xa0\x80",
+             b"ab\xf4\x90\x80\x80", b"a\x00b", b"a\x80", b"zz \xff", "\u4e2d".encode(), b"a\x0bb", b"'",
+             b" ".join([b"a"] * MAX_WORDS), b"q" * MAX_TOKENS]
+    letters = "abcdefghijklmnopqrstuvwxyz'"
+    for _ in range(60):
+        ws = ["".join(rng.choice(list(letters), size=rng.integers(1, 9))) for _ in range(rng.integers(1, 12))]
+        t = " ".join(ws)
+        if rng.random() < 0.4:   # one corrupted character
+            k = int(rng.integers(0, len(t)))
+            t = t[:k] + str(rng.choice(["A", "0", ".", "\u00e9", ",", "-", "\u00a0"])) + t[k + 1:]
+        fixed.append(t.encode())
+    return fixed
+
+
+def window_cases() -> list[tuple[int, int, int]]:
+    cases = [(n, 400, 50) for n in (1, 2, 399, 400, 401, 499, 500, 700, 701, 999, 1000, 1001, 1234, 3000, 6001)]
+    cases += [(n, w, m) for n, w, m in ((10, 5, 2), (11, 5, 2), (17, 5, 1), (30, 7, 0), (100, 10, 4), (23, 4, 1),
+                                         (1000, 64, 16), (257, 16, 7))]
+    return cases
+
+
+def json_cases(rng):
+    chars = ["a", "'", "z", '"', "\\", "\u00e9", "\u4e2d", "\x01", "\n", "\u2028", "\x7f", "\t"]
+    out = []
+    for i in range(80):
+        n = int(rng.integers(1, 6))
+        word = "".join(rng.choice(chars[:3] if i % 3 else chars, size=n))
+        ms = sorted(int(v) for v in rng.integers(0, 10_000_000 if i % 4 == 0 else 20000, size=2 * n))
+        ch = [(str(rng.choice(chars)), ms[2 * k], ms[2 * k + 1]) for k in range(n)]
+        x = float(rng.random()) if i % 5 else float(rng.choice([0.0, 1.0, 0.00004, 0.99995, 0.5]))
+        conf = round(x, 4)
+        d = {"word": word, "start": round(ms[0] / 1000, 3), "end": round(ms[-1] / 1000, 3),
+             "acoustic": conf, "chars": [{"char": c, "start": round(a / 1000, 3), "end": round(b / 1000, 3)}
+                                           for c, a, b in ch]}
+        out.append((word, ms[0], ms[-1], int(round(conf * 10000)), ch, json.dumps(d, ensure_ascii=False) + "\n"))
+    return out
+
+
+def write_vectors(out: Path) -> Path:
+    rng = np.random.default_rng(2026)
+    L = ["/* generated by tests/test_app_c.py -- do not edit */", "#include <stdint.h>",
+         f"#define MAXW {MAX_WORDS}", f"#define MAXT {MAX_TOKENS}"]
+
+    # transcripts
+    texts = transcript_cases(rng)
+    refs = [parse_reference(t) for t in texts]
+    wb, tb, W, T = [], [], [], []
+    for st, words, toks, err in refs:
+        wb.append(len(W) // 4)
+        tb.append(len(T))
+        W += [v for w in words for v in w]
+        T += toks
+    L += [f"#define T_N {len(texts)}",
+          "static const char *const T_TEXT[T_N] = {" + ",\n".join(c_str(t) for t in texts) + "};",
+          "static const uint32_t T_LEN[T_N] = {" + ", ".join(str(len(t)) for t in texts) + "};",
+          "static const int32_t T_STATUS[T_N] = {" + ", ".join(str(r[0]) for r in refs) + "};",
+          "static const uint32_t T_NWORDS[T_N] = {" + ", ".join(str(len(r[1])) for r in refs) + "};",
+          "static const uint32_t T_NTOK[T_N] = {" + ", ".join(str(len(r[2])) for r in refs) + "};",
+          "static const uint32_t T_ERR[T_N] = {" + ", ".join(str(r[3]) for r in refs) + "};",
+          "static const uint32_t T_WBASE[T_N] = {" + ", ".join(map(str, wb)) + "};",
+          "static const uint32_t T_TBASE[T_N] = {" + ", ".join(map(str, tb)) + "};",
+          "static const uint32_t T_WORDS[] = {" + ", ".join(map(str, W + [0])) + "};",
+          "static const uint8_t T_TOKENS[] = {" + ", ".join(map(str, T + [0])) + "};"]
+
+    # windows
+    cases = window_cases()
+    base, S, B, E = [], [], [], []
+    for n, w, m in cases:
+        starts = window_starts(n, w, m)
+        own = window_owners(n, starts, w)
+        base.append(len(S))
+        for k, s in enumerate(starts):
+            idx = np.nonzero(own == k)[0]
+            assert len(idx) == 0 or (idx[-1] - idx[0] + 1 == len(idx))   # contiguous
+            S.append(s)
+            B.append(int(idx[0]) if len(idx) else -1)
+            E.append(int(idx[-1]) + 1 if len(idx) else -1)
+    L += [f"#define W_N {len(cases)}",
+          "static const uint32_t W_CASE[W_N][3] = {" + ", ".join(f"{{{n}, {w}, {m}}}" for n, w, m in cases) + "};",
+          "static const uint32_t W_COUNT[W_N] = {" + ", ".join(str(len(window_starts(*c))) for c in cases) + "};",
+          "static const uint32_t W_BASE[W_N] = {" + ", ".join(map(str, base)) + "};",
+          "static const uint32_t W_START[] = {" + ", ".join(map(str, S)) + "};",
+          "static const int32_t W_BEGIN[] = {" + ", ".join(map(str, B)) + "};",
+          "static const int32_t W_END[] = {" + ", ".join(map(str, E)) + "};"]
+
+    # JSON lines
+    jc = json_cases(rng)
+    L += [f"#define J_N {len(jc)}", "typedef struct { const char *word; uint32_t s, e, q, n; const char *ch[5];"
+          " uint32_t cs[5], ce[5]; const char *line; } jcase;", "static const jcase J[J_N] = {"]
+    for word, s, e, q, ch, line in jc:
+        pad = ch + [("", 0, 0)] * (5 - len(ch))
+        L.append(f"{{{c_str(word.encode())}, {s}, {e}, {q}, {len(ch)}, "
+                 f"{{{', '.join(c_str(c.encode()) for c, _, _ in pad)}}}, {{{', '.join(str(a) for _, a, _ in pad)}}}, "
+                 f"{{{', '.join(str(b) for _, _, b in pad)}}}, {c_str(line.encode())}}},")
+    L.append("};")
+
+    # times: frame -> ms and the end cap, as align.py computes them
+    ns = sorted(set([0, 1, 15, 16, 16000, 16015, 16016, 16048, 160000, 4_800_000, 288_000_000, 2**32 - 1]
+                    + [int(v) for v in rng.integers(0, 300 * 16000, 300)] + list(range(16000, 16400))))
+    caps = [int(np.floor(n / 16000.0 * 1000.0)) for n in ns]
+    assert any(c != n // 16 for n, c in zip(ns, caps))   # the float cap really differs somewhere
+    frames = [0, 1, 7, 140, 399, 30000, 1_800_000]
+    L += [f"#define C_N {len(ns)}", "static const uint32_t C_SAMPLES[C_N] = {" + ", ".join(f"{n}u" for n in ns) + "};",
+          "static const uint32_t C_CAP[C_N] = {" + ", ".join(map(str, caps)) + "};",
+          f"#define F_N {len(frames)}", "static const uint32_t F_FRAME[F_N] = {" + ", ".join(map(str, frames)) + "};",
+          "static const uint32_t F_MS[F_N] = {" + ", ".join(str(int(round(round(f * 160 / 16000, 3) * 1000)))
+                                                             for f in frames) + "};"]
+
+    # rounding to 4 places: random doubles and doubles next to the midpoints between 4-place decimals
+    xs = [0.0, 1.0, 0.5, 0.00005, 0.00015, 0.12345, 0.99995, 0.99994999, 1e-300, 5e-324]
+    xs += [float(v) for v in rng.random(400)]
+    for q in rng.integers(0, 10000, 200):
+        m = (int(q) + 0.5) / 10000
+        xs += [m, float(np.nextafter(m, 0)), float(np.nextafter(m, 1))]
+    L += [f"#define R_N {len(xs)}", "static const double R_X[R_N] = {" + ", ".join(c_double(x) for x in xs) + "};",
+          "static const uint32_t R_Q[R_N] = {" + ", ".join(str(int(round(round(x, 4) * 10000))) for x in xs) + "};"]
+
+    # confidences exp(scale * sum / frames) as decode.viterbi_int computes them
+    qs = []
+    for _ in range(400):
+        frames_ = int(rng.integers(1, 2000))
+        s = -int(rng.integers(0, 40 * frames_))
+        scale = float(rng.choice([1 / 16, 0.0625, float(rng.uniform(0.01, 0.2))]))
+        conf = float(np.exp(scale * np.array([s], np.int64).astype(np.float64) / np.array([frames_]))[0])
+        qs.append((s, frames_, scale, int(round(round(conf, 4) * 10000))))
+    L += [f"#define Q_N {len(qs)}", "static const int64_t Q_SUM[Q_N] = {" + ", ".join(str(s) for s, *_ in qs) + "};",
+          "static const uint32_t Q_FRAMES[Q_N] = {" + ", ".join(str(f) for _, f, _, _ in qs) + "};",
+          "static const double Q_SCALE[Q_N] = {" + ", ".join(c_double(sc) for _, _, sc, _ in qs) + "};",
+          "static const uint32_t Q_Q[Q_N] = {" + ", ".join(str(q) for *_, q in qs) + "};"]
+    out.mkdir(parents=True, exist_ok=True)
+    p = out / "ma_app_vectors.h"
+    p.write_text("\n".join(L) + "\n")
+    return p
+
+
+def app_firmware():
+    """tflm_app/app/firmware.py (the Python side of the app's Makefile)."""
+    sys.path.insert(0, str(APP))
+    try:
+        import firmware
+    finally:
+        sys.path.pop(0)
+    return firmware
+
+
+def _firmware(tmp_path: Path):
+    write_vectors(tmp_path)
+    return app_firmware().AppFirmware(main=str(REPO / "tflm_app" / "tests" / "test_ma_app_parts.c"),
+                                      build=tmp_path / "build", extra_includes=[str(tmp_path)])
+
+
+def _check(rc: int, out: str) -> None:
+    assert rc == 0, out
+    m = re.search(r"app parts: (\d+) transcripts, (\d+) schedules, (\d+) lines, (\d+) roundings, (\d+) failures", out)
+    assert m and int(m.group(5)) == 0 and int(m.group(1)) > 80 and int(m.group(3)) == 80, out
+
+
+def test_reference_parser_examples():
+    assert parse_reference(b" it's  ok\n") == (0, [(1, 4, 0, 4), (7, 2, 4, 2)], [10, 21, 1, 20, 16, 12], 0)
+    assert parse_reference(b"ab Cd")[::3] == (-2, 3)
+    assert parse_reference("a\u00e9".encode())[::3] == (-2, 1)
+    assert parse_reference(b"a \xe2\x82")[::3] == (-2, 2)
+    assert parse_reference(b"")[0] == -2
+
+
+def test_app_parts_on_host(tmp_path):
+    if app_firmware().missing_tools(qemu=False):
+        pytest.skip("needs make and gcc")
+    _check(*_firmware(tmp_path).run_host())
+
+
+def test_app_parts_on_cortex_m7(tmp_path):
+    qemu_harness()   # skips without the Arm toolchain / QEMU
+    _check(*_firmware(tmp_path).run_qemu(timeout=300))

@@ -1,0 +1,177 @@
+"""The aligner firmware (tflm_app/app/main.c) with TFLM, end to end: the weight image of the shipped
+device flatbuffer (FA_ATTENTION) and an input block (the transcript `microalign normalize` prints +
+the PCM) in, JSON lines out -- equal, byte for byte, to what `microalign align --backend tflm
+--format jsonl` prints for the same recording; a corrupt, truncated or mismatched image refused with
+its reason and nothing run.
+
+- on the host (board/host): TFLM from the `host_tflm` session fixture (build/tflm/libtflm.a);
+- on QEMU's Cortex-M7 (board/mps2_an500, XIP: the flatbuffer used in place from the image region):
+  TFLM compiled for the M7 from TFLM_M7_ROOT (CMSIS-NN kernels) and from TFLM_ROOT (the reference
+  kernels), each once per tree into build/tflm_m7/<tree>/ (~3-6 min on 2 cores when cold, hence
+  `slow`; the run itself takes about a second).
+
+Skips without the TFLM trees (TFLM_ROOT / TFLM_M7_ROOT, default ../shared/tflm/...) or without
+the Arm toolchain and QEMU."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import qemu_harness
+from microalign.cli import main as cli_main
+from microalign.export import image as I
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "tflm_app" / "app"
+ASSETS = REPO / "convert" / "microalign" / "assets"
+BAD_IMAGE_EXIT = 2     # main.c: image refused
+
+
+def _firmware():
+    sys.path.insert(0, str(APP))
+    try:
+        import firmware
+    finally:
+        sys.path.pop(0)
+    return firmware
+
+
+def cli(*args: str) -> str:
+    """stdout of one `microalign` command (warnings go to stderr, not compared)."""
+    r = CliRunner().invoke(cli_main, [str(a) for a in args], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return r.stdout
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """(folder, image, input block, the CLI's jsonl lines) for the shipped sample."""
+    from microalign.audio import load_audio
+
+    d = tmp_path_factory.mktemp("app_tflm")
+    image = d / "student_qspi.bin"
+    image.write_bytes(I.write_image((ASSETS / "student_device.tflite").read_bytes()))
+    spoken = cli("normalize", "--text-file", ASSETS / "sample.txt").strip()
+    inp = d / "input.bin"
+    inp.write_bytes(I.write_input_block(spoken, load_audio(ASSETS / "sample.wav")))
+    want = cli("align", ASSETS / "sample.wav", "--text-file", ASSETS / "sample.txt", "--backend", "tflm",
+               "--format", "jsonl")
+    words = [json.loads(line) for line in want.splitlines()]
+    assert [w["word"] for w in words] == spoken.split()      # the reference itself is sane
+    assert len({w["acoustic"] for w in words}) > 10 and words[-1]["end"] <= 8.435
+    return d, image, inp, want
+
+
+def bad_images(d: Path) -> dict[str, tuple[Path, str]]:
+    """A corrupt, a truncated and a mismatched (other generated headers) image, with their message."""
+    good = bytearray(I.write_image((ASSETS / "student_device.tflite").read_bytes()))
+    out = {}
+    img = bytearray(good)
+    img[len(img) // 2] ^= 1
+    out["corrupt"] = (img, "image payload corrupt")
+    out["truncated"] = (good[:len(good) - 100], "image truncated")
+    other = d / "other_headers"
+    other.mkdir(exist_ok=True)
+    for name, _ in I.header_hashes():
+        (other / name).write_text("/* another build */\n")
+    out["mismatched"] = (bytearray(I.write_image((ASSETS / "student_device.tflite").read_bytes(), other)),
+                         "image built for other generated headers")
+    paths = {}
+    for name, (data, message) in out.items():
+        p = d / f"bad_{name}.bin"
+        p.write_bytes(bytes(data))
+        paths[name] = (p, "error: weight image corrupt, truncated or mismatched: " + message)
+    return paths
+
+
+# ------------------------------------------------------------------------------------------- host
+
+
+@pytest.fixture(scope="module")
+def host_app(host_tflm, tmp_path_factory):
+    d = tmp_path_factory.mktemp("app_tflm_host")
+    p = subprocess.run(["make", "-s", "-C", str(APP), "host-tflm", f"BUILD={d}", f"TFLM_LIB={host_tflm.library}",
+                        f"TFLM_ROOT={host_tflm.root}"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return d / "microalign_app.host"
+
+
+def run_host(exe: Path, image: Path, inp: Path | None) -> tuple[int, str]:
+    env = dict(os.environ, MA_IMAGE=str(image))
+    env.pop("MA_INPUT", None)
+    if inp is not None:
+        env["MA_INPUT"] = str(inp)
+    p = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=600)
+    return p.returncode, p.stdout + p.stderr
+
+
+def test_host_sample_matches_cli(host_app, sample):
+    _, image, inp, want = sample
+    rc, out = run_host(host_app, image, inp)
+    assert rc == 0, out
+    assert out == want
+
+
+def test_host_refuses_bad_images(host_app, sample):
+    d, _, inp, _ = sample
+    for name, (path, message) in bad_images(d).items():
+        rc, out = run_host(host_app, path, inp)
+        assert rc == BAD_IMAGE_EXIT and out.startswith(message), (name, out)
+        assert "{" not in out, (name, out)    # nothing ran
+
+
+def test_host_rejects_text_outside_token_table(host_app, sample):
+    d, image, _, _ = sample
+    inp = d / "bad_text.bin"
+    inp.write_bytes(I.write_input_block("hello Wörld", (np.arange(16000) % 200 - 100).astype(np.int16)))
+    rc, out = run_host(host_app, image, inp)
+    assert rc == 1 and out.startswith("error: "), out
+    assert "{" not in out, out
+
+
+# ------------------------------------------------------------------------ Cortex-M7 under QEMU
+
+
+KERNELS = {"cmsis_nn": "tflm_m7_root", "reference": "tflm_host_root"}
+
+
+@pytest.fixture(scope="module", params=sorted(KERNELS))
+def m7_app(request, tmp_path_factory):
+    qemu_harness()   # skips without arm-none-eabi-gcc / qemu-system-arm
+    fw = _firmware()
+    try:
+        root = getattr(fw, KERNELS[request.param])()
+    except ValueError as e:
+        pytest.skip(str(e))
+    if root is None:
+        pytest.skip(f"no TFLM tree for the {request.param} kernels (set TFLM_M7_ROOT / TFLM_ROOT)")
+    d = tmp_path_factory.mktemp(f"app_m7_{request.param}")
+    return fw, fw.build_tflm_firmware(root, d)
+
+
+@pytest.mark.slow
+def test_m7_sample_matches_cli(m7_app, sample):
+    fw, elf = m7_app
+    _, image, inp, want = sample
+    rc, out = fw.run_elf(elf, image=image, input=inp)
+    assert rc == 0, out
+    assert out == want
+
+
+@pytest.mark.slow
+def test_m7_refuses_bad_images(m7_app, sample):
+    fw, elf = m7_app
+    d, _, inp, _ = sample
+    for name, (path, message) in bad_images(d).items():
+        if name == "truncated":   # a flash region has no file length: the missing tail reads as other bytes
+            message = message.replace("image truncated", "image payload corrupt (CRC-32 mismatch)")
+        rc, out = fw.run_elf(elf, image=path, input=inp)
+        assert rc == BAD_IMAGE_EXIT and out.startswith(message), (name, out)
+        assert "{" not in out, (name, out)

@@ -1,0 +1,74 @@
+"""Long recordings made of LJ Speech clips, aligned with the shipped models: every clip's first word
+where it belongs, no warnings, and (where it fits) the same words as the unbounded exact Viterbi.
+
+20 s and 60 s run in CI; 5, 20 and 60 min are marked slow (``eval/long_audio.py`` prints the table)."""
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from conftest import shared_path
+from microalign.align import align_pcm, decode_scores
+from microalign.audio import load_audio
+from microalign.decode import MIN_CHAR_FRAMES, viterbi_align
+from microalign.frontend import features_from_pcm
+from microalign.quality.concat import concatenate, first_word_errors
+from microalign.runtime import backend_spec, frame_scores, load_backend
+from microalign.text import normalize
+from microalign.text.tokens import ENGLISH
+
+TOLERANCE = 0.1
+
+
+@lru_cache(maxsize=None)
+def clips(n: int):
+    from microalign.teachers.corpora import read_ljspeech
+
+    root = shared_path("data", "ljspeech-subset")
+    return [(u.id, load_audio(u.audio), u.text) for u in read_ljspeech(root)[:n]]
+
+
+@lru_cache(maxsize=None)
+def scorer(backend: str):
+    reason = backend_spec(backend).unavailable()
+    if reason:
+        pytest.skip(f"backend {backend} unavailable: {reason}")
+    return load_backend(backend)
+
+
+@lru_cache(maxsize=None)
+def alone_starts(backend: str, n: int) -> dict:
+    return {cid: align_pcm(pcm, text, scorer(backend)).words[0].start for cid, pcm, text in clips(n)}
+
+
+def check_recording(backend: str, seconds: float, n_clips: int, exact: bool):
+    sc = scorer(backend)
+    cat = concatenate(clips(n_clips), seconds)
+    assert cat.duration >= seconds
+    al = align_pcm(cat.pcm, cat.text, sc)
+    err = first_word_errors(cat, np.array([w.start for w in al.words]), alone_starts(backend, n_clips))
+    within = (err <= TOLERANCE + 1e-9).mean()
+    assert within >= 0.95, (f"{backend} {seconds} s: {100 * within:.1f} % of clips within 100 ms, "
+                            f"worst {err.max():.2f} s")
+    assert al.warnings == [], [w.line() for w in al.warnings]
+    if exact:
+        tokens = [ENGLISH.encode_word(w.text) for w in normalize(cat.text)]
+        scores = frame_scores(features_from_pcm(cat.pcm), sc)
+        k = max(1, min(MIN_CHAR_FRAMES, len(scores.values) // sum(map(len, tokens))))
+        got = decode_scores(scores, tokens)
+        full = viterbi_align(scores.log_probs().astype(np.float64), tokens, band=None, min_char_frames=k)
+        assert np.array_equal(got.word_spans, full.word_spans), "differs from the unbounded exact Viterbi"
+        assert np.array_equal(got.token_spans, full.token_spans)
+
+
+@pytest.mark.parametrize("backend", ["torch", "tflm"])
+@pytest.mark.parametrize("seconds", [20, 60])
+def test_long_recording(backend, seconds):
+    check_recording(backend, seconds, n_clips=12, exact=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["torch", "tflm"])
+@pytest.mark.parametrize("seconds", [300, 1200, 3600])
+def test_very_long_recording(backend, seconds):
+    check_recording(backend, seconds, n_clips=385, exact=False)

@@ -1,0 +1,267 @@
+/* ma_aligner.c: see ma_aligner.h. Plain C99; the model runs behind ma_model.h. */
+#define MA_TOKENS_DEFINE_TABLES
+#include "ma_aligner.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ma_decode_s8.h"
+#include "ma_frontend.h"
+#include "ma_transcript.h"
+#include "ma_windows.h"
+#include "microalign_aligner_config.h"
+#include "microalign_tokens.h"
+
+#define LINE_BYTES 4096u /* one word's JSON line; a longer one is MA_ERR_SCRATCH */
+
+struct ma_aligner {
+    ma_aligner_params p;
+    ma_model_info model;
+    uint8_t *sram;         /* after the context */
+    uint32_t sram_bytes;
+    uint8_t *ext;
+    uint32_t ext_bytes;
+    uint32_t sram_used, ext_used; /* of the last ma_aligner_align (peak: everything is taken at once) */
+    char error[192];
+};
+
+/* bump allocation inside one region */
+typedef struct {
+    uint8_t *base;
+    uint32_t size, used;
+} arena_t;
+
+static void *take(arena_t *a, uint32_t bytes)
+{
+    uint32_t at = (a->used + 7u) & ~7u;
+    if (at < a->used || bytes > a->size || at > a->size - bytes) {
+        a->used = 0xFFFFFFFFu; /* sticky: too small */
+        return NULL;
+    }
+    a->used = at + bytes;
+    return a->base + at;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static ma_status fail(ma_aligner *ctx, ma_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+ma_aligner_params ma_aligner_default_params(void)
+{
+    ma_aligner_params p;
+    memset(&p, 0, sizeof p);
+    p.window_margin = MA_WINDOW_MARGIN;
+    p.min_char_frames = MA_MIN_CHAR_FRAMES;
+    p.max_words = 512;
+    p.max_tokens = 4096;
+    p.silence_penalty = 0;
+    return p;
+}
+
+const char *ma_aligner_error(const ma_aligner *ctx) { return ctx ? ctx->error : "no context"; }
+
+ma_status ma_aligner_memory_used(const ma_aligner *ctx, uint32_t *sram_bytes, uint32_t *ext_bytes)
+{
+    if (ctx == NULL || sram_bytes == NULL || ext_bytes == NULL) return MA_ERR_ARGUMENT;
+    *sram_bytes = ctx->sram_used;
+    *ext_bytes = ctx->ext_used;
+    return MA_OK;
+}
+
+ma_status ma_aligner_init(const ma_aligner_params *params, const ma_aligner_memory *memory, ma_aligner **out)
+{
+    if (out) *out = NULL;
+    if (params == NULL || memory == NULL || out == NULL || params->model == NULL || memory->sram == NULL ||
+        ((uintptr_t)memory->sram & 7u) || (memory->ext == NULL && memory->ext_bytes) || ((uintptr_t)memory->ext & 7u) ||
+        params->max_words == 0 || params->max_tokens < params->max_words || params->max_tokens > (1u << 20) ||
+        params->min_char_frames == 0 || params->min_char_frames > 64) {
+        return MA_ERR_ARGUMENT;
+    }
+    if (memory->sram_bytes < sizeof(ma_aligner)) return MA_ERR_SCRATCH;
+    ma_aligner *ctx = (ma_aligner *)memory->sram;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->p = *params;
+    ctx->sram = (uint8_t *)memory->sram + ((sizeof(ma_aligner) + 7u) & ~7u);
+    ctx->sram_bytes = memory->sram_bytes - (uint32_t)((sizeof(ma_aligner) + 7u) & ~7u);
+    ctx->ext = (uint8_t *)memory->ext;
+    ctx->ext_bytes = memory->ext_bytes;
+    ma_status s = ma_model_get_info(params->model, &ctx->model);
+    if (s != MA_OK) return fail(ctx, MA_ERR_MODEL, "model info unavailable (status %ld)", (long)s);
+    if (ctx->model.n_vocab != MA_NUM_TOKENS || ctx->model.n_mels != MA_FE_N_MELS ||
+        ctx->model.window_frames != MA_WINDOW_FRAMES || ma_window_count(1, ctx->model.window_frames, params->window_margin) < 0) {
+        return fail(ctx, MA_ERR_MODEL, "model shape (window %lu, vocabulary %lu) differs from the generated headers",
+                    (unsigned long)ctx->model.window_frames, (unsigned long)ctx->model.n_vocab);
+    }
+    *out = ctx;
+    return MA_OK;
+}
+
+ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const char *transcript,
+                           uint32_t transcript_bytes, ma_on_word on_word, void *user)
+{
+    if (ctx == NULL) return MA_ERR_ARGUMENT;
+    ctx->error[0] = 0;
+    if (audio == NULL || audio->read == NULL || on_word == NULL || (transcript == NULL && transcript_bytes)) {
+        return fail(ctx, MA_ERR_ARGUMENT, "NULL audio source, reader, transcript or callback");
+    }
+    const ma_aligner_params *p = &ctx->p;
+    const uint32_t W = ctx->model.window_frames, M = ctx->model.n_mels, V = ctx->model.n_vocab;
+    arena_t sram = {ctx->sram, ctx->sram_bytes, 0}, ext = {ctx->ext, ctx->ext_bytes, 0};
+
+    /* transcript */
+    ma_word_span *words = (ma_word_span *)take(&sram, p->max_words * (uint32_t)sizeof(ma_word_span));
+    uint8_t *tokens = (uint8_t *)take(&sram, p->max_tokens);
+    if (words == NULL || tokens == NULL) return fail(ctx, MA_ERR_SCRATCH, "SRAM too small for the transcript arrays");
+    ma_transcript_info ti;
+    ma_status s = ma_transcript_parse(transcript, transcript_bytes, words, p->max_words, tokens, p->max_tokens, &ti);
+    if (s == MA_ERR_TOKEN && ti.n_words == 0 && ti.error_offset == transcript_bytes) {
+        return fail(ctx, s, "empty transcript: nothing to align");
+    }
+    if (s == MA_ERR_TOKEN) {
+        return fail(ctx, s, "transcript byte %lu is not a character of the token table", (unsigned long)ti.error_offset);
+    }
+    if (s != MA_OK) return fail(ctx, s, "transcript longer than max_words / max_tokens (at byte %lu)", (unsigned long)ti.error_offset);
+
+    /* audio into external memory */
+    uint32_t n = audio->n_samples;
+    if (n == 0) return fail(ctx, MA_ERR_TOO_SHORT, "audio is empty");
+    if (n > 0x7FFFFFFFu / 2u) return fail(ctx, MA_ERR_ARGUMENT, "audio of %lu samples is too long", (unsigned long)n);
+    int16_t *pcm = (int16_t *)take(&ext, 2u * n);
+    if (pcm == NULL) return fail(ctx, MA_ERR_SCRATCH, "external RAM of %lu bytes cannot hold %lu samples", (unsigned long)ctx->ext_bytes, (unsigned long)n);
+    uint32_t have = 0, got = 0;
+    while (have < n) {
+        s = audio->read(audio->user, pcm + have, n - have, &got);
+        if (s != MA_OK) return fail(ctx, MA_ERR_IO, "audio source failed after %lu samples (status %ld)", (unsigned long)have, (long)s);
+        if (got == 0 || got > n - have) break;
+        have += got;
+    }
+    if (have != n) return fail(ctx, MA_ERR_IO, "audio source gave %lu of %lu samples", (unsigned long)have, (unsigned long)n);
+    int32_t peak = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        int32_t a = pcm[i] < 0 ? -(int32_t)pcm[i] : pcm[i];
+        if (a > peak) peak = a;
+    }
+    if (peak < MA_SILENT_PEAK) {
+        return fail(ctx, MA_ERR_TOO_SHORT, "audio is silent (peak %ld of 32767): nothing to align", (long)peak);
+    }
+    int32_t n_frames = ma_frontend_num_frames((int32_t)n);
+    if (n_frames > MA_DECODE_MAX_FRAMES) {
+        return fail(ctx, MA_ERR_TOO_SHORT, "audio of %ld frames exceeds the decoder's %ld", (long)n_frames,
+                    (long)MA_DECODE_MAX_FRAMES);
+    }
+    if (ti.n_tokens > (uint32_t)n_frames) {
+        return fail(ctx, MA_ERR_TOO_SHORT, "transcript too long for the audio: %lu characters, %ld frames",
+                    (unsigned long)ti.n_tokens, (long)n_frames);
+    }
+
+    /* compaction: column 0 silence, then the transcript's distinct token ids ascending (decode.compact) */
+    int32_t local[MA_NUM_TOKENS];
+    uint32_t cols = 1;
+    memset(local, 0, sizeof local);
+    for (uint32_t i = 0; i < ti.n_tokens; ++i) local[tokens[i]] = 1;
+    int32_t col_token[MA_NUM_TOKENS];
+    col_token[0] = MA_SILENCE_ID;
+    for (uint32_t id = 1; id < MA_NUM_TOKENS; ++id) {
+        if (local[id]) {
+            local[id] = (int32_t)cols;
+            col_token[cols++] = (int32_t)id;
+        }
+    }
+    int8_t *scores = (int8_t *)take(&ext, (uint32_t)n_frames * cols);
+    int8_t *frame_max = (int8_t *)take(&ext, (uint32_t)n_frames);
+    int8_t *feats = (int8_t *)take(&sram, W * M);
+    if (scores == NULL || frame_max == NULL || feats == NULL) {
+        return fail(ctx, MA_ERR_SCRATCH, "memory too small for %ld frames of scores (%lu columns)", (long)n_frames, (unsigned long)cols);
+    }
+
+    /* windows: frontend, model, owner rule */
+    int32_t n_win = ma_window_count((uint32_t)n_frames, W, p->window_margin);
+    if (n_win < 0) return fail(ctx, n_win, "bad window schedule");
+    for (uint32_t k = 0; k < (uint32_t)n_win; ++k) {
+        ma_window win;
+        ma_window_get((uint32_t)n_frames, W, p->window_margin, k, &win);
+        if (win.own_begin == win.own_end) continue; /* owns no frame: its scores would be dropped */
+        uint32_t avail = (uint32_t)n_frames - win.start, cnt = avail < W ? avail : W;
+        if (ma_frontend_compute_frames(pcm, (int32_t)n, (int32_t)win.start, (int32_t)cnt, feats) != (int32_t)cnt) {
+            return fail(ctx, MA_ERR_ARGUMENT, "frontend refused frames %lu..%lu", (unsigned long)win.start, (unsigned long)(win.start + cnt));
+        }
+        memset(feats + cnt * M, (uint8_t)MA_FEATURE_FLOOR, (W - cnt) * M);
+        const int8_t *out = NULL;
+        s = ma_model_run_window(ctx->p.model, feats, &out);
+        if (s != MA_OK || out == NULL) return fail(ctx, MA_ERR_MODEL, "model failed on window %lu (status %ld)", (unsigned long)k, (long)s);
+        for (uint32_t f = win.own_begin; f < win.own_end; ++f) {
+            const int8_t *row = out + (size_t)(f - win.start) * V;
+            int8_t mx = row[0];
+            for (uint32_t v = 1; v < V; ++v) mx = row[v] > mx ? row[v] : mx;
+            frame_max[f] = mx;
+            for (uint32_t c = 0; c < cols; ++c) scores[(size_t)f * cols + c] = row[col_token[c]];
+        }
+    }
+
+    /* decode: characters repeated k times (the duration floor, relaxed for short audio) */
+    uint32_t kf = (uint32_t)n_frames / ti.n_tokens;
+    kf = kf < p->min_char_frames ? kf : p->min_char_frames;
+    kf = kf < 1u ? 1u : kf;
+    uint32_t nt = ti.n_tokens * kf, nw = ti.n_words;
+    int32_t *ids = (int32_t *)take(&sram, 4u * nt);
+    int32_t *lens = (int32_t *)take(&sram, 4u * nw);
+    int32_t *tok_start = (int32_t *)take(&sram, 4u * nt);
+    int32_t *tok_end = (int32_t *)take(&sram, 4u * nt);
+    int32_t *w_start = (int32_t *)take(&sram, 4u * nw);
+    int32_t *w_end = (int32_t *)take(&sram, 4u * nw);
+    int32_t *w_sum = (int32_t *)take(&sram, 4u * nw);
+    int32_t *w_frames = (int32_t *)take(&sram, 4u * nw);
+    ma_json_char *jchars = (ma_json_char *)take(&sram, (uint32_t)sizeof(ma_json_char) * ti.n_tokens);
+    char *line = (char *)take(&sram, LINE_BYTES);
+    if (line == NULL) return fail(ctx, MA_ERR_SCRATCH, "SRAM too small for the decoder's outputs");
+    for (uint32_t i = 0; i < ti.n_tokens; ++i) {
+        for (uint32_t r = 0; r < kf; ++r) ids[i * kf + r] = local[tokens[i]];
+    }
+    for (uint32_t w = 0; w < nw; ++w) lens[w] = (int32_t)(words[w].n_tokens * kf);
+    ma_decode_s8_params dp = ma_decode_s8_default_params();
+    dp.silence_penalty = p->silence_penalty;
+    int32_t scratch_size = ma_decode_s8_get_scratch_size((int32_t)nt, (int32_t)nw, &dp);
+    int32_t ckpt_size = ma_decode_s8_get_checkpoint_size(n_frames, (int32_t)nt, (int32_t)nw, &dp);
+    if (scratch_size < 0 || ckpt_size < 0) return fail(ctx, MA_ERR_ARGUMENT, "decoder sizes refused (%ld, %ld)", (long)scratch_size, (long)ckpt_size);
+    void *scratch = take(&sram, (uint32_t)scratch_size);
+    void *ckpt = take(&ext, (uint32_t)ckpt_size);
+    if (scratch == NULL) return fail(ctx, MA_ERR_SCRATCH, "SRAM too small: the decoder needs %ld more bytes", (long)scratch_size);
+    if (ckpt == NULL) return fail(ctx, MA_ERR_SCRATCH, "external RAM too small: decoder checkpoints need %ld bytes", (long)ckpt_size);
+    ctx->sram_used = sram.used + (uint32_t)((sizeof(ma_aligner) + 7u) & ~7u);
+    ctx->ext_used = ext.used;
+    ma_decode_s8_output dout = {tok_start, tok_end, w_start, w_end, w_sum, w_frames, NULL, NULL, NULL};
+    s = ma_decode_s8(&dp, scores, frame_max, n_frames, (int32_t)cols, ids, (int32_t)nt, lens, (int32_t)nw, scratch,
+                     scratch_size, ckpt, ckpt_size, &dout);
+    if (s != MA_OK) return fail(ctx, s, "decoder failed (status %ld)", (long)s);
+
+    /* one JSON line per word */
+    uint32_t cap = ma_cap_ms(n);
+    for (uint32_t w = 0; w < nw; ++w) {
+        const ma_word_span *ws = &words[w];
+        for (uint32_t c = 0; c < ws->n_tokens; ++c) {
+            uint32_t t = ws->first_token + c;
+            uint32_t e = ma_frame_ms((uint32_t)tok_end[t * kf + kf - 1u]);
+            jchars[c].text = MA_TOKEN_STRINGS[tokens[t]];
+            jchars[c].start_ms = ma_frame_ms((uint32_t)tok_start[t * kf]);
+            jchars[c].end_ms = e < cap ? e : cap;
+        }
+        uint32_t e = ma_frame_ms((uint32_t)w_end[w]);
+        ma_json_word jw = {transcript + ws->text_offset, ws->text_bytes, ma_frame_ms((uint32_t)w_start[w]),
+                           e < cap ? e : cap, ma_confidence_q4(w_sum[w], (uint32_t)w_frames[w], ctx->model.scale),
+                           jchars, ws->n_tokens};
+        int32_t len = ma_json_word_line(&jw, line, LINE_BYTES);
+        if (len < 0) return fail(ctx, MA_ERR_SCRATCH, "word %lu does not fit a %lu-byte line", (unsigned long)w, (unsigned long)LINE_BYTES);
+        s = on_word(user, w, line, (uint32_t)len, &jw);
+        if (s != MA_OK) return fail(ctx, s, "stopped by the word callback at word %lu (status %ld)", (unsigned long)w, (long)s);
+    }
+    return MA_OK;
+}

@@ -1,0 +1,95 @@
+/* main.c: the aligner firmware. Same file on every board (board.h): opens the weight image where
+ * the board maps the QSPI flash (refusing a corrupt, truncated or mismatched one), builds the TFLM
+ * model from its model section in place, reads the transcript and the audio from the board's
+ * input, and prints one JSON line per word on the console (what `microalign align --format jsonl`
+ * prints). Errors: one line "error: <status>: <detail>" and exit status 2 (image), 3 (model),
+ * 4 (input), 1 (alignment). */
+#include <stdio.h>
+#include <string.h>
+
+#include "board.h"
+#include "ma_aligner.h"
+#include "ma_image.h"
+#include "ma_model_tflm.h"
+
+#ifndef MA_ARENA_BYTES
+#define MA_ARENA_BYTES (200u * 1024u) /* measured 152,724 B with FA_ATTENTION (issue 10) + headroom */
+#endif
+#ifndef MA_ALIGNER_SRAM_BYTES
+#define MA_ALIGNER_SRAM_BYTES (160u * 1024u)
+#endif
+
+static uint8_t arena[MA_ARENA_BYTES] MA_IN_AXISRAM;
+static uint8_t aligner_sram[MA_ALIGNER_SRAM_BYTES] MA_IN_AXISRAM;
+
+static void say(const char *s) { ma_board_console_write(s, strlen(s)); }
+
+static int error3(int code, const char *status, const char *a, const char *b)
+{
+    say("error: ");
+    say(status);
+    say(": ");
+    say(a);
+    if (b && *b) {
+        say(" ");
+        say(b);
+    }
+    say("\n");
+    return code;
+}
+
+static ma_status read_audio(void *user, int16_t *dst, uint32_t max, uint32_t *got)
+{
+    (void)user;
+    return ma_board_audio_read(dst, max, got);
+}
+
+static ma_status print_word(void *user, uint32_t index, const char *line, uint32_t len, const ma_json_word *w)
+{
+    (void)user, (void)index, (void)w;
+    ma_board_console_write(line, len);
+    return MA_OK;
+}
+
+int main(void)
+{
+    if (ma_board_init() != MA_OK) return error3(4, "board", "init failed", "");
+    const uint8_t *flash = ma_board_qspi_map();
+    if (flash == NULL) return error3(2, ma_status_str(MA_ERR_IO), "QSPI flash not memory-mapped", "");
+    ma_image img;
+    ma_status s = ma_image_open(&img, flash, ma_board_qspi_size(), MA_IMAGE_CHECK_ALL);
+    if (s != MA_OK) return error3(2, ma_status_str(s), ma_image_reason_str(img.reason), img.mismatch);
+
+    ma_model *model = NULL;
+    s = ma_model_tflm_create(img.model, img.model_size, arena, sizeof arena, &model);
+    if (s != MA_OK) return error3(3, ma_status_str(s), ma_model_tflm_error(), "");
+
+    const char *text = NULL;
+    uint32_t text_len = 0;
+    s = ma_board_input_text(&text, &text_len);
+    if (s != MA_OK) return error3(4, ma_status_str(s), "no input (transcript and audio)", "");
+
+    ma_aligner_params p = ma_aligner_default_params();
+    p.model = model;
+    uint32_t ext_bytes = 0;
+    void *ext = ma_board_ext_ram(&ext_bytes);
+    ma_aligner_memory mem = {aligner_sram, sizeof aligner_sram, ext, ext_bytes};
+    ma_aligner *ctx = NULL;
+    s = ma_aligner_init(&p, &mem, &ctx);
+    if (s != MA_OK) return error3(1, ma_status_str(s), ctx ? ma_aligner_error(ctx) : "aligner init", "");
+    ma_audio_source audio = {read_audio, NULL, ma_board_audio_length()};
+    s = ma_aligner_align(ctx, &audio, text, text_len, print_word, NULL);
+    if (s != MA_OK) return error3(1, ma_status_str(s), ma_aligner_error(ctx), "");
+#ifdef MA_APP_REPORT
+    printf("# arena used %lu bytes, stack %lu bytes\n", (unsigned long)ma_model_tflm_arena_used(model),
+           (unsigned long)ma_board_stack_used());
+    ma_model_tflm_staging_info st;
+    if (ma_model_tflm_staging(&st) == MA_OK) {
+        printf("# staged weights: %lu ops, %lu constant tensors, %lu bytes per window (largest op %lu), "
+               "buffer %lu bytes, %lu copies, %lu bytes copied\n", (unsigned long)st.ops, (unsigned long)st.tensors,
+               (unsigned long)st.bytes_per_invoke, (unsigned long)st.max_op_bytes, (unsigned long)st.buffer_bytes,
+               (unsigned long)st.copies, (unsigned long)st.bytes_copied);
+    }
+#endif
+    return 0;
+}
