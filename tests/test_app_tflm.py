@@ -1,7 +1,7 @@
 """The aligner firmware (tflm_app/app/main.c) with TFLM, end to end: the weight image of the shipped
 device flatbuffer (FA_ATTENTION) and an input block (the transcript `microalign normalize` prints +
 the PCM) in, JSON lines out -- equal, byte for byte, to what `microalign align --backend tflm
---format jsonl` prints for the same recording; a corrupt, truncated or mismatched image refused with
+--format jsonl` prints for the same recording (the shipped sample, and a 62.6 s recording); a corrupt, truncated or mismatched image refused with
 its reason and nothing run.
 
 - on the host (board/host): TFLM from the `host_tflm` session fixture (build/tflm/libtflm.a);
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,8 +26,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import qemu_harness
+from microalign.audio import load_audio
 from microalign.cli import main as cli_main
 from microalign.export import image as I
+from microalign.frontend import HOP
+from microalign.runtime.windows import MARGIN, window_starts
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "tflm_app" / "app"
@@ -53,8 +57,6 @@ def cli(*args: str) -> str:
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     """(folder, image, input block, the CLI's jsonl lines) for the shipped sample."""
-    from microalign.audio import load_audio
-
     d = tmp_path_factory.mktemp("app_tflm")
     image = d / "student_qspi.bin"
     image.write_bytes(I.write_image((ASSETS / "student_device.tflite").read_bytes()))
@@ -67,6 +69,25 @@ def sample(tmp_path_factory):
     assert [w["word"] for w in words] == spoken.split()      # the reference itself is sane
     assert len({w["acoustic"] for w in words}) > 10 and words[-1]["end"] <= 8.435
     return d, image, inp, want
+
+
+@pytest.fixture(scope="module")
+def long_case(sample):
+    """(input block, the CLI's jsonl lines) for a 62.6 s recording: the sample seven times, 0.5 s of silence after
+    each, and its transcript seven times (161 words, 21 windows)."""
+    import soundfile as sf
+
+    d = sample[0]
+    pcm = load_audio(ASSETS / "sample.wav")
+    pcm = np.concatenate([np.concatenate([pcm, np.zeros(8000, np.int16)]) for _ in range(7)])
+    wav, txt = d / "long.wav", d / "long.txt"
+    sf.write(wav, pcm, 16000, subtype="PCM_16")
+    txt.write_text(" ".join([(ASSETS / "sample.txt").read_text().strip()] * 7), encoding="utf-8")
+    inp = d / "long_input.bin"
+    inp.write_bytes(I.write_input_block(cli("normalize", "--text-file", txt).strip(), pcm))
+    want = cli("align", wav, "--text-file", txt, "--backend", "tflm", "--format", "jsonl")
+    assert len(want.splitlines()) == 161
+    return inp, want
 
 
 def bad_images(d: Path) -> dict[str, tuple[Path, str]]:
@@ -119,6 +140,12 @@ def test_host_sample_matches_cli(host_app, sample):
     assert out == want
 
 
+def test_host_60s_matches_cli(host_app, sample, long_case):
+    rc, out = run_host(host_app, sample[1], long_case[0])
+    assert rc == 0, out
+    assert out == long_case[1]
+
+
 def test_host_refuses_bad_images(host_app, sample):
     d, _, inp, _ = sample
     for name, (path, message) in bad_images(d).items():
@@ -140,34 +167,69 @@ def test_host_rejects_text_outside_token_table(host_app, sample):
 
 
 KERNELS = {"cmsis_nn": "tflm_m7_root", "reference": "tflm_host_root"}
+BUILDS = [("cmsis_nn", "xip"), ("cmsis_nn", "staged"), ("reference", "xip")]
 
 
-@pytest.fixture(scope="module", params=sorted(KERNELS))
+def constants_per_op(model: bytes) -> list[list[int]]:
+    """Byte counts of each operator's constant inputs (non-empty buffers), in execution order."""
+    S = I._schema()
+    m = S.ModelT.InitFromObj(S.Model.GetRootAsModel(model, 0))
+    sg = m.subgraphs[0]
+    datas = [[m.buffers[sg.tensors[t].buffer].data for t in op.inputs if t >= 0] for op in sg.operators]
+    return [[len(d) for d in op if d is not None and len(d)] for op in datas]
+
+
+@pytest.fixture(scope="module", params=BUILDS, ids=["-".join(b) for b in BUILDS])
 def m7_app(request, tmp_path_factory):
     qemu_harness()   # skips without arm-none-eabi-gcc / qemu-system-arm
+    kernels, mode = request.param
     fw = _firmware()
     try:
-        root = getattr(fw, KERNELS[request.param])()
+        root = getattr(fw, KERNELS[kernels])()
     except ValueError as e:
         pytest.skip(str(e))
     if root is None:
-        pytest.skip(f"no TFLM tree for the {request.param} kernels (set TFLM_M7_ROOT / TFLM_ROOT)")
-    d = tmp_path_factory.mktemp(f"app_m7_{request.param}")
-    return fw, fw.build_tflm_firmware(root, d)
+        pytest.skip(f"no TFLM tree for the {kernels} kernels (set TFLM_M7_ROOT / TFLM_ROOT)")
+    d = tmp_path_factory.mktemp(f"app_m7_{kernels}_{mode}")
+    # the staged build reports its copies ("# ..." lines after the JSON lines)
+    return fw, fw.build_tflm_firmware(root, d, mode=mode, defines=["MA_APP_REPORT"] if mode == "staged" else None), mode
 
 
 @pytest.mark.slow
 def test_m7_sample_matches_cli(m7_app, sample):
-    fw, elf = m7_app
+    fw, elf, mode = m7_app
     _, image, inp, want = sample
     rc, out = fw.run_elf(elf, image=image, input=inp)
     assert rc == 0, out
-    assert out == want
+    if mode == "xip":
+        assert out == want
+        return
+    lines = out.splitlines(keepends=True)
+    assert "".join(ln for ln in lines if not ln.startswith("# ")) == want
+    report = next(ln for ln in lines if ln.startswith("# staged weights:"))
+    ops = constants_per_op(I.read_image(image.read_bytes()).model)
+    per_window = sum(map(sum, ops))
+    n_windows = len(window_starts(len(load_audio(ASSETS / "sample.wav")) // HOP + 1, 400, MARGIN))
+    nums = {k: int(v) for v, k in re.findall(r"(\d+) (ops|constant tensors|bytes per window|copies|bytes copied)",
+                                             report)}
+    assert nums["ops"] == len(ops) and nums["bytes per window"] == per_window, report
+    assert nums["constant tensors"] == sum(map(len, ops)), report
+    # every constant copied from the image exactly once per window (the QSPI bytes read per window)
+    assert nums["copies"] == n_windows * nums["constant tensors"], report
+    assert nums["bytes copied"] == n_windows * per_window, report
+
+
+@pytest.mark.slow
+def test_m7_60s_matches_cli(m7_app, sample, long_case):
+    fw, elf, _ = m7_app
+    rc, out = fw.run_elf(elf, image=sample[1], input=long_case[0])
+    assert rc == 0, out
+    assert "".join(ln for ln in out.splitlines(keepends=True) if not ln.startswith("# ")) == long_case[1]
 
 
 @pytest.mark.slow
 def test_m7_refuses_bad_images(m7_app, sample):
-    fw, elf = m7_app
+    fw, elf, _ = m7_app
     d, _, inp, _ = sample
     for name, (path, message) in bad_images(d).items():
         if name == "truncated":   # a flash region has no file length: the missing tail reads as other bytes

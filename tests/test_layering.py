@@ -62,7 +62,7 @@ def test_commands_are_registered_explicitly():
     assert "except ImportError" not in src
     from microalign.cli import main
 
-    assert set(main.commands) == {"align", "eval", "train", "prune", "data", "convert", "headers"}
+    assert set(main.commands) == {"align", "eval", "train", "prune", "data", "convert", "headers", "normalize"}
     assert set(main.commands["data"].commands) == {"synth", "label", "consensus"}
     for path in (PKG / "cli").glob("*_cmd.py"):      # no registration by import side effect
         assert "from . import main" not in path.read_text(encoding="utf-8"), path.name

@@ -224,3 +224,35 @@ def test_unproven_decoder_path_warns(monkeypatch, scorer, sample_pcm):
     al = align_pcm(sample_pcm, TEXT, scorer)
     assert codes(al) == {"band_edge"}
     assert "not be the best" in al.warnings[0].message
+
+
+def test_removal_gain_is_the_best_three_part_alternative():
+    """removal_gain equals aligned score minus a brute-force search over prev / silence / next splits."""
+    from microalign.quality.features import GAIN_CLIP, removal_gain
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        T = 12
+        lp = np.log(rng.dirichlet(np.ones(4), size=T))
+        a = int(rng.integers(0, 6))
+        b = int(rng.integers(a, T + 1))
+        pt = None if rng.random() < 0.3 else int(rng.integers(1, 4))
+        nt = None if rng.random() < 0.3 else int(rng.integers(1, 4))
+        best = -np.inf
+        for x in range(a, b + 1):
+            for y in range(x, b + 1):
+                if (pt is None and x != a) or (nt is None and y != b):
+                    continue
+                v = (lp[a:x, pt].sum() if pt is not None else 0) + lp[x:y, 0].sum() + (
+                    lp[y:b, nt].sum() if nt is not None else 0)
+                best = max(best, v)
+        aligned = float(rng.normal())
+        want = float(np.clip(aligned - best, -GAIN_CLIP, GAIN_CLIP)) if b > a else 0.0
+        assert removal_gain(lp, a, b, aligned, pt, nt) == pytest.approx(want, abs=1e-9)
+    # a word whose frames its own characters explain gains; one squeezed into silence loses
+    lp = np.full((10, 3), np.log(0.05))
+    lp[:, 0] = np.log(0.9)
+    lp[3:7, 1] = np.log(0.9)
+    lp[3:7, 0] = np.log(0.05)
+    assert removal_gain(lp, 3, 7, float(lp[3:7, 1].sum()), None, None) > 5
+    assert removal_gain(lp, 0, 3, float(lp[0:3, 2].sum()), None, 1) < -5

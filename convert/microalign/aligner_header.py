@@ -14,10 +14,9 @@ that define it (one source of truth; never edited by hand):
 * ``MA_MIN_CHAR_FRAMES``: each character lasts at least this many frames
   (every character token is repeated that many times for ``ma_decode_s8``
   and the spans merged back; relaxed to ``n_frames / n_chars`` for short audio);
-* ``MA_DECODE_BUDGET_BYTES``: the decoder's scratch budget; the aligner gives
-  ``ma_decode_s8`` the widest band whose scratch fits it
-  (:mod:`microalign.decode`: ``MIN_CHAR_FRAMES``, ``DECODE_BUDGET_BYTES``,
-  ``band_for_budget``).
+* ``MA_DECODE_SRAM_BYTES``: the SRAM the decoder's scratch may use on the device
+  (:data:`microalign.decode.DECODE_SRAM_BYTES`); ``ma_decode_s8``'s default band
+  parameters need less at any length, its checkpoints live in external RAM.
 
 Sample rate and hop are the frontend's (``MA_FE_SAMPLE_RATE``, ``MA_FE_HOP`` in
 ``microalign_frontend_config.h``); the token table is ``microalign_tokens.h``.
@@ -45,7 +44,7 @@ class AlignerConstants:
     feature_floor: int
     silent_peak: int
     min_char_frames: int
-    decode_budget_bytes: int
+    decode_sram_bytes: int
 
     def __post_init__(self) -> None:
         if self.window_margin < 0 or self.window_hop < 1:
@@ -54,9 +53,9 @@ class AlignerConstants:
             raise ValueError(f"feature floor {self.feature_floor} is not an int8")
         if not 0 <= self.silent_peak <= 32767:
             raise ValueError(f"silent peak {self.silent_peak} is not an int16 magnitude")
-        if self.min_char_frames < 1 or self.decode_budget_bytes < 1:
+        if self.min_char_frames < 1 or self.decode_sram_bytes < 1:
             raise ValueError(f"min_char_frames ({self.min_char_frames}) and decode budget "
-                             f"({self.decode_budget_bytes} bytes) must be positive")
+                             f"({self.decode_sram_bytes} bytes) must be positive")
 
     @property
     def window_hop(self) -> int:
@@ -68,13 +67,13 @@ def constants() -> AlignerConstants:
     import dataclasses
 
     from .align import SILENT_PEAK
-    from .decode import DECODE_BUDGET_BYTES, MIN_CHAR_FRAMES
+    from .decode import DECODE_SRAM_BYTES, MIN_CHAR_FRAMES
     from .model.student import StudentConfig
     from .runtime.windows import FEATURE_FLOOR, MARGIN
 
     window = next(f.default for f in dataclasses.fields(StudentConfig) if f.name == "window")
     return AlignerConstants(int(window), int(MARGIN), int(FEATURE_FLOOR), int(SILENT_PEAK), int(MIN_CHAR_FRAMES),
-                            int(DECODE_BUDGET_BYTES))
+                            int(DECODE_SRAM_BYTES))
 
 
 def render(c: AlignerConstants | None = None) -> str:
@@ -107,11 +106,12 @@ def render(c: AlignerConstants | None = None) -> str:
 /* Decoding with ma_decode_s8: repeat every character token MA_MIN_CHAR_FRAMES
  * times (a minimum duration of that many frames per character, lowered to
  * n_frames / n_chars when the audio is shorter; merge the repeated spans back
- * afterwards), and give the decoder the widest band whose scratch fits
- * MA_DECODE_BUDGET_BYTES (microalign.decode: MIN_CHAR_FRAMES,
- * DECODE_BUDGET_BYTES, band_for_budget). */
-#define MA_MIN_CHAR_FRAMES     {c.min_char_frames}
-#define MA_DECODE_BUDGET_BYTES {c.decode_budget_bytes}
+ * afterwards). The decoder's scratch (SRAM) must fit MA_DECODE_SRAM_BYTES at any
+ * length (ma_decode_s8_get_scratch_size; its checkpoints go to external RAM,
+ * ma_decode_s8_get_checkpoint_size) (microalign.decode: MIN_CHAR_FRAMES,
+ * DECODE_SRAM_BYTES). */
+#define MA_MIN_CHAR_FRAMES   {c.min_char_frames}
+#define MA_DECODE_SRAM_BYTES {c.decode_sram_bytes}
 
 #endif /* MICROALIGN_ALIGNER_CONFIG_H */
 """

@@ -19,13 +19,13 @@ objects; concurrent builds wait on a file lock there).
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from microalign.export.tflm_host import file_lock, find_tflm_m7_root, find_tflm_root
 
 HERE = Path(__file__).resolve().parent
 RUN = HERE.parent / "board" / "mps2_an500" / "run.sh"
@@ -89,39 +89,9 @@ class AppFirmware:
 
 REPO = HERE.parents[1]
 M7_TFLM_BUILD = REPO / "build" / "tflm_m7"
-_MARKER = Path("tensorflow/lite/micro/micro_interpreter.h")
-
-
-def _tree(env: str, default: Path) -> Path | None:
-    """``$env`` (must be a TFLM tree, else ValueError), else ``default`` when it is one, else None."""
-    value = os.environ.get(env)
-    if value:
-        root = Path(value).expanduser()
-        if not (root / _MARKER).is_file():
-            raise ValueError(f"{env}={value} is not a TFLite Micro tree (no {_MARKER})")
-        return root.resolve()
-    return default.resolve() if (default / _MARKER).is_file() else None
-
-
-def tflm_m7_root() -> Path | None:
-    """The Cortex-M7 + CMSIS-NN TFLM tree: ``$TFLM_M7_ROOT``, default ``../shared/tflm/cortex-m7-cmsis-nn``."""
-    return _tree("TFLM_M7_ROOT", REPO.parent / "shared" / "tflm" / "cortex-m7-cmsis-nn")
-
-
-def tflm_host_root() -> Path | None:
-    """The portable TFLM tree (reference kernels): ``$TFLM_ROOT``, default ``../shared/tflm/host``."""
-    return _tree("TFLM_ROOT", REPO.parent / "shared" / "tflm" / "host")
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+# TFLM trees and the build lock are the host TFLM build's (microalign.export.tflm_host)
+tflm_m7_root = find_tflm_m7_root
+tflm_host_root = find_tflm_root
 
 
 def build_tflm_firmware(root: Path, build: Path, mode: str = "xip", jobs: int = 2, lib_build: Path = M7_TFLM_BUILD,
@@ -134,7 +104,7 @@ def build_tflm_firmware(root: Path, build: Path, mode: str = "xip", jobs: int = 
     build = Path(build).resolve()
     common = ["make", "-s", "-C", str(HERE), f"TFLM_M7_ROOT={root}", f"M7_TFLM_BUILD={Path(lib_build).resolve()}",
               f"BUILD={build}", f"MODE={mode}", f"DEFINES={' '.join('-D' + d for d in defines or [])}"]
-    with _locked(Path(lib_build) / f".{root.name}.lock"):
+    with file_lock(Path(lib_build) / f".{root.name}.lock"):
         p = subprocess.run(["nice", "-n", "10", *common, f"-j{jobs}", "m7-lib"], capture_output=True, text=True,
                            timeout=timeout)
     if p.returncode != 0:

@@ -118,7 +118,7 @@ const char* PlanStaging(const tflite::Model* model) {
   uint32_t n = 0;
   for (uint32_t k = 0; k < ops->size(); ++k) {
     p.first[k] = n;
-    uint32_t off = 0;
+    uint32_t off = 0, bytes = 0;
     const auto* in = ops->Get(k)->inputs();
     for (uint32_t i = 0; in != nullptr && i < in->size(); ++i) {
       const int32_t t = in->Get(i);
@@ -130,9 +130,10 @@ const char* PlanStaging(const tflite::Model* model) {
       if (n >= kMaxStaged || i >= sizeof p.saved / sizeof p.saved[0]) return "staged weights: too many constant tensors";
       p.tensors[n++] = StagedTensor{t, data->data(), data->size(), off};
       off += (data->size() + 15u) & ~15u;
+      bytes += data->size();
     }
     if (off > MA_STAGING_BYTES / 2u) return "staged weights: an operator's constants exceed half of MA_STAGING_BYTES";
-    p.bytes_per_invoke += off;
+    p.bytes_per_invoke += bytes;
     if (off > p.max_op_bytes) p.max_op_bytes = off;
   }
   p.first[ops->size()] = n;

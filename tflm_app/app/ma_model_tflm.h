@@ -35,8 +35,8 @@ const char *ma_model_tflm_error(void);
 typedef struct {
     uint32_t ops;              /* operators of the subgraph */
     uint32_t tensors;          /* constant tensors staged per Invoke */
-    uint32_t bytes_per_invoke; /* image bytes read per Invoke (window), 16-byte aligned per tensor */
-    uint32_t max_op_bytes;     /* the largest operator's constants (<= buffer_bytes / 2) */
+    uint32_t bytes_per_invoke; /* image (QSPI) bytes read per Invoke, i.e. per window */
+    uint32_t max_op_bytes;     /* the largest operator's constants, 16-byte aligned (<= buffer_bytes / 2) */
     uint32_t buffer_bytes;     /* the staging buffer (both halves) */
     uint32_t copies;           /* DMA copies issued so far */
     uint64_t bytes_copied;     /* bytes copied so far */

@@ -24,10 +24,11 @@
 /* Decoding with ma_decode_s8: repeat every character token MA_MIN_CHAR_FRAMES
  * times (a minimum duration of that many frames per character, lowered to
  * n_frames / n_chars when the audio is shorter; merge the repeated spans back
- * afterwards), and give the decoder the widest band whose scratch fits
- * MA_DECODE_BUDGET_BYTES (microalign.decode: MIN_CHAR_FRAMES,
- * DECODE_BUDGET_BYTES, band_for_budget). */
-#define MA_MIN_CHAR_FRAMES     3
-#define MA_DECODE_BUDGET_BYTES 49152
+ * afterwards). The decoder's scratch (SRAM) must fit MA_DECODE_SRAM_BYTES at any
+ * length (ma_decode_s8_get_scratch_size; its checkpoints go to external RAM,
+ * ma_decode_s8_get_checkpoint_size) (microalign.decode: MIN_CHAR_FRAMES,
+ * DECODE_SRAM_BYTES). */
+#define MA_MIN_CHAR_FRAMES   3
+#define MA_DECODE_SRAM_BYTES 49152
 
 #endif /* MICROALIGN_ALIGNER_CONFIG_H */

@@ -30,11 +30,11 @@
 #define MA_FE_FFT_WINDOW_SHIFT 6      /* "fft": z = (x * WINDOW_Q15 + 2^(SHIFT-1)) >> SHIFT (Q9) */
 #define MA_FE_FFT_POWER_SHIFT  16     /* "fft": p = (Xr^2 + Xi^2) >> FFT_POWER_SHIFT */
 
-/* Power-spectrum definition (features.DEFINITION = 'dft'): 1 = the fixed-point FFT
+/* Power-spectrum definition (features.DEFINITION = 'fft'): 1 = the fixed-point FFT
  * (features/fft.py), 0 = the direct Q15 DFT. A build may override it with -DMA_FE_DEFINITION_FFT=0/1
  * to match features_from_pcm(..., definition=...). */
 #ifndef MA_FE_DEFINITION_FFT
-#define MA_FE_DEFINITION_FFT 0
+#define MA_FE_DEFINITION_FFT 1
 #endif
 
 #ifdef MA_FE_DEFINE_TABLES

@@ -10,16 +10,7 @@
 #include "ma_hash.h"
 #include "ma_image.h"
 
-static int failures;
-#define CHECK(cond, ...)                            \
-    do {                                            \
-        if (!(cond)) {                              \
-            ++failures;                             \
-            printf("FAIL line %d: ", __LINE__);    \
-            printf(__VA_ARGS__);                    \
-            printf("\n");                           \
-        }                                           \
-    } while (0)
+#include "ma_check.h"
 
 static uint8_t axi_buf[4096] MA_IN_AXISRAM;
 static uint8_t staging[2][1024] MA_IN_SRAM123;

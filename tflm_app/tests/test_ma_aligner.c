@@ -12,16 +12,7 @@
 #include "ma_aligner.h"
 #include "ma_aligner_vectors.h"
 
-static int failures;
-#define CHECK(cond, ...)                            \
-    do {                                            \
-        if (!(cond)) {                              \
-            ++failures;                             \
-            printf("FAIL line %d: ", __LINE__);    \
-            printf(__VA_ARGS__);                    \
-            printf("\n");                           \
-        }                                           \
-    } while (0)
+#include "ma_check.h"
 
 /* ---- the replay model ---- */
 struct ma_model {

@@ -13,17 +13,7 @@
 #include "ma_windows.h"
 #include "microalign_tokens.h"
 
-static int failures;
-#define CHECK(cond, ...)                         \
-    do {                                         \
-        if (!(cond)) {                           \
-            if (++failures <= 40) {              \
-                printf("FAIL line %d: ", __LINE__); \
-                printf(__VA_ARGS__);             \
-                printf("\n");                    \
-            }                                    \
-        }                                        \
-    } while (0)
+#include "ma_check.h"
 
 static ma_word_span words[MAXW];
 static uint8_t tokens[MAXT];

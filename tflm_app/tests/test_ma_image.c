@@ -12,16 +12,7 @@
 #include "ma_image.h"
 #include "ma_image_vectors.h"
 
-static int failures;
-#define CHECK(cond, ...)                                  \
-    do {                                                  \
-        if (!(cond)) {                                    \
-            ++failures;                                   \
-            printf("FAIL line %d: ", __LINE__);          \
-            printf(__VA_ARGS__);                          \
-            printf("\n");                                 \
-        }                                                 \
-    } while (0)
+#include "ma_check.h"
 
 static uint8_t work[V_IMAGE_SIZE + 64];
 

@@ -17,3 +17,17 @@ def require_extra(command: str, extra: str, modules: tuple[str, ...]) -> None:
     if missing:
         raise click.ClickException(f"`microalign {command}` needs the '{extra}' extra (missing: "
                                    f"{', '.join(missing)}): pip install 'microalign[{extra}]'")
+
+
+def read_transcript(text: str | None, text_file) -> str:
+    """The transcript from exactly one of ``--text`` and ``--text-file`` (UTF-8); a one-line error otherwise."""
+    if (text is None) == (text_file is None):
+        raise click.UsageError("give the transcript with exactly one of --text or --text-file")
+    if text_file is None:
+        return text
+    if not text_file.is_file():
+        raise FileNotFoundError(f"transcript file not found: {text_file}")
+    try:
+        return text_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"transcript file is not UTF-8 text: {text_file}") from None

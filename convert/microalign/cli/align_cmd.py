@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from ..runtime import BACKEND_NAMES
-from ._common import BACKEND_HELP
+from ._common import BACKEND_HELP, read_transcript
 
 STRICT_EXIT_STATUS = 3   # --strict and warnings (click uses 2 for usage errors, the CLI 1 for bad input)
 
@@ -35,15 +35,7 @@ def align_command(audio: Path, text: str | None, text_file: Path | None, fmt: st
     from ..formats import render
     from ..runtime import load_backend
 
-    if (text is None) == (text_file is None):
-        raise click.UsageError("give the transcript with exactly one of --text or --text-file")
-    if text_file is not None:
-        if not text_file.is_file():
-            raise FileNotFoundError(f"transcript file not found: {text_file}")
-        try:
-            text = text_file.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise ValueError(f"transcript file is not UTF-8 text: {text_file}") from None
+    text = read_transcript(text, text_file)
     scorer = load_backend(backend, model)
     alignment = align_file(audio, text, scorer)
     result = render(alignment, fmt)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from ._common import read_transcript
+
 
 @click.command("normalize")
 @click.option("--text", "text", help="The transcript.")
@@ -20,13 +22,5 @@ def normalize_command(text: str | None, text_file: Path | None) -> None:
     """
     from ..text import normalize
 
-    if (text is None) == (text_file is None):
-        raise click.UsageError("give the transcript with exactly one of --text or --text-file")
-    if text_file is not None:
-        if not text_file.is_file():
-            raise FileNotFoundError(f"transcript file not found: {text_file}")
-        try:
-            text = text_file.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise ValueError(f"transcript file is not UTF-8 text: {text_file}") from None
+    text = read_transcript(text, text_file)
     click.echo(" ".join(w.text for w in normalize(text)))

@@ -156,10 +156,6 @@ MIN_CHAR_FRAMES = 3
 #: the default parameters need :func:`scratch_bytes` = 42,024 bytes at any length.
 DECODE_SRAM_BYTES = 48 * 1024
 
-#: Deprecated, unused by the decoder: the band no longer depends on a byte budget (it was the
-#: scratch budget of the old T x W back-pointers). Kept only because ``aligner_header.py`` still
-#: writes it into ``microalign_aligner_config.h``; remove both together.
-DECODE_BUDGET_BYTES = 256 * 1024
 
 
 class DecodeError(ValueError):

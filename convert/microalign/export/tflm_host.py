@@ -27,6 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[3]
 MAKEFILE = REPO / "tflm_app" / "Makefile.tflm"
 DEFAULT_TREE = REPO.parent / "shared" / "tflm" / "host"
+DEFAULT_M7_TREE = REPO.parent / "shared" / "tflm" / "cortex-m7-cmsis-nn"
 DEFAULT_BUILD = REPO / "build" / "tflm"
 MARKER = Path("tensorflow/lite/micro/micro_interpreter.h")
 HOW_TO = ("set TFLM_ROOT to a TFLite Micro tree written by TFLM's "
@@ -41,17 +42,25 @@ class TFLMHostError(RuntimeError):
         self.log = log
 
 
-def find_tflm_root() -> Path | None:
-    """``$TFLM_ROOT`` (must be a TFLM tree, else ValueError), else the default tree when present, else None."""
-    env = os.environ.get("TFLM_ROOT")
-    if env:
-        root = Path(env).expanduser()
+def find_tree(env: str, default: Path) -> Path | None:
+    """``$env`` (must be a TFLM tree, else ValueError), else ``default`` when it is one, else None."""
+    value = os.environ.get(env)
+    if value:
+        root = Path(value).expanduser()
         if not (root / MARKER).is_file():
-            raise ValueError(f"TFLM_ROOT={env} is not a TFLite Micro tree (no {MARKER}); {HOW_TO}")
+            raise ValueError(f"{env}={value} is not a TFLite Micro tree (no {MARKER}); {HOW_TO}")
         return root.resolve()
-    if (DEFAULT_TREE / MARKER).is_file():
-        return DEFAULT_TREE.resolve()
-    return None
+    return default.resolve() if (default / MARKER).is_file() else None
+
+
+def find_tflm_root() -> Path | None:
+    """The host tree: ``$TFLM_ROOT``, else :data:`DEFAULT_TREE` when present, else None."""
+    return find_tree("TFLM_ROOT", DEFAULT_TREE)
+
+
+def find_tflm_m7_root() -> Path | None:
+    """The Cortex-M7 + CMSIS-NN tree: ``$TFLM_M7_ROOT``, else :data:`DEFAULT_M7_TREE` when present, else None."""
+    return find_tree("TFLM_M7_ROOT", DEFAULT_M7_TREE)
 
 
 @dataclass
@@ -77,7 +86,7 @@ class HostTFLM:
 
 
 @contextlib.contextmanager
-def _locked(path: Path):
+def file_lock(path: Path):
     """An exclusive lock on ``path`` (parallel test workers or conversions share one build folder)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as f:
@@ -108,7 +117,7 @@ def build_host_tflm(root: str | Path | None = None, build: str | Path | None = N
     if vectors is not None:
         cmd.append(f"VECTORS={vectors}")
     t0 = time.perf_counter()
-    with _locked(build.parent / f".{build.name}.lock"):
+    with file_lock(build.parent / f".{build.name}.lock"):
         proc = subprocess.run(["nice", "-n", "10", *cmd], cwd=REPO, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise TFLMHostError(f"building TFLM from {root} failed (exit {proc.returncode})", proc.stdout + proc.stderr)

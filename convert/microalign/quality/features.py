@@ -20,6 +20,13 @@ Per word (columns of :func:`word_features`, names in :data:`FEATURES`):
 ``level_db``           the word's mean log-mel level minus the utterance's speech level (dB)
 ``neighbour_gap``      mean ``gap`` of the words before and after it (an unspoken word takes
                        frames from its neighbours and lowers their gap too)
+``removal_gain``       what the word's characters explain that the alternatives do not: the
+                       score of its frames under the aligned characters minus the best score
+                       of the same frames as the previous word's last character, then
+                       silence, then the next word's first character (each part possibly
+                       empty; :func:`removal_gain`), in nats, clipped to +-``GAIN_CLIP``. A
+                       spoken word gains (its frames fit its own characters); an unspoken
+                       one, squeezed into its neighbours' sounds, gains little or loses
 =====================  =====================================================================
 """
 from __future__ import annotations
@@ -35,9 +42,12 @@ DB_PER_FEATURE_STEP = 144.0 / 256.0
 #: frames whose silence probability is below this count as speech for the model
 SPEECH_PROB = 0.5
 PAUSE_CAP_SECONDS = 1.0
+GAIN_CLIP = 50.0
+
 
 FEATURES = ("gap", "worst_char_gap", "silence", "log_frames_per_char", "at_floor",
-            "pause_before", "pause_after", "level_db", "neighbour_gap")
+            "pause_before", "pause_after", "level_db", "neighbour_gap", "removal_gain")
+NEIGHBOUR = FEATURES.index("neighbour_gap")
 
 
 class QualityError(ValueError):
@@ -78,6 +88,28 @@ class UtteranceFrames:
         return cls(sil, level, speech, ref)
 
 
+def removal_gain(lp: np.ndarray, a: int, b: int, aligned: float, prev_tok: int | None, next_tok: int | None) -> float:
+    """``aligned`` (the score of frames ``[a, b)`` under the word's characters) minus the best score of
+    the same frames as ``prev_tok`` (the previous word's last character; none for the first word),
+    then silence (token 0), then ``next_tok`` (none for the last word), each part possibly empty:
+    ``max over a <= x <= y <= b`` of the three prefix sums, in O(b - a)."""
+    n = b - a
+    if n <= 0:
+        return 0.0
+    seg = lp[a:b]
+    zero = np.zeros(1)
+    P = np.concatenate([zero, np.cumsum(seg[:, prev_tok])]) if prev_tok is not None else None
+    Z = np.concatenate([zero, np.cumsum(seg[:, 0])])
+    N = np.concatenate([zero, np.cumsum(seg[:, next_tok])]) if next_tok is not None else None
+    # best over x <= y of P[x] + (Z[y] - Z[x]) + (N[n] - N[y]); without prev, x = 0; without next, y = n
+    idx = np.arange(n + 1)
+    first = (P - Z) if P is not None else np.where(idx == 0, 0.0, -np.inf)
+    best_first = np.maximum.accumulate(first)                  # best P[x] - Z[x] over x <= y
+    last = (Z - N + N[n]) if N is not None else np.where(idx == n, Z, -np.inf)
+    alternative = float((best_first + last).max())
+    return float(np.clip(aligned - alternative, -GAIN_CLIP, GAIN_CLIP))
+
+
 def word_features(log_probs: np.ndarray, tokens: list[list[int]], token_spans: np.ndarray,
                   word_spans: np.ndarray, frames: UtteranceFrames, min_char_frames: int) -> np.ndarray:
     """``[n_words, len(FEATURES)]`` float64 features of the decoded words (see the module doc)."""
@@ -93,13 +125,14 @@ def word_features(log_probs: np.ndarray, tokens: list[list[int]], token_spans: n
     out = np.zeros((len(tokens), len(FEATURES)))
     ci = 0
     for i, word in enumerate(tokens):
-        total, counted, worst = 0.0, 0, 0.0
+        total, counted, worst, aligned = 0.0, 0, 0.0, 0.0
         for tok in word:
             s, e = (int(x) for x in token_spans[ci])
             ci += 1
             g = float((lp[s:e, tok] - best[s:e]).sum())
             total, counted = total + g, counted + (e - s)
             worst = min(worst, g / max(e - s, 1))
+            aligned += float(lp[s:e, tok].sum())
         a, b = (int(x) for x in word_spans[i])
         n = max(b - a, 1)
         prev_end = int(word_spans[i - 1][1]) if i > 0 else 0
@@ -109,12 +142,14 @@ def word_features(log_probs: np.ndarray, tokens: list[list[int]], token_spans: n
                   np.log(n / len(word)), float(n <= min_char_frames * len(word)),
                   min((a - prev_end) * FRAME_SECONDS, PAUSE_CAP_SECONDS),
                   min((next_start - b) * FRAME_SECONDS, PAUSE_CAP_SECONDS),
-                  float(frames.level_db[a:b].mean() - frames.speech_level_db) if b > a else 0.0, 0.0)
+                  float(frames.level_db[a:b].mean() - frames.speech_level_db) if b > a else 0.0, 0.0,
+                  removal_gain(lp, a, b, aligned, tokens[i - 1][-1] if i > 0 else None,
+                               tokens[i + 1][0] if i + 1 < len(tokens) else None))
     gap = out[:, 0]
     if len(gap) == 1:
-        out[:, -1] = gap
+        out[:, NEIGHBOUR] = gap
     else:
         padded = np.concatenate([gap[1:2], gap, gap[-2:-1]])     # an edge word's only neighbour counts twice
-        out[:, -1] = (padded[:-2] + padded[2:]) / 2
+        out[:, NEIGHBOUR] = (padded[:-2] + padded[2:]) / 2
     return out
 
