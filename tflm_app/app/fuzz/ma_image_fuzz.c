@@ -1,5 +1,5 @@
 /* libFuzzer harness for the weight image reader (ma_image_open) and its CRC-32 / SHA-256.
- *   clang -fsanitize=fuzzer,address,undefined ...   (see run_ma_image_fuzz.sh)
+ *   clang -fsanitize=fuzzer,address,undefined ...   (tflm_app/fuzz.sh ma_image builds and runs it)
  * Input: byte 0 selects the mode, the rest is the image.
  *   bit 0..1: checks (MA_IMAGE_CHECK_CRC / MA_IMAGE_CHECK_MODEL_SHA256);
  *   bit 2:    re-stamp the header and payload CRCs first (when the size fields fit the input), so

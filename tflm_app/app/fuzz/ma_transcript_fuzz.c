@@ -5,7 +5,7 @@
  * on success the words tile the non-separator bytes in order, every token id is a character of
  * the table, and the token strings concatenated give back the word's bytes; every line starts
  * with {"word": , ends with "]}\n", and a one-byte-short buffer gives MA_ERR_SCRATCH.
- *   tflm_app/app/fuzz/run_ma_transcript_fuzz.sh [RUNS] */
+ *   tflm_app/fuzz.sh ma_transcript [RUNS] */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for ma_decode_s8 (run_ma_decode_s8_fuzz.sh builds it with
+ * libFuzzer harness for ma_decode_s8 (tflm_app/fuzz.sh ma_decode_s8 builds it with
  * clang -fsanitize=fuzzer,address,undefined).
  *
  * Input bytes -> sizes, params, transcript and scores (including invalid values). Scratch and
