@@ -28,16 +28,26 @@ def repo() -> Path:
     return REPO
 
 
-def qemu_harness():
-    """The tflm_app/qemu test-firmware harness, or skip when the Arm toolchain or QEMU is missing."""
+def _import_from(folder: Path, name: str):
+    """Import the module ``name`` from ``folder`` (a script folder of tflm_app, not a package)."""
+    import importlib
     import sys
 
-    qemu_dir = REPO / "tflm_app" / "qemu"
-    sys.path.insert(0, str(qemu_dir))
+    sys.path.insert(0, str(folder))
     try:
-        import harness
+        return importlib.import_module(name)
     finally:
         sys.path.pop(0)
+
+
+def app_firmware():
+    """tflm_app/app/firmware.py: builds and runs the application firmware (host, QEMU, with TFLM)."""
+    return _import_from(REPO / "tflm_app" / "app", "firmware")
+
+
+def qemu_harness():
+    """The tflm_app/qemu test-firmware harness, or skip when the Arm toolchain or QEMU is missing."""
+    harness = _import_from(REPO / "tflm_app" / "qemu", "harness")
     missing = harness.missing_tools(qemu=True)
     if missing:
         pytest.skip(f"Cortex-M7 run needs {', '.join(missing)} (Debian: apt-get install gcc-arm-none-eabi "

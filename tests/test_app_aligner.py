@@ -6,13 +6,12 @@ Cortex-M7 under QEMU."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import qemu_harness
+from conftest import app_firmware, qemu_harness
 from microalign.audio import load_audio
 from microalign.decode import MIN_CHAR_FRAMES, viterbi_align_int
 from microalign.formats import frames_line
@@ -107,11 +106,7 @@ def vectors(tmp_path_factory):
 
 
 def _fw(d: Path):
-    sys.path.insert(0, str(APP))
-    try:
-        import firmware
-    finally:
-        sys.path.pop(0)
+    firmware = app_firmware()
     kernels, frontend = REPO / "tflm_app" / "kernels", REPO / "tflm_app" / "frontend"
     return firmware, firmware.AppFirmware(
         main=str(REPO / "tflm_app" / "tests" / "test_ma_aligner.c"), build=d / "build", extra_includes=[str(d)],

@@ -3,29 +3,23 @@ PSRAM, read through board.h by a test firmware on the STM32H743 memory plan (mem
 from __future__ import annotations
 
 import re
-import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import qemu_harness
+from conftest import app_firmware, qemu_harness
 from microalign.export import image as I
 
 REPO = Path(__file__).resolve().parents[1]
-APP = REPO / "tflm_app" / "app"
 MODEL = REPO / "convert" / "microalign" / "assets" / "student_int8.tflite"
 
 
 @pytest.fixture(scope="module")
 def board_fw(tmp_path_factory):
     qemu_harness()   # skips without the Arm toolchain / QEMU
-    sys.path.insert(0, str(APP))
-    try:
-        import firmware
-    finally:
-        sys.path.pop(0)
+    firmware = app_firmware()
     d = tmp_path_factory.mktemp("board")
     I.write_header(d, I.GENERATED_DIR)   # hashes of the headers as they are now
     fw = firmware.AppFirmware(main=str(REPO / "tflm_app" / "tests" / "test_board_mps2.c"), build=d / "build",

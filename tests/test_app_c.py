@@ -7,18 +7,16 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import qemu_harness
+from conftest import app_firmware, qemu_harness
 from microalign.runtime.windows import window_owners, window_starts
 from microalign.text.tokens import ENGLISH
 
 REPO = Path(__file__).resolve().parents[1]
-APP = REPO / "tflm_app" / "app"
 MAX_WORDS, MAX_TOKENS = 64, 512
 SEPARATORS = b" \t\r\n"
 
@@ -207,16 +205,6 @@ def write_vectors(out: Path) -> Path:
     p = out / "ma_app_vectors.h"
     p.write_text("\n".join(L) + "\n")
     return p
-
-
-def app_firmware():
-    """tflm_app/app/firmware.py (the Python side of the app's Makefile)."""
-    sys.path.insert(0, str(APP))
-    try:
-        import firmware
-    finally:
-        sys.path.pop(0)
-    return firmware
 
 
 def _firmware(tmp_path: Path):

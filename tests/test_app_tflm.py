@@ -18,14 +18,13 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import qemu_harness
+from conftest import app_firmware, qemu_harness
 from microalign.audio import load_audio
 from microalign.cli import main as cli_main
 from microalign.export import image as I
@@ -36,15 +35,6 @@ REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "tflm_app" / "app"
 ASSETS = REPO / "convert" / "microalign" / "assets"
 BAD_IMAGE_EXIT = 2     # main.c: image refused
-
-
-def _firmware():
-    sys.path.insert(0, str(APP))
-    try:
-        import firmware
-    finally:
-        sys.path.pop(0)
-    return firmware
 
 
 def cli(*args: str) -> str:
@@ -183,7 +173,7 @@ def constants_per_op(model: bytes) -> list[list[int]]:
 def m7_app(request, tmp_path_factory):
     qemu_harness()   # skips without arm-none-eabi-gcc / qemu-system-arm
     kernels, mode = request.param
-    fw = _firmware()
+    fw = app_firmware()
     try:
         root = getattr(fw, KERNELS[kernels])()
     except ValueError as e:
