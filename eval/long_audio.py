@@ -101,7 +101,8 @@ def child_alone(a) -> int:
 
 def child_exact(a) -> int:
     """Word spans from the unbounded float Viterbi over the saved scores."""
-    from microalign.decode import MIN_CHAR_FRAMES, viterbi_align
+    from microalign.align import char_floor
+    from microalign.decode import viterbi_align
     from microalign.text import normalize
     from microalign.text.tokens import ENGLISH
 
@@ -111,8 +112,7 @@ def child_exact(a) -> int:
     lp = (v.astype(np.float64) - r["zero_point"]) * r["scale"] if v.dtype == np.int8 else v.astype(np.float64)
     tokens = [ENGLISH.encode_word(w.text) for w in normalize(r["text"])]
     n_chars = sum(map(len, tokens))
-    k = max(1, min(MIN_CHAR_FRAMES, len(lp) // n_chars))
-    ex = viterbi_align(lp, tokens, band=None, min_char_frames=k)
+    ex = viterbi_align(lp, tokens, band=None, min_char_frames=char_floor(len(lp), n_chars))
     spans = np.load(work / "spans.npy")
     cap = int(np.floor(r["duration"] * 100))
     ws = np.minimum(ex.word_spans, cap)

@@ -88,6 +88,16 @@ class Decoded:
     word_spans: np.ndarray    # [n, 2] frames
     confidence: np.ndarray    # [n] in (0, 1]
     edge_free: bool = True    # the decoder's path never touched its band's edge (microalign.decode._core)
+    min_char_frames: int = 1  # the character duration floor the decoder used (see char_floor)
+
+
+def char_floor(n_frames: int, n_chars: int, min_char_frames: int | None = None) -> int:
+    """Frames per character the decoder asks for: ``min_char_frames`` (default
+    :data:`microalign.decode.MIN_CHAR_FRAMES`), lowered when the audio is too short for it."""
+    from .decode import MIN_CHAR_FRAMES
+
+    k = MIN_CHAR_FRAMES if min_char_frames is None else min_char_frames
+    return max(1, min(k, n_frames // max(n_chars, 1)))
 
 
 def decode_scores(scores: FrameScores, tokens: list[list[int]], min_char_frames: int | None = None) -> Decoded:
@@ -98,16 +108,15 @@ def decode_scores(scores: FrameScores, tokens: list[list[int]], min_char_frames:
 
     ``min_char_frames`` (default :data:`microalign.decode.MIN_CHAR_FRAMES`) is relaxed when
     the audio is too short for it."""
-    from .decode import MIN_CHAR_FRAMES, compact, viterbi_align, viterbi_align_int
+    from .decode import compact, viterbi_align, viterbi_align_int
 
-    n_frames, n_chars = len(scores.values), sum(len(t) for t in tokens)
-    k = max(1, min(MIN_CHAR_FRAMES if min_char_frames is None else min_char_frames, n_frames // max(n_chars, 1)))
+    k = char_floor(len(scores.values), sum(len(t) for t in tokens), min_char_frames)
     cols, local, frame_max = compact(scores.values, tokens)
     if scores.is_int8:
         r = viterbi_align_int(cols, local, min_char_frames=k, frame_max=frame_max)
-        return Decoded(r.token_spans, r.word_spans, r.word_confidence(scores.scale), r.edge_free)
+        return Decoded(r.token_spans, r.word_spans, r.word_confidence(scores.scale), r.edge_free, k)
     r = viterbi_align(cols, local, min_char_frames=k, frame_max=frame_max)
-    return Decoded(r.token_spans, r.word_spans, r.word_confidence, r.edge_free)
+    return Decoded(r.token_spans, r.word_spans, r.word_confidence, r.edge_free, k)
 
 
 def align_pcm(pcm: np.ndarray, transcript: str, scorer: WindowScorer, audio_name: str = "", *,
@@ -116,7 +125,7 @@ def align_pcm(pcm: np.ndarray, transcript: str, scorer: WindowScorer, audio_name
 
     The result carries calibrated word confidences, an utterance score and mismatch warnings
     (:func:`microalign.quality.assess`; ``calibration`` overrides the shipped parameters)."""
-    from .decode import MAX_FRAMES, MIN_CHAR_FRAMES
+    from .decode import MAX_FRAMES
     from .quality import assess
     from .quality.progress import PROGRESS_MIN_SECONDS, ProgressScorer
 
@@ -146,8 +155,7 @@ def align_pcm(pcm: np.ndarray, transcript: str, scorer: WindowScorer, audio_name
     else:
         scores = frame_scores(feats, scorer)
     res = decode_scores(scores, tokens)
-    k = max(1, min(MIN_CHAR_FRAMES, len(feats) // max(n_chars, 1)))   # the floor decode_scores used
-    q = assess(scores.values, tokens, res.token_spans, res.word_spans, feats, k, [w.text for w in words],
+    q = assess(scores.values, tokens, res.token_spans, res.word_spans, feats, res.min_char_frames, [w.text for w in words],
                scale=scores.scale, zero_point=scores.zero_point, calibration=calibration)
     if not res.edge_free:
         from .quality import QualityWarning
