@@ -48,7 +48,7 @@ sys.path.insert(0, str(REPO / "convert"))
 from microalign.kernels import attention_oracle as ao  # noqa: E402
 from microalign.kernels import attention_ref as ar  # noqa: E402
 
-QEMU_DIR = REPO / "tflm_app" / "qemu"
+BOARD_DIR = REPO / "tflm_app" / "board" / "mps2_an500"   # startup, board layer, memory_plan.ld
 KERNELS = REPO / "tflm_app" / "kernels"
 EVAL = REPO / "eval"
 BUILD = REPO / "build" / "bench_attention"
@@ -161,10 +161,11 @@ def write_config(d: Path, qt: ar.AttentionQuant, t: int, h: int, bh: int, mode: 
         f"{f(qt.v.scale)}, {qt.v.zero_point}, {f(qt.out.scale)}, {qt.out.zero_point}}};\n")
 
 
-def build(d: Path, tflm: tuple[Path, Path] | None, mode: int) -> Path:
+def build(d: Path, tflm: tuple[Path, Path] | None, mode: int, kernel: Path = KERNELS / "ma_attention_s8.c") -> Path:
     objs = []
-    inc = [f"-I{d}", f"-I{KERNELS}", f"-I{EVAL}"]
-    for src in (QEMU_DIR / "startup.c", EVAL / "bench_attention_fw.c", KERNELS / "ma_attention_s8.c"):
+    inc = [f"-I{d}", f"-I{KERNELS}", f"-I{EVAL}", f"-I{BOARD_DIR.parent}", f"-I{REPO / 'tflm_app' / 'generated'}"]
+    for src in (BOARD_DIR / "startup_mps2_an500.c", BOARD_DIR / "board_mps2_an500.c", EVAL / "bench_attention_fw.c",
+                kernel):
         o = d / (src.stem + ".o")
         subprocess.run(["arm-none-eabi-gcc", *ARM, "-std=c99", *inc, "-c", str(src), "-o", str(o)], check=True)
         objs.append(o)
@@ -183,7 +184,9 @@ def build(d: Path, tflm: tuple[Path, Path] | None, mode: int) -> Path:
             subprocess.run([*cxx, "-c", str(src), "-o", str(o)], check=True)
             objs.append(o)
     elf = d / "bench.elf"
-    subprocess.run(["arm-none-eabi-g++", *ARM, "-T", str(QEMU_DIR / "mps2_an500.ld"), "-nostartfiles",
+    # the board's test layout (memory_plan.ld): 4 MB flash, 2 MB DTCM, 64 KB stack
+    subprocess.run(["arm-none-eabi-g++", *ARM, "-T", str(BOARD_DIR / "memory_plan.ld"), "-nostartfiles",
+                    "-Wl,--defsym=MA_TEST_LAYOUT=1", "-Wl,--defsym=STACK_SIZE=64K",
                     "--specs=nano.specs", "-Wl,--gc-sections", *map(str, objs), "-lm", "-o", str(elf)], check=True)
     return elf
 
@@ -200,7 +203,7 @@ def run(elf: Path, plugin: Path | None, timeout: int = 1800) -> tuple[int, int, 
 
 
 def fused_scratch(t: int) -> int:
-    return 2 * ((DK + 3) // 4 * 4) + (2 * t + 3) // 4 * 4 + 8 * (t + 1)
+    return 4 * ((DK + 3) // 4 * 4) + 2 * ((2 * t + 3) // 4 * 4) + 8 * (t + 1)   # two q and score rows
 
 
 def estimate_builtin(h: int, t: int) -> int:
@@ -218,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heads", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--quant-json", type=Path, help="AttentionQuant.to_dict() JSON instead of converting")
     ap.add_argument("--out", type=Path, help="also write the Markdown table here")
+    ap.add_argument("--kernel-src", type=Path, default=KERNELS / "ma_attention_s8.c",
+                    help="ma_attention_s8.c to measure (e.g. an older version, for a before/after table)")
+    ap.add_argument("--fused-only", action="store_true", help="skip the builtin TFLM ops (fused counts only)")
     a = ap.parse_args(argv)
     for tool in ("arm-none-eabi-gcc", "arm-none-eabi-g++", "qemu-system-arm"):
         if shutil.which(tool) is None:
@@ -238,25 +244,27 @@ def main(argv: list[str] | None = None) -> int:
                 nnz, aborts = softmax_stats(quant, h, t, inputs)
                 bh = h if h * t * t <= RAM_FOR_SCORES else 1
                 tag = f"{qname}_{inputs}_t{t}_h{h}"
-                modes = [0, 1] + ([2] if tflm and not aborts else [])
+                modes = [0, 1] + ([2] if tflm and not aborts and not a.fused_only else [])
                 counts = {}
                 for mode in modes:
                     d = BUILD / f"{tag}_m{mode}"
                     write_config(d, quant, t, h, bh, mode, inputs)
-                    rc, n, out = run(build(d, tflm, mode), plugin)
+                    rc, n, out = run(build(d, tflm, mode, a.kernel_src), plugin)
                     if rc != 0 or n < 0:
                         raise SystemExit(f"{tag} mode {mode}: exit {rc}\n{out[-2000:]}")
                     counts[mode] = n
                 if 2 in counts and t <= 250:
                     d = BUILD / f"{tag}_m3"
                     write_config(d, quant, t, h, bh, 3, inputs)
-                    rc, _, out = run(build(d, tflm, 3), None)
+                    rc, _, out = run(build(d, tflm, 3, a.kernel_src), None)
                     if rc != 0:
                         raise SystemExit(f"{tag}: fused != TFLM reference kernels on the M7:\n{out}")
                     verified.append(tag)
                 fused = counts[1] - counts[0]
                 if aborts:
                     builtin, note = None, "TFLM SOFTMAX aborts (row exp-sum >= 512)"
+                elif a.fused_only:
+                    builtin, note = None, "not run (--fused-only)"
                 elif tflm:
                     builtin = (counts[2] - counts[0]) * (h // bh)
                     note = "measured" + (f", 1 head x{h}" if bh != h else "")

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tflm_app" / "qemu"))
-from harness import Firmware, missing_tools  # noqa: E402
+sys.path.insert(0, str(REPO / "tflm_app" / "app"))
+from firmware import Firmware, missing_tools  # noqa: E402
 
 from microalign.decode import (MIN_CHAR_FRAMES, checkpoint_bytes, compact,  # noqa: E402
                                scratch_bytes, viterbi_align_int)

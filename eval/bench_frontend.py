@@ -165,9 +165,9 @@ def qemu_insn(plugin: Path, frames: dict, definition: str, opt: str = "-O2", rep
     """Instructions per ma_frontend_compute_frame call under QEMU (mps2-an500), counted by qemu-insn's
     plugin: firmware test/fe_insn_main.c built with 0 and with `repeat` calls per frame, the
     difference of the totals per call. Raises if the firmware's features differ from Python's."""
-    sys.path.insert(0, str(REPO / "tflm_app" / "qemu"))
+    sys.path.insert(0, str(REPO / "tflm_app" / "app"))
     try:
-        import harness
+        import firmware as harness
     finally:
         sys.path.pop(0)
     from microalign.frontend import features as F

@@ -17,6 +17,10 @@ measures on LJ002 clips). Per utterance it aligns the correct pair (the words wh
 boundaries are within 50 ms of the reference are the positives of the confidence) and the
 same audio with a word from another utterance inserted at a random place (the inserted
 word is a positive of the unspoken-word detector, the correct words its negatives).
+The features are the device's (:mod:`microalign.quality.fixed`: integers and fixed point from
+int8 scores, float backends' log-probabilities quantised first), so the fitted model is the one
+the firmware evaluates; ``microalign headers`` turns the written file into
+``tflm_app/generated/microalign_quality.h`` (rerun it after this script).
 Thresholds of the utterance checks sit beyond everything the correct utterances show
 (by the margins below); so does the unspoken-word threshold
 (``UNSPOKEN_QUANTILE``); ``stretched_min_seconds`` and ``stretched_confidence`` are design

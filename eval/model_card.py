@@ -73,7 +73,7 @@ def main() -> None:
               "the same run also scores the other students named below, pocketsphinx and the naive baseline).", ""]
     for title, res in json.loads(args.report.read_text()).items():
         lines += [f"### {title}", "", TABLE_HEADER]
-        lines += [Scores(**v).row(name) for name, v in res.items()] + [""]
+        lines += [Scores.from_dict(v).row(name) for name, v in res.items()] + [""]
     lines += ["## Limits", "",
               "- English letters and apostrophes only; other scripts need new tokens and retraining.",
               "- Trained on synthetic speech (espeak-ng, festival) and on real read speech labelled by "

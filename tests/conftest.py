@@ -46,8 +46,9 @@ def app_firmware():
 
 
 def qemu_harness():
-    """The tflm_app/qemu test-firmware harness, or skip when the Arm toolchain or QEMU is missing."""
-    harness = _import_from(REPO / "tflm_app" / "qemu", "harness")
+    """tflm_app/app/firmware.py (``Firmware``, ``AppFirmware``, ``build_tflm_firmware``, ...) for a run on QEMU's
+    Cortex-M7, or skip when the Arm toolchain or QEMU is missing."""
+    harness = app_firmware()
     missing = harness.missing_tools(qemu=True)
     if missing:
         pytest.skip(f"Cortex-M7 run needs {', '.join(missing)} (Debian: apt-get install gcc-arm-none-eabi "

@@ -81,6 +81,7 @@ def test_microalign_headers_writes_every_generated_header(tmp_path):
 
     from microalign.cli import main
     from microalign.frontend import header as F
+    from microalign.quality import header as Q
     from microalign.text import header as T
 
     r = CliRunner().invoke(main, ["headers", "--out", str(tmp_path)])
@@ -88,7 +89,8 @@ def test_microalign_headers_writes_every_generated_header(tmp_path):
     from microalign.export import image as I
 
     # the image header hashes the others, so it is written last
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([A.FILENAME, F.FILENAME, T.FILENAME, I.HEADER_FILENAME])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([A.FILENAME, F.FILENAME, Q.FILENAME, T.FILENAME, I.HEADER_FILENAME])
     assert (tmp_path / A.FILENAME).read_text() == A.render()
     assert (tmp_path / T.FILENAME).read_text() == T.render()
+    assert (tmp_path / Q.FILENAME).read_text() == Q.render()
     assert "MA_MIN_CHAR_FRAMES" not in (tmp_path / T.FILENAME).read_text()

@@ -104,7 +104,7 @@ def json_cases(rng):
         x = float(rng.random()) if i % 5 else float(rng.choice([0.0, 1.0, 0.00004, 0.99995, 0.5]))
         conf = round(x, 4)
         d = {"word": word, "start": round(ms[0] / 1000, 3), "end": round(ms[-1] / 1000, 3),
-             "acoustic": conf, "chars": [{"char": c, "start": round(a / 1000, 3), "end": round(b / 1000, 3)}
+             "confidence": conf, "chars": [{"char": c, "start": round(a / 1000, 3), "end": round(b / 1000, 3)}
                                            for c, a, b in ch]}
         out.append((word, ms[0], ms[-1], int(round(conf * 10000)), ch, json.dumps(d, ensure_ascii=False) + "\n"))
     return out

@@ -43,11 +43,12 @@ def test_normalize_text_file_and_errors(tmp_path):
     assert r.exit_code == 1 and "transcript file not found" in r.output
 
 
-def _alignment(acoustic=0.123456):
-    w = WordTiming("caf\u00e9", "Caf\u00e9", 0.1, 0.35, 0.9, [CharTiming("c", 0.1, 0.2), CharTiming("a", 0.2, 0.25),
+def _alignment(confidence=0.123456, warnings=()):
+    w = WordTiming("caf\u00e9", "Caf\u00e9", 0.1, 0.35, confidence, [CharTiming("c", 0.1, 0.2), CharTiming("a", 0.2, 0.25),
                                                           CharTiming("f", 0.25, 0.3), CharTiming("\u00e9", 0.3, 0.35)],
-                   acoustic)
-    return Alignment("x.wav", 1.0, [w, WordTiming("x", "x", 0.35, 1.0, 0.5, [CharTiming("x", 0.35, 1.0)], 1.0)])
+                   0.5)
+    return Alignment("x.wav", 1.0, [w, WordTiming("x", "x", 0.35, 1.0, 1.0, [CharTiming("x", 0.35, 1.0)], 1.0)],
+                     0.5, list(warnings))
 
 
 def test_jsonl_lines():
@@ -56,22 +57,26 @@ def test_jsonl_lines():
     assert text == to_jsonl(_alignment())
     lines = text.splitlines(keepends=True)
     assert len(lines) == 2 and all(ln.endswith("\n") for ln in lines)
-    assert lines[0] == ('{"word": "caf\u00e9", "start": 0.1, "end": 0.35, "acoustic": 0.1235, "chars": '
+    assert lines[0] == ('{"word": "caf\u00e9", "start": 0.1, "end": 0.35, "confidence": 0.1235, "chars": '
                         '[{"char": "c", "start": 0.1, "end": 0.2}, {"char": "a", "start": 0.2, "end": 0.25}, '
                         '{"char": "f", "start": 0.25, "end": 0.3}, {"char": "\u00e9", "start": 0.3, "end": 0.35}]}\n')
-    assert json.loads(lines[1]) == {"word": "x", "start": 0.35, "end": 1.0, "acoustic": 1.0,
+    assert json.loads(lines[1]) == {"word": "x", "start": 0.35, "end": 1.0, "confidence": 1.0,
                                     "chars": [{"char": "x", "start": 0.35, "end": 1.0}]}
 
 
-def test_jsonl_needs_acoustic_confidence():
-    with pytest.raises(ValueError, match="'caf\u00e9' has no acoustic confidence"):
-        to_jsonl(_alignment(acoustic=None))
+def test_jsonl_warnings_follow_the_words():
+    from microalign.quality import QualityWarning
+
+    ws = [QualityWarning("stretched_word", "long", 1, 0.35, 1.4), QualityWarning("low_score", "low")]
+    lines = to_jsonl(_alignment(warnings=ws)).splitlines()
+    assert len(lines) == 4 and lines[2:] == ['{"warning": "stretched_word", "word": 1, "start": 0.35, "end": 1.4}',
+                                             '{"warning": "low_score"}']
 
 
 def test_frames_line_times_and_cap():
     # frame 140 -> 1.4 s exactly; ends capped at the audio's length floored to the millisecond
     line = frames_line("ab", 140, 200, 0.5, [("a", 140, 150), ("b", 150, 200)], n_samples=int(1.9555 * 16000))
-    assert json.loads(line) == {"word": "ab", "start": 1.4, "end": 1.955, "acoustic": 0.5,
+    assert json.loads(line) == {"word": "ab", "start": 1.4, "end": 1.955, "confidence": 0.5,
                                 "chars": [{"char": "a", "start": 1.4, "end": 1.5},
                                           {"char": "b", "start": 1.5, "end": 1.955}]}
     assert line == word_line("ab", 1.4, 1.955, 0.5, [("a", 1.4, 1.5), ("b", 1.5, 1.955)])
@@ -84,12 +89,13 @@ def test_align_jsonl_agrees_with_json():
     assert rj.exit_code == 0 and rl.exit_code == 0, rj.output + rl.output
     words = json.loads(rj.stdout)["words"]
     lines = [json.loads(ln) for ln in rl.stdout.splitlines()]
-    assert len(lines) == len(words) == 23
+    assert len(lines) == len(words) == 23 and json.loads(rj.stdout)["warnings"] == []
     for w, ln in zip(words, lines):
-        assert list(ln) == ["word", "start", "end", "acoustic", "chars"]
-        assert (ln["word"], ln["start"], ln["end"], ln["chars"]) == (w["word"], w["start"], w["end"], w["chars"])
-        assert 0.0 < ln["acoustic"] <= 1.0
-    assert len({ln["acoustic"] for ln in lines}) > 10
+        assert list(ln) == ["word", "start", "end", "confidence", "chars"]
+        assert (ln["word"], ln["start"], ln["end"], ln["confidence"], ln["chars"]) == \
+            (w["word"], w["start"], w["end"], w["confidence"], w["chars"])   # one confidence, not two
+        assert 0.0 < ln["confidence"] <= 1.0
+    assert len({ln["confidence"] for ln in lines}) > 10
 
 
 def test_headers_writes_image_header_last(tmp_path):

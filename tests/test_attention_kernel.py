@@ -7,7 +7,7 @@ once per session) and written directly from random quantisation parameters (no T
 Checked against it: the numpy reference (``microalign.kernels.attention_ref``) and the C kernel
 (``tflm_app/kernels/ma_attention_s8.c``) built on the host with ASan/UBSan (portable path, and
 the DSP path with emulated intrinsics) and as Cortex-M7 firmware under QEMU mps2-an500 (with the
-tflm_app/qemu infrastructure; skipped with a message when the toolchain or QEMU is missing).
+tflm_app/app/firmware.py (board/mps2_an500); skipped with a message when the toolchain or QEMU is missing).
 """
 from __future__ import annotations
 

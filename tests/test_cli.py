@@ -37,7 +37,8 @@ def aligned(runner):
 
 def test_json_schema_and_sanity(aligned):
     d = json.loads(aligned["json"])
-    assert set(d) == {"audio", "duration", "score", "warnings", "words"}
+    assert list(d)[:3] == ["version", "backend", "model"]
+    assert set(d) == {"version", "backend", "model", "audio", "duration", "score", "warnings", "words"}
     assert d["warnings"] == [] and 0.5 < d["score"] <= 1     # a correct recording: no warning
     words = d["words"]
     assert [w["word"] for w in words][:6] == ["but", "in", "the", "twenty", "seventh", "george"]
@@ -64,21 +65,45 @@ def test_textgrid_parses_with_praatio(aligned, tmp_path):
     assert [e.label for e in words] == [w["word"] for w in js]
     assert [round(e.start, 3) for e in words] == [w["start"] for w in js]
     assert len(tg.getTier("chars").entries) == sum(len(w["chars"]) for w in js)
+    # the transcript's own tokens, spelling and punctuation kept, each spanning its spoken words
+    src = tg.getTier("transcript").entries
+    assert " ".join(e.label for e in src) == " ".join(TEXT.split())
+    last = [w for w in js if w["source"] == "£10,500."]
+    assert src[-1].label == "£10,500." and len(last) > 1
+    assert (round(src[-1].start, 3), round(src[-1].end, 3)) == (last[0]["start"], last[-1]["end"])
 
 
 def _cues(text):
     return re.findall(r"(\d\d):(\d\d):(\d\d)[,.](\d{3}) --> (\d\d):(\d\d):(\d\d)[,.](\d{3})\n(.+)", text)
 
 
+def _sec(h, m, s, ms):
+    return int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
+
+
 @pytest.mark.parametrize("fmt", ["srt", "vtt"])
-def test_subtitles_parse_back(aligned, fmt):
+def test_subtitles_are_phrases_in_the_transcripts_words(aligned, fmt):
     js = json.loads(aligned["json"])["words"]
     cues = _cues(aligned[fmt])
-    assert [c[8] for c in cues] == [w["word"] for w in js]
-    h, m, s, ms = map(int, cues[3][:4])
-    assert abs(h * 3600 + m * 60 + s + ms / 1000 - js[3]["start"]) < 1e-6
+    text = [re.sub(r"<[^>]+>", "", c[8]) for c in cues]
+    # the transcript as written (not the normalised words), cut into phrases, not one cue per word
+    assert " ".join(text) == " ".join(TEXT.split())
+    assert 1 < len(cues) < len(js) // 2
+    assert _sec(*cues[0][:4]) == js[0]["start"] and _sec(*cues[-1][4:8]) == js[-1]["end"]
+    for c, d in zip(cues, cues[1:]):          # a cue ends at punctuation or before a pause
+        assert c[8].endswith((".", ",", ";", ":", "!", "?")) or _sec(*d[:4]) - _sec(*c[4:8]) >= 0.3 - 1e-9
     if fmt == "vtt":
         assert aligned[fmt].startswith("WEBVTT\n")
+        # karaoke: every word after a cue's first is preceded by its start time
+        tags = [t for c in cues for t in re.findall(r"<(\d\d):(\d\d):(\d\d)\.(\d{3})>", c[8])]
+        firsts = {_sec(*c[:4]) for c in cues}
+        starts = [w["start"] for w in js if w["start"] not in firsts]
+        assert len(tags) == len(TEXT.split()) - len(cues)
+        assert all(any(abs(_sec(*t) - s) < 1e-6 for s in starts) for t in tags)
+        secs = [_sec(*t) for t in tags]
+        assert secs == sorted(secs)
+    else:
+        assert "<" not in aligned[fmt]
 
 
 def test_csv_parses_back(aligned):
@@ -155,7 +180,7 @@ def test_missing_backend_runtime_is_one_line(runner, monkeypatch):
     monkeypatch.setitem(BACKENDS, "tflm", dataclasses.replace(BACKENDS["tflm"], module="microalign_no_such_runtime"))
     r = runner.invoke(main, ["align", str(SAMPLE), "--text", "but", "--backend", "tflm"])
     assert r.exit_code == 1
-    assert "microalign_no_such_runtime" in _error_line(r) and "pip install 'microalign[convert]'" in r.stderr
+    assert "microalign_no_such_runtime" in _error_line(r) and "pip install tflite-micro" in r.stderr
 
 
 def test_unshipped_backend_model_says_how_to_make_it(runner, monkeypatch):
@@ -212,7 +237,7 @@ def test_resampled_stereo_input_is_converted(runner, tmp_path):
 
 
 def test_help_everywhere():
-    from microalign.runtime import BACKEND_NAMES
+    from microalign.cli._common import offered_backends
 
     cmds = ([], ["align"], ["eval"], ["train"], ["prune"], ["data"], ["data", "synth"], ["data", "label"],
             ["data", "consensus"], ["convert"], ["headers"])
@@ -221,7 +246,8 @@ def test_help_everywhere():
         assert r.returncode == 0 and r.stdout.startswith(f"Usage: python -m microalign {' '.join(cmd)}".rstrip()), \
             (cmd, r.stdout[:200], r.stderr)
         if cmd == ["align"]:
-            assert all(name in r.stdout for name in BACKEND_NAMES)
+            assert all(name in r.stdout for name in offered_backends())
+            assert "onnx" not in r.stdout and "tflite-float" not in r.stdout   # their models do not ship
     top = subprocess.run([sys.executable, "-m", "microalign", "--help"], capture_output=True, text=True).stdout
     for name in ("align", "eval", "train", "prune", "data", "convert", "headers"):
         assert f"  {name} " in top, name

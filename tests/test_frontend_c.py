@@ -229,7 +229,7 @@ def write_vectors(path: Path, cases: dict[str, np.ndarray], definition: str) -> 
 @pytest.mark.parametrize("definition", DEFINITIONS)
 def test_cortex_m7_qemu_bit_exact(tmp_path, definition):
     """ma_frontend_compute (whole buffer and in chunks of 3 frames) on QEMU's Cortex-M7 board
-    (mps2-an500), via the tflm_app/qemu runtime: speech when ../shared is present, and the
+    (mps2-an500), via tflm_app/app/firmware.py: speech when ../shared is present, and the
     generated signals."""
     harness = qemu_harness()
     cases = {}

@@ -24,7 +24,8 @@ def test_scores_known_errors():
     assert sc.mean_ms == pytest.approx(25.0)
     assert sc.median_ms == pytest.approx(20.0)
     assert sc.within_ms == pytest.approx({"10": 25.0, "20": 75.0, "25": 75.0, "50": 100.0})
-    assert sc.aas_ms == pytest.approx(((10 + 20) / 2 + (20 + 50) / 2) / 2)
+    assert sc.start_mean_ms == pytest.approx(15.0) and sc.end_mean_ms == pytest.approx(35.0)
+    assert not hasattr(sc, "aas_ms")     # AAS = mean over words of (|ds| + |de|) / 2 = mean_ms: not repeated
     assert sc.n_matched == 2
 
 

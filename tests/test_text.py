@@ -180,3 +180,59 @@ def test_english_normaliser_uses_the_tables_characters():
 def test_language_without_normaliser():
     with pytest.raises(TextError, match="no transcript normaliser for language 'zz'"):
         normalize("a", TokenTable(("a",), language="zz"))
+
+
+# ----------------------------------------------------------------------------- issue 14: no silent wrong words
+@pytest.mark.parametrize("text,spoken", [
+    ("$1.5 million", "one point five million dollars"),
+    ("$5 billion.", "five billion dollars"),
+    ("1990s", "nineteen nineties"),
+    ("the '80s", "the eighties"),
+    ("100s", "hundreds"),
+    ("½", "one half"),
+    ("3¾", "three and three quarters"),
+    ("3/4", "three quarters"),
+    ("¥100", "one hundred yen"),
+    ("₹5", "five rupees"),
+    ("50¢", "fifty cents"),
+    ("me@home", "me at home"),
+    ("2+2=4", "two plus two equals four"),
+    ("C++", "c plus plus"),
+    ("#1 fan", "number one fan"),
+    ("25°", "twenty five degrees"),
+    # unchanged readings (the device's transcripts stay the same)
+    ("$7.50", "seven dollars and fifty cents"),
+    ("£10,500.", "ten thousand five hundred pounds"),
+    ("1.5 million", "one point five million"),
+    ("24/7", "twenty four seven"),
+    ("mp3", "mp three"),
+])
+def test_verbalised(text, spoken):
+    assert " ".join(words(text)) == spoken
+
+
+def test_currency_after_scale_word_maps_to_that_token():
+    ws = normalize("about $1.5 million, then")
+    assert [(w.text, w.source) for w in ws][1:] == [
+        ("one", "$1.5"), ("point", "$1.5"), ("five", "$1.5"), ("million", "million,"), ("dollars", "million,"),
+        ("then", "then")]
+
+
+@pytest.mark.parametrize("text,token,why", [
+    ("we won 😀 today", "😀", "U+1F600"),
+    ("say 你好 now", "你好", "U+4F60"),
+    ("at 2:30:15 sharp", "2:30:15", "number form"),
+    ("version 1.2.3", "1.2.3", "number form"),
+    ("x → y", "→", "U+2192"),
+])
+def test_unspeakable_token_named_whole(text, token, why):
+    with pytest.raises(TextError) as e:
+        normalize(text)
+    msg = str(e.value)
+    assert f"cannot verbalise {token!r}" in msg and why in msg
+
+
+def test_byte_order_mark_and_zero_width_space_separate_tokens():
+    ws = normalize("\ufeffHello\u200bworld")
+    assert [(w.text, w.source) for w in ws] == [("hello", "Hello"), ("world", "world")]
+    assert ws[0].span == (1, 6)

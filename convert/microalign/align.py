@@ -52,8 +52,9 @@ class WordTiming:
     confidence: float
     chars: list[CharTiming] = field(default_factory=list)
     # the decoder's acoustic confidence exp(scale * mean score gap) (decode.viterbi_int), before
-    # calibration: what the firmware computes too (formats `jsonl`)
+    # calibration (the `confidence` above is the calibrated one, microalign.quality)
     acoustic: float | None = None
+    source_index: int = -1   # index of `source` among the transcript's whitespace-separated tokens (-1: unknown)
 
 
 @dataclass
@@ -170,7 +171,7 @@ def align_pcm(pcm: np.ndarray, transcript: str, scorer: WindowScorer, audio_name
         chars = [CharTiming(table.symbol(tok), _sec(s), min(_sec(e), cap))
                  for tok, (s, e) in zip(tokens[i], char_spans[i])]
         out.append(WordTiming(w.text, w.source, _sec(a), min(_sec(b), cap),
-                              float(q.confidence[i]), chars, float(res.confidence[i])))
+                              float(q.confidence[i]), chars, float(res.confidence[i]), w.source_index))
     return Alignment(audio_name, duration, out, q.score, q.warnings, q)
 
 

@@ -8,9 +8,11 @@
 
 #include "ma_decode_s8.h"
 #include "ma_frontend.h"
+#include "ma_quality.h"
 #include "ma_transcript.h"
 #include "ma_windows.h"
 #include "microalign_aligner_config.h"
+#include "microalign_quality.h"
 #include "microalign_tokens.h"
 
 #define LINE_BYTES 4096u /* one word's JSON line; a longer one is MA_ERR_SCRATCH */
@@ -101,6 +103,11 @@ ma_status ma_aligner_init(const ma_aligner_params *params, const ma_aligner_memo
         return fail(ctx, MA_ERR_MODEL, "model shape (window %lu, vocabulary %lu) differs from the generated headers",
                     (unsigned long)ctx->model.window_frames, (unsigned long)ctx->model.n_vocab);
     }
+    if (ctx->model.scale != MA_Q_SCORE_SCALE || ctx->model.zero_point != MA_Q_SCORE_ZERO_POINT) {
+        return fail(ctx, MA_ERR_MODEL, "model output quantisation (scale %g, zero point %ld) differs from the quality "
+                    "model's (microalign_quality.h: %g, %d)", ctx->model.scale, (long)ctx->model.zero_point,
+                    MA_Q_SCORE_SCALE, MA_Q_SCORE_ZERO_POINT);
+    }
     *out = ctx;
     return MA_OK;
 }
@@ -178,8 +185,9 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
     }
     int8_t *scores = (int8_t *)take(&ext, (uint32_t)n_frames * cols);
     int8_t *frame_max = (int8_t *)take(&ext, (uint32_t)n_frames);
+    int16_t *level = (int16_t *)take(&ext, 2u * (uint32_t)n_frames); /* per-frame feature sums (ma_quality.h) */
     int8_t *feats = (int8_t *)take(&sram, W * M);
-    if (scores == NULL || frame_max == NULL || feats == NULL) {
+    if (scores == NULL || frame_max == NULL || level == NULL || feats == NULL) {
         return fail(ctx, MA_ERR_SCRATCH, "memory too small for %ld frames of scores (%lu columns)", (long)n_frames, (unsigned long)cols);
     }
 
@@ -203,6 +211,10 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
             int8_t mx = row[0];
             for (uint32_t v = 1; v < V; ++v) mx = row[v] > mx ? row[v] : mx;
             frame_max[f] = mx;
+            const int8_t *fr = feats + (size_t)(f - win.start) * M;
+            int32_t lv = 0;
+            for (uint32_t m = 0; m < M; ++m) lv += fr[m];
+            level[f] = (int16_t)lv;
             for (uint32_t c = 0; c < cols; ++c) scores[(size_t)f * cols + c] = row[col_token[c]];
         }
     }
@@ -212,17 +224,27 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
     kf = kf < p->min_char_frames ? kf : p->min_char_frames;
     kf = kf < 1u ? 1u : kf;
     uint32_t nt = ti.n_tokens * kf, nw = ti.n_words;
-    int32_t *ids = (int32_t *)take(&sram, 4u * nt);
-    int32_t *lens = (int32_t *)take(&sram, 4u * nw);
-    int32_t *tok_start = (int32_t *)take(&sram, 4u * nt);
-    int32_t *tok_end = (int32_t *)take(&sram, 4u * nt);
-    int32_t *w_start = (int32_t *)take(&sram, 4u * nw);
-    int32_t *w_end = (int32_t *)take(&sram, 4u * nw);
-    int32_t *w_sum = (int32_t *)take(&sram, 4u * nw);
-    int32_t *w_frames = (int32_t *)take(&sram, 4u * nw);
-    ma_json_char *jchars = (ma_json_char *)take(&sram, (uint32_t)sizeof(ma_json_char) * ti.n_tokens);
+    /* per-token and per-word arrays grow with the transcript (i.e. the recording): external RAM, so SRAM
+     * does not grow with the length (eval/memory_report.py); only the JSON line buffer is in SRAM */
+    int32_t *ids = (int32_t *)take(&ext, 4u * nt);
+    int32_t *lens = (int32_t *)take(&ext, 4u * nw);
+    int32_t *tok_start = (int32_t *)take(&ext, 4u * nt);
+    int32_t *tok_end = (int32_t *)take(&ext, 4u * nt);
+    int32_t *w_start = (int32_t *)take(&ext, 4u * nw);
+    int32_t *w_end = (int32_t *)take(&ext, 4u * nw);
+    int32_t *w_sum = (int32_t *)take(&ext, 4u * nw);
+    int32_t *w_frames = (int32_t *)take(&ext, 4u * nw);
+    ma_json_char *jchars = (ma_json_char *)take(&ext, (uint32_t)sizeof(ma_json_char) * ti.n_tokens);
     char *line = (char *)take(&sram, LINE_BYTES);
-    if (line == NULL) return fail(ctx, MA_ERR_SCRATCH, "SRAM too small for the decoder's outputs");
+    int32_t q_scratch_size = ma_quality_scratch_size((int32_t)nw);
+    void *q_scratch = take(&ext, q_scratch_size > 0 ? (uint32_t)q_scratch_size : 0u);
+    uint16_t *conf_q4 = (uint16_t *)take(&ext, 2u * nw);
+    uint32_t max_warn = ma_quality_max_warnings((int32_t)nw);
+    ma_quality_warning *warn = (ma_quality_warning *)take(&ext, max_warn * (uint32_t)sizeof(ma_quality_warning));
+    int32_t edge_free = 1;
+    if (line == NULL) return fail(ctx, MA_ERR_SCRATCH, "SRAM too small for the JSON line");
+    if (q_scratch == NULL || conf_q4 == NULL) return fail(ctx, MA_ERR_SCRATCH, "external RAM too small for the decoder's outputs");
+    if (warn == NULL) return fail(ctx, MA_ERR_SCRATCH, "external RAM too small for the warnings");
     for (uint32_t i = 0; i < ti.n_tokens; ++i) {
         for (uint32_t r = 0; r < kf; ++r) ids[i * kf + r] = local[tokens[i]];
     }
@@ -238,30 +260,51 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
     if (ckpt == NULL) return fail(ctx, MA_ERR_SCRATCH, "external RAM too small: decoder checkpoints need %ld bytes", (long)ckpt_size);
     ctx->sram_used = sram.used + (uint32_t)((sizeof(ma_aligner) + 7u) & ~7u);
     ctx->ext_used = ext.used;
-    ma_decode_s8_output dout = {tok_start, tok_end, w_start, w_end, w_sum, w_frames, NULL, NULL, NULL};
+    ma_decode_s8_output dout = {tok_start, tok_end, w_start, w_end, w_sum, w_frames, NULL, NULL, &edge_free};
     s = ma_decode_s8(&dp, scores, frame_max, n_frames, (int32_t)cols, ids, (int32_t)nt, lens, (int32_t)nw, scratch,
                      scratch_size, ckpt, ckpt_size, &dout);
     if (s != MA_OK) return fail(ctx, s, "decoder failed (status %ld)", (long)s);
 
-    /* one JSON line per word */
+    /* characters: the k repeated spans merged back, their score columns; then confidence and warnings */
+    for (uint32_t i = 0; i < ti.n_tokens; ++i) {
+        ids[i] = ids[i * kf];
+        tok_start[i] = tok_start[i * kf];
+        tok_end[i] = tok_end[i * kf + kf - 1u];
+    }
+    for (uint32_t w = 0; w < nw; ++w) lens[w] = (int32_t)words[w].n_tokens;
+    ma_quality_input qin = {scores, frame_max, level, n_frames, (int32_t)cols, ids, tok_start, tok_end,
+                            (int32_t)ti.n_tokens, lens, w_start, w_end, (int32_t)nw, (int32_t)kf, edge_free};
+    ma_quality_output qout = {conf_q4, warn, max_warn, 0, 0, NULL};
+    s = ma_quality_assess(&qin, q_scratch, q_scratch_size, &qout);
+    if (s != MA_OK) return fail(ctx, s, "quality checks failed (status %ld)", (long)s);
+
+    /* one JSON line per word, then one per warning */
     uint32_t cap = ma_cap_ms(n);
     for (uint32_t w = 0; w < nw; ++w) {
         const ma_word_span *ws = &words[w];
         for (uint32_t c = 0; c < ws->n_tokens; ++c) {
             uint32_t t = ws->first_token + c;
-            uint32_t e = ma_frame_ms((uint32_t)tok_end[t * kf + kf - 1u]);
+            uint32_t e = ma_frame_ms((uint32_t)tok_end[t]);
             jchars[c].text = MA_TOKEN_STRINGS[tokens[t]];
-            jchars[c].start_ms = ma_frame_ms((uint32_t)tok_start[t * kf]);
+            jchars[c].start_ms = ma_frame_ms((uint32_t)tok_start[t]);
             jchars[c].end_ms = e < cap ? e : cap;
         }
         uint32_t e = ma_frame_ms((uint32_t)w_end[w]);
         ma_json_word jw = {transcript + ws->text_offset, ws->text_bytes, ma_frame_ms((uint32_t)w_start[w]),
-                           e < cap ? e : cap, ma_confidence_q4(w_sum[w], (uint32_t)w_frames[w], ctx->model.scale),
-                           jchars, ws->n_tokens};
+                           e < cap ? e : cap, conf_q4[w], jchars, ws->n_tokens};
         int32_t len = ma_json_word_line(&jw, line, LINE_BYTES);
         if (len < 0) return fail(ctx, MA_ERR_SCRATCH, "word %lu does not fit a %lu-byte line", (unsigned long)w, (unsigned long)LINE_BYTES);
         s = on_word(user, w, line, (uint32_t)len, &jw);
         if (s != MA_OK) return fail(ctx, s, "stopped by the word callback at word %lu (status %ld)", (unsigned long)w, (long)s);
+    }
+    for (uint32_t k = 0; k < qout.n_warnings; ++k) {
+        const ma_quality_warning *qw = &warn[k];
+        uint32_t a = 0, b = 0; /* the words' frames, uncapped (checks.py's spans * FRAME_SECONDS) */
+        if (qw->word >= 0) a = ma_frame_ms((uint32_t)w_start[qw->word]), b = ma_frame_ms((uint32_t)w_end[qw->last]);
+        int32_t len = ma_quality_warning_line(qw, a, b, line, LINE_BYTES);
+        if (len < 0) return fail(ctx, MA_ERR_SCRATCH, "warning %lu does not fit a line", (unsigned long)k);
+        s = on_word(user, nw + k, line, (uint32_t)len, NULL);
+        if (s != MA_OK) return fail(ctx, s, "stopped by the word callback at warning %lu (status %ld)", (unsigned long)k, (long)s);
     }
     return MA_OK;
 }

@@ -18,12 +18,15 @@
  * (each character repeated k = max(1, min(MA_MIN_CHAR_FRAMES, frames / characters)) times, default
  * band parameters; spans merged back); and calls on_word once per word, in order, with its JSON
  * line (ma_json.h: word, start, end, confidence, chars -- the fields `microalign align --format
- * jsonl` prints). The confidence is decode.viterbi_int's exp(scale * score_sum / frames); a
- * calibrated confidence (microalign.quality) is not applied yet.
+ * jsonl` prints), then once per quality warning (index n_words + k, word NULL) with its line
+ * {"warning": code[, "word": i, "start": s, "end": e]}. The confidence and the warnings are
+ * microalign.quality's, computed in fixed point by ma_quality.h (bit for bit the host's); the
+ * model's output quantisation must be MA_Q_SCORE_SCALE / MA_Q_SCORE_ZERO_POINT (ma_aligner_init
+ * refuses another with MA_ERR_MODEL).
  *
  * Memory: SRAM holds the context, one window of features (W x n_mels), the decoder's scratch and
- * the per-word arrays; external RAM holds the audio, the compacted frame scores and the decoder's
- * checkpoints (both grow with the audio's length, SRAM does not). ma_aligner_align reports what
+ * the per-word arrays; external RAM holds the audio, the compacted frame scores, each frame's
+ * feature sum (2 bytes), the warnings and the decoder's checkpoints (both grow with the audio's length, SRAM does not). ma_aligner_align reports what
  * was missing (MA_ERR_SCRATCH) with the bytes needed in ma_aligner_error.
  */
 #ifndef MA_ALIGNER_H
@@ -64,8 +67,9 @@ typedef struct {
     uint32_t n_samples;
 } ma_audio_source;
 
-/* One aligned word: the JSON line (NUL-terminated, ending in '\n') and its fields. Return MA_OK to
- * go on; any other status stops ma_aligner_align, which returns it. */
+/* One aligned word: the JSON line (NUL-terminated, ending in '\n') and its fields; after the words,
+ * one call per warning with index >= the number of words and word == NULL. Return MA_OK to go
+ * on; any other status stops ma_aligner_align, which returns it. */
 typedef ma_status (*ma_on_word)(void *user, uint32_t index, const char *json_line, uint32_t line_bytes,
                                 const ma_json_word *word);
 

@@ -158,7 +158,7 @@ int32_t ma_json_word_line(const ma_json_word *w, char *buf, uint32_t cap)
     put_fixed(&o, w->start_ms, 3);
     puts_(&o, ", \"end\": ");
     put_fixed(&o, w->end_ms, 3);
-    puts_(&o, ", \"acoustic\": ");
+    puts_(&o, ", \"confidence\": ");
     put_fixed(&o, w->confidence_q4, 4);
     puts_(&o, ", \"chars\": [");
     for (uint32_t i = 0; i < w->n_chars; ++i) {

@@ -1,9 +1,9 @@
 /* ma_json.h: one aligned word as one JSON line, byte for byte what the host prints with
  * `microalign align --format jsonl`, i.e. Python's json.dumps(d, ensure_ascii=False) of
- *   {"word": w, "start": round(s, 3), "end": round(e, 3), "acoustic": round(c, 4),
+ *   {"word": w, "start": round(s, 3), "end": round(e, 3), "confidence": c,
  *    "chars": [{"char": ch, "start": ..., "end": ...}, ...]}
- * followed by '\n' (microalign.formats.jsonl; "acoustic" = the decoder's word confidence before
- * calibration, field confidence_q4 here). Times are integer milliseconds and the confidence an integer in units of
+ * followed by '\n' (microalign.formats.jsonl; "confidence" = the calibrated word confidence of
+ * ma_quality.h in units of 1e-4, field confidence_q4 here). Times are integer milliseconds and the confidence an integer in units of
  * 1e-4, so the text is exact: Python's repr of k / 1000 is the shortest decimal, e.g. 1400 ms ->
  * 1.4, 0 -> 0.0. The conversions from frames, samples and int8 score sums reproduce align.py's
  * float arithmetic (IEEE double, no contraction: build with -ffp-contract=off). */

@@ -1,5 +1,6 @@
 /* main.c: the aligner firmware. Same file on every board (board.h): opens the weight image where
- * the board maps the QSPI flash (refusing a corrupt, truncated or mismatched one), builds the TFLM
+ * the board maps the QSPI flash, or, built with MA_WEIGHTS_FLASH, the image linked into the
+ * firmware's own flash (ma_flash_image.S) (refusing a corrupt, truncated or mismatched one), builds the TFLM
  * model from its model section in place, reads the transcript and the audio from the board's
  * input, and prints one JSON line per word on the console (what `microalign align --format jsonl`
  * prints). Errors: one line "error: <status>: <detail>" and exit status 2 (image), 3 (model),
@@ -18,9 +19,20 @@
 #ifndef MA_ALIGNER_SRAM_BYTES
 #define MA_ALIGNER_SRAM_BYTES (160u * 1024u)
 #endif
+/* transcript limits (the per-word arrays in aligner_sram): 5 min of speech is ~800 words, ~4.5 k characters */
+#ifndef MA_MAX_WORDS
+#define MA_MAX_WORDS 1024u
+#endif
+#ifndef MA_MAX_TOKENS
+#define MA_MAX_TOKENS 8192u
+#endif
 
 static uint8_t arena[MA_ARENA_BYTES] MA_IN_AXISRAM;
 static uint8_t aligner_sram[MA_ALIGNER_SRAM_BYTES] MA_IN_AXISRAM;
+
+#ifdef MA_WEIGHTS_FLASH
+extern const uint8_t ma_flash_image[], ma_flash_image_end[]; /* ma_flash_image.S */
+#endif
 
 static void say(const char *s) { ma_board_console_write(s, strlen(s)); }
 
@@ -54,10 +66,16 @@ static ma_status print_word(void *user, uint32_t index, const char *line, uint32
 int main(void)
 {
     if (ma_board_init() != MA_OK) return error3(4, "board", "init failed", "");
+#ifdef MA_WEIGHTS_FLASH
+    const uint8_t *flash = ma_flash_image;
+    const uint32_t flash_size = (uint32_t)(ma_flash_image_end - ma_flash_image);
+#else
     const uint8_t *flash = ma_board_qspi_map();
     if (flash == NULL) return error3(2, ma_status_str(MA_ERR_IO), "QSPI flash not memory-mapped", "");
+    const uint32_t flash_size = ma_board_qspi_size();
+#endif
     ma_image img;
-    ma_status s = ma_image_open(&img, flash, ma_board_qspi_size(), MA_IMAGE_CHECK_ALL);
+    ma_status s = ma_image_open(&img, flash, flash_size, MA_IMAGE_CHECK_ALL);
     if (s != MA_OK) return error3(2, ma_status_str(s), ma_image_reason_str(img.reason), img.mismatch);
 
     ma_model *model = NULL;
@@ -71,6 +89,8 @@ int main(void)
 
     ma_aligner_params p = ma_aligner_default_params();
     p.model = model;
+    p.max_words = MA_MAX_WORDS;
+    p.max_tokens = MA_MAX_TOKENS;
     uint32_t ext_bytes = 0;
     void *ext = ma_board_ext_ram(&ext_bytes);
     ma_aligner_memory mem = {aligner_sram, sizeof aligner_sram, ext, ext_bytes};
@@ -83,6 +103,11 @@ int main(void)
 #ifdef MA_APP_REPORT
     printf("# arena used %lu bytes, stack %lu bytes\n", (unsigned long)ma_model_tflm_arena_used(model),
            (unsigned long)ma_board_stack_used());
+    uint32_t sram_used = 0, ext_used = 0;
+    if (ma_aligner_memory_used(ctx, &sram_used, &ext_used) == MA_OK) {
+        printf("# aligner memory: sram %lu of %lu bytes, external %lu of %lu bytes\n", (unsigned long)sram_used,
+               (unsigned long)sizeof aligner_sram, (unsigned long)ext_used, (unsigned long)ext_bytes);
+    }
     ma_model_tflm_staging_info st;
     if (ma_model_tflm_staging(&st) == MA_OK) {
         printf("# staged weights: %lu ops, %lu constant tensors, %lu bytes per window (largest op %lu), "

@@ -25,9 +25,13 @@
  *     ma_attention_s8(&params, &dims, q, k, v, out, scratch, n);
  *
  * Plain C99, no allocation, no libm, no TFLM types. On a core with the DSP
- * extension (__ARM_FEATURE_DSP, e.g. Cortex-M7) the inner loops use
- * SXTAB16/SMLAD (Q·Kᵀ) and SXTB16/SMLABB (P·V); the portable path computes
- * identical bytes (define MA_ATTENTION_S8_PORTABLE to force it). Zero
+ * extension (__ARM_FEATURE_DSP, e.g. Cortex-M7) Q·Kᵀ runs two query rows
+ * against two keys at a time (SXTB16/SMLAD, 16 instructions per 16
+ * multiply-accumulates), the score requantisation takes six instructions
+ * (SMMULR/SSAT) and P·V uses SXTB16/SMLABB; the portable path computes
+ * identical bytes (define MA_ATTENTION_S8_PORTABLE to force it;
+ * MA_ATTENTION_S8_EMULATE_DSP runs the DSP path's loops on the host with
+ * emulated instructions, for sanitizers and the fuzzer). Zero
  * probabilities are skipped in P·V, so its cost follows the attention's
  * sparsity (an int8 softmax row has at most ~512 non-zero entries).
  *
@@ -130,9 +134,10 @@ void ma_attention_s8_dims_contiguous(ma_attention_s8_dims *dims, int32_t heads, 
 
 /* Scratch bytes ma_attention_s8 needs for dims, or MA_ATTENTION_S8_ERR_ARG (< 0) if dims
  * are NULL or invalid:
- * 2*round4(head_dim) + round4(2*kv_len) + (kv_len + 1) * (sizeof(void *) + 4)
- * (+ alignment padding on 64-bit hosts); on a Cortex-M7 about 10 bytes per key,
- * e.g. 2,572 B for kv_len = 250, head_dim = 32. Independent of heads and q_len. */
+ * 4*round4(head_dim) + 2*round4(2*kv_len) + (kv_len + 1) * (sizeof(void *) + 4)
+ * (+ alignment padding on 64-bit hosts; the same on both paths: the DSP path keeps
+ * two query rows); on a Cortex-M7 about 12 bytes per key, e.g. 3,136 B for
+ * kv_len = 250, head_dim = 32. Independent of heads and q_len. */
 int32_t ma_attention_s8_get_buffer_size(const ma_attention_s8_dims *dims);
 
 /* Run the fused attention. scratch: >= get_buffer_size bytes, 4-byte

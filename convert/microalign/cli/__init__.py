@@ -25,15 +25,17 @@ class _Group(click.Group):
     """Turns the errors bad input causes into one line and exit status 1 (no traceback)."""
 
     def invoke(self, ctx):
-        from ..audio import AudioError
-        from ..runtime import BackendUnavailableError
-        from ..text import TextError, TokenError
+        from ..runtime.registry import BackendUnavailableError
 
         try:
             return super().invoke(ctx)
-        except (AudioError, TextError, TokenError, FileNotFoundError, IsADirectoryError, PermissionError,
-                ValueError, BackendUnavailableError) as e:
+        # AudioError, TextError, TokenError, AlignmentError, FormatError are ValueErrors (not imported
+        # here: `align --help` must not load numpy)
+        except (FileNotFoundError, IsADirectoryError, PermissionError, ValueError, BackendUnavailableError) as e:
             raise click.ClickException(str(e)) from None
+        except OSError as e:   # any other I/O failure (a full disk, a broken device): one line, no traceback
+            where = f" {e.filename}" if e.filename else ""
+            raise click.ClickException(f"I/O error{where}: {e.strerror or e}") from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)

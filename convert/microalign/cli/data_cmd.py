@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from ..batch.cli import RAY_HELP, executor_from_options
+
 
 @click.group("data")
 def data_group() -> None:
@@ -62,9 +64,12 @@ def _label_jobs(ctx, param, specs: tuple[str, ...]) -> list[tuple[str, Path, Pat
 @click.option("--resume", is_flag=True, help="Keep utterances already in an output manifest.")
 @click.option("--limit", type=click.IntRange(min=0), default=0,
               help="Label only the first N utterances of each corpus.")
+@click.option("--ray", "ray_address", metavar="ADDRESS", default=None,
+              help=RAY_HELP + " --workers actors (0: one per cluster CPU); the corpus must be at the same path "
+                              "on every node.")
 def label_command(jobs: list[tuple[str, Path, Path]], teacher: str, lexicons: tuple[Path, ...],
                   letter_to_sound: str, no_phones: bool, qwen_model: str | None, workers: int, resume: bool,
-                  limit: int) -> None:
+                  limit: int, ray_address: str | None = None) -> None:
     """Label transcribed real speech with a teacher aligner (pocketsphinx, Qwen3-ForcedAligner).
 
     Each CORPUS=ROOT:OUT.jsonl names a corpus kind (speechocean762, ljspeech,
@@ -96,8 +101,13 @@ def label_command(jobs: list[tuple[str, Path, Path]], teacher: str, lexicons: tu
         from ..teachers.qwen_teacher import QwenTeacher
 
         t = QwenTeacher(qwen_model)
-    for utts, out in corpora:        # label_corpus prints its summary to stderr
-        label_corpus(utts, t, out, workers=workers, resume=resume)
+    ex = executor_from_options(workers or None, ray_address) if ray_address else None
+    try:
+        for utts, out in corpora:        # label_corpus prints its summary to stderr
+            label_corpus(utts, t, out, workers=workers, resume=resume, executor=ex)
+    finally:
+        if ex is not None:
+            ex.close()
 
 
 @data_group.command("consensus")

@@ -3,7 +3,7 @@
     python -m microalign.decode.c_vectors --out build/ma_decode_s8_vectors.h --random 200 --seed 1
 
 writes a C header (stamped with this generator's name, seed and case count)
-that ``tflm_app/qemu/tests/test_ma_decode_s8.c`` includes; the test firmware
+that ``tflm_app/tests/test_ma_decode_s8.c`` includes; the test firmware
 runs every case and compares every output with the expected one exactly.
 
 Header layout (all arrays ``static const``; case ``i`` reads its slices at the offsets in

@@ -1,6 +1,20 @@
-"""Writers for alignments: JSON, Praat TextGrid, SRT, WebVTT, CSV."""
-from .jsonl import frames_line, to_jsonl, word_line
-from .writers import FORMATS, render, to_csv, to_json, to_srt, to_textgrid, to_vtt
+"""Writers for alignments: JSON, Praat TextGrid, SRT, WebVTT, CSV; :func:`format_for` picks one.
 
-__all__ = ["FORMATS", "frames_line", "render", "to_csv", "to_json", "to_jsonl", "to_srt", "to_textgrid", "to_vtt",
-           "word_line"]
+Importing this package is cheap (the format names only); the writers load on first use.
+"""
+from .names import EXTENSIONS, FORMATS, FormatError, format_for
+
+_WRITERS = {"jsonl": ("frames_line", "to_jsonl", "word_line"),
+            "writers": ("SourceWord", "phrases", "render", "source_words", "to_csv", "to_json", "to_srt",
+                        "to_textgrid", "to_vtt")}
+
+__all__ = ["EXTENSIONS", "FORMATS", "FormatError", "format_for", *(n for names in _WRITERS.values() for n in names)]
+
+
+def __getattr__(name: str):
+    import importlib
+
+    for module, names in _WRITERS.items():
+        if name in names:
+            return getattr(importlib.import_module(f".{module}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,18 +1,25 @@
-"""``jsonl``: one JSON object per word, one line each -- exactly what the firmware prints.
+"""``jsonl``: one JSON object per word, one line each, then one per quality warning -- exactly
+what the firmware prints.
 
-Each line is ``json.dumps(d, ensure_ascii=False)`` of::
+Each word's line is ``json.dumps(d, ensure_ascii=False)`` of::
 
-    {"word": w, "start": s, "end": e, "acoustic": a, "chars": [{"char": c, "start": s, "end": e}, ...]}
+    {"word": w, "start": s, "end": e, "confidence": c, "chars": [{"char": ch, "start": s, "end": e}, ...]}
 
-with times in seconds rounded to 3 decimals and ``acoustic`` rounded to 4. ``acoustic`` is the
-decoder's acoustic confidence of the word, ``exp(scale * mean score gap over its frames)``
-(:meth:`microalign.decode.viterbi_int.IntAlignment.word_confidence`), i.e. *before* calibration:
-the firmware (``tflm_app/app/ma_json.c``) computes it bit for bit as the host does. The calibrated
-``confidence`` of the ``json`` format (:mod:`microalign.quality`) is not computed on the device
-yet, so it is not part of this format.
+with times in seconds rounded to 3 decimals and ``confidence`` the calibrated word confidence of
+:mod:`microalign.quality` (the probability that both boundaries are within 50 ms), a multiple of
+1e-4: the same number as the ``json`` format's. It is computed in fixed point
+(:mod:`microalign.quality.fixed`) so that the firmware (``tflm_app/app/ma_quality.c``) computes it
+bit for bit. After the words, one line per warning of :mod:`microalign.quality.checks`, in the
+order of the ``json`` format's ``warnings`` list::
 
-:func:`frames_line` builds a line from decoder frames the way ``align.py`` does (frame -> seconds,
-end capped at the audio's length), for tests that drive the decoder directly.
+    {"warning": code}                                              (the whole utterance)
+    {"warning": code, "word": i, "start": s, "end": e}             (word i; squeezed_words: the run)
+
+(no message: the ``json`` format and stderr carry the messages). A reader tells the two kinds
+apart by their first key.
+
+:func:`frames_line` builds a word's line from decoder frames the way ``align.py`` does (frame ->
+seconds, end capped at the audio's length), for tests that drive the decoder directly.
 """
 from __future__ import annotations
 
@@ -24,35 +31,44 @@ import numpy as np
 from ..align import Alignment
 from ..frontend import HOP, SAMPLE_RATE
 
-FIELDS = ("word", "start", "end", "acoustic", "chars")
+FIELDS = ("word", "start", "end", "confidence", "chars")
+WARNING_FIELDS = ("warning", "word", "start", "end")
 
 
-def word_line(word: str, start: float, end: float, acoustic: float,
+def word_line(word: str, start: float, end: float, confidence: float,
               chars: Iterable[tuple[str, float, float]]) -> str:
     """One word's line (with its ``\\n``); times in seconds."""
     d = {"word": word, "start": round(float(start), 3), "end": round(float(end), 3),
-         "acoustic": round(float(acoustic), 4),
+         "confidence": round(float(confidence), 4),
          "chars": [{"char": c, "start": round(float(a), 3), "end": round(float(b), 3)} for c, a, b in chars]}
     return json.dumps(d, ensure_ascii=False) + "\n"
 
 
-def frames_line(word: str, start_f: int, end_f: int, acoustic: float, chars: Iterable[tuple[str, int, int]],
+def warning_line(code: str, word: int | None = None, start: float | None = None, end: float | None = None) -> str:
+    """One warning's line (with its ``\\n``); ``word`` with its ``start``/``end`` in seconds, or none."""
+    d: dict = {"warning": code}
+    if word is not None:
+        if start is None or end is None:
+            raise ValueError(f"warning {code!r} of word {word} needs its start and end")
+        d |= {"word": int(word), "start": round(float(start), 3), "end": round(float(end), 3)}
+    return json.dumps(d, ensure_ascii=False) + "\n"
+
+
+def frames_line(word: str, start_f: int, end_f: int, confidence: float, chars: Iterable[tuple[str, int, int]],
                 n_samples: int) -> str:
     """:func:`word_line` from frame indices, with ``align.py``'s times: frame * HOP / SAMPLE_RATE, ends capped
     at the audio's length floored to the millisecond."""
     def sec(f):
         return int(f) * HOP / SAMPLE_RATE
     cap = float(np.floor(n_samples / 16000.0 * 1000.0) / 1000.0)
-    return word_line(word, sec(start_f), min(sec(end_f), cap), acoustic,
+    return word_line(word, sec(start_f), min(sec(end_f), cap), confidence,
                      [(c, sec(a), min(sec(b), cap)) for c, a, b in chars])
 
 
 def to_jsonl(al: Alignment) -> str:
-    """The alignment's words as JSON lines; ValueError when a word lacks its acoustic confidence."""
-    out = []
-    for w in al.words:
-        if w.acoustic is None:
-            raise ValueError(f"word {w.word!r} has no acoustic confidence: the jsonl format needs an alignment "
-                             "made by microalign.align.align_pcm")
-        out.append(word_line(w.word, w.start, w.end, w.acoustic, [(c.char, c.start, c.end) for c in w.chars]))
+    """The alignment's words, then its warnings, as JSON lines."""
+    out = [word_line(w.word, w.start, w.end, w.confidence, [(c.char, c.start, c.end) for c in w.chars])
+           for w in al.words]
+    for w in al.warnings:
+        out.append(warning_line(w.code, w.word, w.start, w.end))
     return "".join(out)

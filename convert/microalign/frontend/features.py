@@ -76,10 +76,22 @@ def _trig_q15() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _mel_q12() -> np.ndarray:
-    import librosa
+    """HTK-mel triangles, unnormalised, in Q12: ``librosa.filters.mel(sr=16000, n_fft=512, n_mels=40,
+    fmin=40, fmax=7600, htk=True, norm=None)`` (float32) times 4096, rounded; the same arithmetic in
+    numpy, so importing the frontend does not import librosa (tests/test_startup.py checks equality)."""
+    def hz_to_mel(f):
+        return 2595.0 * np.log10(1.0 + np.asarray(f, dtype=np.float64) / 700.0)
 
-    fb = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=F_MIN, fmax=F_MAX,
-                             htk=True, norm=None)
+    def mel_to_hz(m):
+        return 700.0 * (10.0 ** (np.asarray(m, dtype=np.float64) / 2595.0) - 1.0)
+
+    fft_hz = np.fft.rfftfreq(N_FFT, 1.0 / SAMPLE_RATE)
+    mel_hz = mel_to_hz(np.linspace(hz_to_mel(F_MIN), hz_to_mel(F_MAX), N_MELS + 2))
+    fdiff = np.diff(mel_hz)
+    ramps = np.subtract.outer(mel_hz, fft_hz)
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    fb = np.maximum(0.0, np.minimum(lower, upper)).astype(np.float32)
     return np.round(fb * 4096.0).astype(np.int16)
 
 

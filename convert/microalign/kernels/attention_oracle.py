@@ -473,6 +473,43 @@ def default_cases(seed: int = 0, small: bool = False) -> list[Case]:
     cases.append(windowed_case(rng, "window_3_2_h2_t20_d32", 2, 20, 32, (3, 2)))
     cases.append(windowed_case(rng, "window_0_5_h1_t12_d8", 1, 12, 8, (0, 5)))
     cases.append(beyond_tflm_case())
+    cases += kernel_path_cases(rng)
+    return cases
+
+
+def quant_case(rng, name: str, qt: ar.AttentionQuant, heads: int, q_len: int, kv_len: int, dk: int,
+               fill: tuple[int, int, int] | None = None) -> Case:
+    """A case with the given quantisation: random int8 tensors, or constant ones (``fill``: q, k, v)."""
+    def mk(t: int, value: int | None) -> np.ndarray:
+        if value is not None:
+            return np.full((heads, t, dk), value, np.int8)
+        return rng.integers(-128, 128, (heads, t, dk)).astype(np.int8)
+    fq, fk, fv = fill if fill is not None else (None, None, None)
+    q, k, v = mk(q_len, fq), mk(kv_len, fk), mk(kv_len, fv)
+    return Case(name, qt, q, k, v, run_tflm(build_attention_tflite(qt, heads, q_len, kv_len, dk), q, k, v))
+
+
+def kernel_path_cases(rng) -> list[Case]:
+    """Cases aimed at the C kernel's DSP path (pairs of query rows, two keys at a time, the six-
+    instruction score requantisation) and its fallbacks: odd query and key counts (a last single row,
+    a last single key), head sizes not a multiple of 4 or 8, a MUL on the scores with row pairs,
+    score shifts of 0 and > 0 (the generic requantisation), the largest |Q·Kᵀ| accumulator (every
+    factor ±255, dk = 64) and windows where some neighbouring rows see the same keys."""
+    T = ar.TensorQuant
+    cases = [random_case(rng, "pair_odd_h2_q9_k9_d13", 2, 9, 9, 13),
+             random_case(rng, "pair_h1_q17_k31_d36", 1, 17, 31, 36),
+             random_case(rng, "pair_h3_q6_k5_d6", 3, 6, 5, 6),
+             random_case(rng, "pair_smap_h2_q7_k11_d20", 2, 7, 11, 20, q_mul=False, score_mul=True),
+             random_case(rng, "pair_extreme_h2_q13_k21_d40", 2, 13, 21, 40, extreme=True)]
+    base = dict(q=T(0.05, 3), k=T(0.05, -2), v=T(0.03, 1), out=T(0.02, -4))
+    # Q·Kᵀ real multiplier 0.625 (shift 0) and 2.5 (shift +2): not the fast requantisation
+    cases.append(quant_case(rng, "shift0_h2_q10_k10_d32", ar.AttentionQuant(scores=T(0.0045, 5), **base), 2, 10, 10, 32))
+    cases.append(quant_case(rng, "shiftpos_h1_q9_k7_d8", ar.AttentionQuant(scores=T(0.001, -3), **base), 1, 9, 7, 8))
+    # every (q - zq)(k - zk) = -255 * 255: |acc| = 64 * 65025, the largest for dk = 64
+    ext = ar.AttentionQuant(q=T(0.02, 127), k=T(0.02, -128), v=T(0.02, 0), scores=T(8.0, 0), out=T(0.02, 0))
+    cases.append(quant_case(rng, "max_acc_h1_q5_k7_d64", ext, 1, 5, 7, 64, fill=(-128, 127, 100)))
+    cases.append(windowed_case(rng, "window_2_100_h2_t16_d12", 2, 16, 12, (2, 100)))
+    cases.append(windowed_case(rng, "window_40_30_h1_t12_d20", 1, 12, 20, (40, 30)))
     return cases
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from ..text.model_file import LegacyCheckpointWarning  # noqa: F401  (defined torch-free, re-exported)
 from ..text.tokens import ENGLISH, TokenError, TokenTable
 from .student import StudentAligner, StudentConfig
 
@@ -37,8 +38,6 @@ TOKENS_METADATA = "microalign.tokens"
 SIDECAR_SUFFIX = ".tokens.json"
 
 
-class LegacyCheckpointWarning(UserWarning):
-    """A model file that does not record its token table (the English default is assumed)."""
 
 
 def default_model_path() -> Path:

@@ -23,6 +23,10 @@ code                 word  meaning
                            alignment is not proven optimal (added by :func:`microalign.align.align_pcm`)
 ===================  ====  =================================================================
 
+Everything here is computed as the device computes it (:mod:`.fixed`: integer and fixed-point
+features, logistic models and thresholds, the firmware's ``ma_quality.c`` being its C twin), so the
+confidences and warnings of ``microalign align`` and of the firmware are the same numbers.
+
 The unspoken-word detector is a logistic regression on the same word features as the
 confidence, fitted on words inserted into correct transcripts (positives) against the
 correct words. The thresholds (``eval/calibrate_confidence.py``) lie beyond what the correct
@@ -37,8 +41,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..frontend import FRAME_SECONDS
-from .confidence import Calibration, load_calibration, select
-from .features import FEATURES, UtteranceFrames, log_probs_of, word_features
+from . import fixed
+from .confidence import Calibration, load_calibration
+from .features import UtteranceFrames, log_probs_of
 
 CODES = ("unspoken_word", "stretched_word", "squeezed_words", "no_speech", "text_too_long", "text_too_short",
          "low_score", "band_edge")
@@ -79,8 +84,9 @@ class Assessment:
 
 
 def utterance_stats(frames: UtteranceFrames, word_spans: np.ndarray, n_chars: int) -> dict:
-    """Utterance-level numbers of the checks: seconds of speech (model), characters per speech second,
-    share of the words' frames heard as speech, spread (std, dB) of the level over those frames."""
+    """Utterance-level numbers of the checks in floats (for reports): seconds of speech (model),
+    characters per speech second, share of the words' frames heard as speech, spread (std, dB) of
+    the level over those frames. :func:`assess` uses their integer twins (:mod:`.fixed`)."""
     placed = np.zeros(len(frames.speech), dtype=bool)
     for a, b in np.asarray(word_spans):
         placed[int(a):int(b)] = True
@@ -92,11 +98,22 @@ def utterance_stats(frames: UtteranceFrames, word_spans: np.ndarray, n_chars: in
             "level_spread_db": float(lvl.std())}
 
 
+def int8_scores(values: np.ndarray, scale: float | None = None, zero_point: int | None = None) -> np.ndarray:
+    """The int8 scores the quality model reads (:mod:`.fixed`): int8 scores with the fixed log-softmax
+    quantisation as they are, any other scores (float log-probabilities, other quantisations)
+    quantised to it."""
+    v = np.asarray(values)
+    if v.dtype == np.int8 and scale == fixed.SCORE_SCALE and zero_point == fixed.SCORE_ZERO_POINT:
+        return v
+    return fixed.quantize_log_probs(log_probs_of(v, scale, zero_point))
+
+
 def assess(values: np.ndarray, tokens: list[list[int]], token_spans: np.ndarray, word_spans: np.ndarray,
            feats: np.ndarray, min_char_frames: int, words: list[str] | None = None, *,
            scale: float | None = None, zero_point: int | None = None,
            calibration: Calibration | None = None) -> Assessment:
-    """Confidence, score and warnings of one decoded utterance.
+    """Confidence, score and warnings of one decoded utterance, computed as the device computes them
+    (integers and fixed point, :mod:`.fixed`; the firmware's ``ma_quality.c`` is the C twin).
 
     Args:
         values: frame scores ``[T, V]`` (float log-probs, or int8 with ``scale``/``zero_point``).
@@ -106,67 +123,53 @@ def assess(values: np.ndarray, tokens: list[list[int]], token_spans: np.ndarray,
         words: the aligned words (for the messages).
     """
     cal = calibration or load_calibration()
-    th = cal.thresholds
-    lp = log_probs_of(values, scale, zero_point)
-    frames = UtteranceFrames.of(lp, feats)
-    x = word_features(lp, tokens, token_spans, word_spans, frames, min_char_frames)
-    conf = cal.confidence(select(x, cal.confidence.features))
-    unsp = cal.unspoken(select(x, cal.unspoken.features))
+    model = fixed.FixedModel.of(cal)
+    q = int8_scores(values, scale, zero_point)
+    frames = fixed.FixedFrames.of(q, feats)
+    r = fixed.evaluate(model, q, frames, tokens, token_spans, word_spans, min_char_frames)
+    xq, q4, zu, fs = r.features, r.q4, r.z_unspoken, r.stats
+    conf = np.asarray(q4, dtype=np.float64) / 10000.0
+    unsp = np.array([1.0 / (1.0 + np.exp(-np.clip(z / 2.0 ** 32, -50, 50))) for z in zu])
     words = list(words) if words is not None else [f"#{i}" for i in range(len(tokens))]
     n_chars = sum(len(t) for t in tokens)
-    stats = utterance_stats(frames, word_spans, n_chars)
-    score = float(conf.mean()) if len(conf) else 0.0
-    stats["score"] = score
-    spans = np.asarray(word_spans)
-    sec = spans * FRAME_SECONDS
+    stats = fs.as_dict(len(tokens))
+    stats["chars_per_speech_second"] = n_chars / max(stats["speech_seconds"], FRAME_SECONDS)
+    score = stats["score"]
+    sec = np.asarray(word_spans) * FRAME_SECONDS
+    th = cal.thresholds
     out: list[QualityWarning] = []
-
-    def word_warning(code: str, i: int, msg: str) -> None:
-        out.append(QualityWarning(code, msg, i, float(sec[i, 0]), float(sec[i, 1])))
-
-    for i in range(len(tokens)):
-        if unsp[i] > th.unspoken_probability:
-            word_warning("unspoken_word", i, f"word {i} {words[i]!r} looks unspoken "
-                         f"(probability {unsp[i]:.3f}, confidence {conf[i]:.2f})")
-        dur = float(sec[i, 1] - sec[i, 0])
-        per_char = dur / len(tokens[i])
-        if dur >= th.stretched_min_seconds and (per_char > th.stretched_seconds_per_char
-                                                 or conf[i] < th.stretched_confidence):
-            word_warning("stretched_word", i, f"word {i} {words[i]!r} lasts {dur:.2f} s "
-                         f"({per_char:.2f} s per character, confidence {conf[i]:.2f}): "
-                         "audio the transcript does not explain?")
-    floor = x[:, FEATURES.index("at_floor")] > 0.5
-    i = 0
-    while i < len(floor):
-        if floor[i]:
-            j = i
-            while j < len(floor) and floor[j]:
-                j += 1
-            if j - i >= th.squeezed_run:
-                out.append(QualityWarning(
-                    "squeezed_words", f"words {i}-{j - 1} ({' '.join(words[i:j][:6])}{' ...' if j - i > 6 else ''}) "
-                    f"all got the minimum duration: audio missing for them?", i, float(sec[i, 0]),
-                    float(sec[j - 1, 1])))
-            i = j
+    for f in r.flags:
+        i = f.word
+        if f.code == "unspoken_word":
+            msg = f"word {i} {words[i]!r} looks unspoken (probability {unsp[i]:.3f}, confidence {conf[i]:.2f})"
+        elif f.code == "stretched_word":
+            dur = float(sec[i, 1] - sec[i, 0])
+            msg = (f"word {i} {words[i]!r} lasts {dur:.2f} s ({dur / len(tokens[i]):.2f} s per character, "
+                   f"confidence {conf[i]:.2f}): audio the transcript does not explain?")
+        elif f.code == "squeezed_words":
+            j = f.last + 1
+            msg = (f"words {i}-{j - 1} ({' '.join(words[i:j][:6])}{' ...' if j - i > 6 else ''}) "
+                   "all got the minimum duration: audio missing for them?")
+            out.append(QualityWarning(f.code, msg, i, float(sec[i, 0]), float(sec[j - 1, 1])))
+            continue
+        elif f.code == "no_speech":
+            msg = (f"no speech where the words were placed: the model hears speech in "
+                   f"{100 * stats['speech_fraction']:.0f} % of their frames, the level varies by "
+                   f"{stats['level_spread_db']:.1f} dB")
+        elif f.code in ("text_too_long", "text_too_short"):
+            cps = stats["chars_per_speech_second"]
+            msg = (f"{n_chars} characters for {stats['speech_seconds']:.2f} s of speech "
+                   + (f"({cps:.0f} per second; speech rarely exceeds {th.chars_per_second_high:.0f}): transcript "
+                      "too long or audio truncated?" if f.code == "text_too_long" else
+                      f"({cps:.1f} per second; speech rarely goes below {th.chars_per_second_low:.0f}): "
+                      "transcript incomplete?"))
+        elif f.code == "low_score":
+            msg = (f"utterance score {score:.2f} (expected share of words within 50 ms): "
+                   "the transcript may not match the audio")
+        else:   # pragma: no cover - checks() emits only the codes above (band_edge comes from align.py)
+            raise AssertionError(f.code)
+        if i is None:
+            out.append(QualityWarning(f.code, msg))
         else:
-            i += 1
-    if stats["speech_fraction"] < th.speech_fraction_low or stats["level_spread_db"] < th.level_spread_db_low:
-        out.append(QualityWarning(
-            "no_speech", f"no speech where the words were placed: the model hears speech in "
-            f"{100 * stats['speech_fraction']:.0f} % of their frames, the level varies by "
-            f"{stats['level_spread_db']:.1f} dB"))
-    cps = stats["chars_per_speech_second"]
-    if cps > th.chars_per_second_high:
-        out.append(QualityWarning(
-            "text_too_long", f"{n_chars} characters for {stats['speech_seconds']:.2f} s of speech "
-            f"({cps:.0f} per second; speech rarely exceeds {th.chars_per_second_high:.0f}): transcript too long "
-            "or audio truncated?"))
-    elif cps < th.chars_per_second_low:
-        out.append(QualityWarning(
-            "text_too_short", f"{n_chars} characters for {stats['speech_seconds']:.2f} s of speech "
-            f"({cps:.1f} per second; speech rarely goes below {th.chars_per_second_low:.0f}): transcript incomplete?"))
-    if score < th.score_low:
-        out.append(QualityWarning(
-            "low_score", f"utterance score {score:.2f} (expected share of words within 50 ms): "
-            "the transcript may not match the audio"))
-    return Assessment(conf, unsp, score, out, x, stats)
+            out.append(QualityWarning(f.code, msg, i, float(sec[i, 0]), float(sec[i, 1])))
+    return Assessment(conf, unsp, score, out, xq.astype(np.float64) / fixed.ONE, stats)

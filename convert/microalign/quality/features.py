@@ -2,8 +2,9 @@
 calibration (:mod:`.confidence`) and of the mismatch checks (:mod:`.checks`).
 
 All of it comes from what the aligner computed anyway — the model's per-frame
-log-probabilities, the decoded character spans and the int8 log-mel features — so the
-same numbers can be computed on the device.
+log-probabilities, the decoded character spans and the int8 log-mel features. These are the
+float definitions; :mod:`.fixed` computes the same features in integers and fixed point from
+int8 scores (what :func:`.checks.assess` and the device use).
 
 Per word (columns of :func:`word_features`, names in :data:`FEATURES`):
 

@@ -7,15 +7,17 @@
 - :mod:`.registry`: :data:`BACKENDS`, the one list of backend names (runtime, float or int8,
   default model file, extra), and :func:`load_backend`.
 
-Importing this package is cheap (numpy only: the CLI reads the registry at start-up); the
-backend classes load on first use. Nothing here imports :mod:`microalign.align` (it imports this).
+Importing this package is cheap (the registry only: the CLI reads it at start-up); scores,
+windows and the backend classes load on first use. Nothing here imports :mod:`microalign.align` (it imports this).
 """
 from .registry import (BACKEND_NAMES, BACKENDS, BackendSpec, BackendUnavailableError, MissingModelError,
                        backend_spec, default_model_file, load_backend)
-from .scores import FrameScores, WindowScorer
-from .windows import MARGIN, frame_scores, pad_window, window_owners, window_starts
 
 _BACKEND_CLASSES = ("Backend", "LiteRTBackend", "OnnxBackend", "TFLMBackend", "TorchBackend")
+#: loaded on first use (numpy): the CLI reads only the registry at start-up
+_LAZY = {"FrameScores": "scores", "WindowScorer": "scores", "MARGIN": "windows", "frame_scores": "windows",
+         "pad_window": "windows", "window_owners": "windows", "window_starts": "windows",
+         **{name: "backends" for name in _BACKEND_CLASSES}}
 
 __all__ = ["BACKEND_NAMES", "BACKENDS", "BackendSpec", "BackendUnavailableError", "FrameScores", "MARGIN",
            "MissingModelError", "WindowScorer", "backend_spec", "default_model_file", "frame_scores",
@@ -23,8 +25,8 @@ __all__ = ["BACKEND_NAMES", "BACKENDS", "BackendSpec", "BackendUnavailableError"
 
 
 def __getattr__(name: str):
-    if name in _BACKEND_CLASSES:
-        from . import backends
+    if name in _LAZY:
+        import importlib
 
-        return getattr(backends, name)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -36,10 +36,14 @@ def model_file_tokens(path: str | Path) -> TokenTable:
     import json
     import warnings
 
-    from ..model.checkpoint import LegacyCheckpointWarning, sidecar_path, tokens_for_model
+    from ..text.model_file import LegacyCheckpointWarning, sidecar_path, tflite_tokens
 
     p = Path(path)
-    if p.suffix.lower() in (".pt", ".tflite"):
+    if p.suffix.lower() == ".tflite":          # torch-free: the light install reads it too
+        return tflite_tokens(p, stacklevel=3)
+    if p.suffix.lower() == ".pt":
+        from ..model.checkpoint import tokens_for_model
+
         return tokens_for_model(p)
     side = sidecar_path(p)
     if side.is_file():

@@ -37,6 +37,8 @@ class BackendSpec:
     module: str                   # Python package of the runtime
     extra: str | None             # pip extra that installs it (None: a core dependency)
     factory: str                  # Backend subclass in microalign.runtime.backends (imported when loading)
+    package: str | None = None    # pip name of the runtime when it is a core dependency (extra None)
+    platforms: str = ""           # where that package has wheels, when not everywhere
 
     def backend_class(self) -> type[Backend]:
         return getattr(importlib.import_module(".backends", __package__), self.factory)
@@ -44,8 +46,10 @@ class BackendSpec:
     def unavailable(self) -> str | None:
         """Why the backend cannot run here (its runtime is not installed), or ``None``."""
         if importlib.util.find_spec(self.module) is None:
-            how = f"pip install 'microalign[{self.extra}]'" if self.extra else f"pip install {self.module}"
-            return f"backend {self.name!r} needs the Python package {self.module!r} ({how})"
+            how = (f"pip install 'microalign[{self.extra}]'" if self.extra
+                   else f"pip install {self.package or self.module}")
+            where = f"; its wheels exist for {self.platforms} only" if self.platforms else ""
+            return f"backend {self.name!r} needs the Python package {self.module!r} ({how}{where})"
         return None
 
     def default_model(self) -> Path:
@@ -59,15 +63,17 @@ class BackendSpec:
 
 BACKENDS: dict[str, BackendSpec] = {s.name: s for s in (
     BackendSpec("torch", "PyTorch float", "PyTorch (training graph)", False, "student.pt", ".pt",
-                "torch", None, "TorchBackend"),
+                "torch", "train", "TorchBackend"),
     BackendSpec("onnx", "ONNX Runtime float", "ONNX Runtime (CPU)", False, "student.onnx", ".onnx",
                 "onnxruntime", "convert", "OnnxBackend"),
     BackendSpec("tflite-float", "LiteRT float", "LiteRT, reference kernels", False, "student_float32.tflite",
-                ".tflite", "ai_edge_litert", "convert", "LiteRTBackend"),
+                ".tflite", "ai_edge_litert", None, "LiteRTBackend", "ai-edge-litert",
+                "Linux, macOS arm64 and Windows x86-64"),
     BackendSpec("tflite", "LiteRT int8 (ref. kernels)", "LiteRT, reference kernels", True, "student_int8.tflite",
-                ".tflite", "ai_edge_litert", "convert", "LiteRTBackend"),
+                ".tflite", "ai_edge_litert", None, "LiteRTBackend", "ai-edge-litert",
+                "Linux, macOS arm64 and Windows x86-64"),
     BackendSpec("tflm", "TFLM int8", "TFLite Micro (PyPI), what the device computes", True, "student_int8.tflite",
-                ".tflite", "tflite_micro", "convert", "TFLMBackend"),
+                ".tflite", "tflite_micro", None, "TFLMBackend", "tflite-micro", "x86-64 Linux"),
 )}
 
 #: Backend names in pipeline order (float reference first, the device last).

@@ -101,22 +101,24 @@ def _label_one(u: Utterance, teacher: Teacher, audio_loader: AudioLoader, words_
     return _Outcome(out, "", seconds, res.oov, n_oov)
 
 
-# worker-process state for parallel labelling
-_W: dict = {}
+class _LabelSetup:
+    """Per-worker state of a labelling job (an executor's ``setup``, :mod:`microalign.batch.executor`)."""
+
+    def __init__(self, teacher: Teacher, audio_loader: AudioLoader, words_fn: WordsFn) -> None:
+        self.args = (teacher, audio_loader, words_fn)
+
+    def __call__(self):
+        return self.args
 
 
-def _worker_init(teacher: Teacher, audio_loader: AudioLoader, words_fn: WordsFn) -> None:
-    _W.update(teacher=teacher, audio_loader=audio_loader, words_fn=words_fn)
-
-
-def _worker_run(u: Utterance) -> _Outcome:
-    return _label_one(u, _W["teacher"], _W["audio_loader"], _W["words_fn"])
+def _label_task(state, u: Utterance) -> _Outcome:
+    return _label_one(u, *state)
 
 
 def label_corpus(utterances: Iterable[Utterance], teacher: Teacher, out_manifest: str | Path,
                  audio_loader: AudioLoader | None = None, *, words_fn: WordsFn | None = None,
                  workers: int = 0, resume: bool = False, progress: bool = True,
-                 relative_to: Path | None = None) -> LabelReport:
+                 relative_to: Path | None = None, executor=None) -> LabelReport:
     """Label utterances (transcript only) with ``teacher`` and write a manifest.
 
     - ``utterances``: id, audio path and transcript (``text``); existing
@@ -127,6 +129,8 @@ def label_corpus(utterances: Iterable[Utterance], teacher: Teacher, out_manifest
     - ``workers``: 0 or 1 labels in this process (the default); more starts
       that many worker processes, each with its own copy of the teacher
       (functions passed must then be picklable).
+    - ``executor``: a :class:`microalign.batch.executor.Executor` to run on instead (Ray actors:
+      each loads the audio from ``u.audio``, so the corpus must be at that path on every node).
     - ``resume``: keep the utterances already in ``out_manifest`` and label
       only the others (a run that was stopped can be continued).
 
@@ -154,15 +158,10 @@ def label_corpus(utterances: Iterable[Utterance], teacher: Teacher, out_manifest
                unit="utt", disable=not progress, dynamic_ncols=True)
 
     def outcomes() -> Iterator[_Outcome]:
-        if workers and workers > 1:
-            import multiprocessing as mp
+        from ..batch.executor import LocalExecutor, ordered
 
-            ctx = mp.get_context("spawn")
-            with ctx.Pool(workers, initializer=_worker_init, initargs=(teacher, audio_loader, words_fn)) as pool:
-                yield from pool.imap(_worker_run, todo, chunksize=4)
-        else:
-            for u in todo:
-                yield _label_one(u, teacher, audio_loader, words_fn)
+        ex = executor or LocalExecutor(max(1, workers))
+        yield from ordered(ex.map(_LabelSetup(teacher, audio_loader, words_fn), _label_task, todo))
 
     def stream() -> Iterator[Utterance]:
         it = outcomes()

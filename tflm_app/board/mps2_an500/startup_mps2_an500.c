@@ -2,7 +2,8 @@
  * on QEMU's mps2-an500, with the memory plan of memory_plan.ld: .data copied to DTCM, .bss and the
  * AXI-SRAM / SRAM1-3 .bss sections zeroed (external RAM is not: NOLOAD, as SDRAM would be), the
  * stack painted so ma_board_stack_used() can measure its high-water mark. main()'s return value is
- * QEMU's exit status; a fault prints its registers and exits with 254 (as tflm_app/qemu/startup.c). */
+ * QEMU's exit status; a fault prints its registers and exits with 254. Built with
+ * MA_QEMU_TRAP_UNALIGNED, unaligned word accesses fault (CCR.UNALIGN_TRP). */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -66,6 +67,9 @@ __attribute__((used, noreturn)) static void reset_c(void)
     zero(&__axisram_bss_start__, &__axisram_bss_end__);
     zero(&__sram123_bss_start__, &__sram123_bss_end__);
     *(volatile uint32_t *)0xE000ED24u |= 7u << 16; /* SHCSR: MemManage, BusFault, UsageFault */
+#ifdef MA_QEMU_TRAP_UNALIGNED
+    *(volatile uint32_t *)0xE000ED14u |= 1u << 3; /* CCR.UNALIGN_TRP (newlib's string functions may trip it) */
+#endif
     extern void (*__init_array_start[])(void), (*__init_array_end[])(void);
     for (void (**f)(void) = __init_array_start; f < __init_array_end; ++f) (*f)(); /* C++ constructors (TFLM) */
     ma_board_exit(main() & 0xFF);

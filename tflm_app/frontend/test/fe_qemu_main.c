@@ -1,4 +1,4 @@
-/* fe_qemu_main.c: Cortex-M7 test firmware for the frontend (QEMU mps2-an500, tflm_app/qemu runtime).
+/* fe_qemu_main.c: Cortex-M7 test firmware for the frontend (QEMU mps2-an500, built by tflm_app/app/firmware.py).
  *
  * Runs ma_frontend_compute, and ma_frontend_compute_frames in chunks of 3 frames, on the cases
  * of fe_vectors.h and compares with the features Python computed. fe_vectors.h is written by
@@ -49,5 +49,5 @@ int main(void)
         failed += whole != 0 || chunked != 0;
     }
     printf("fe_qemu: %d of %d cases differ\n", failed, FE_NUM_CASES);
-    return failed; /* the tflm_app/qemu convention: the number of failures */
+    return failed; /* the test-firmware convention: the number of failures */
 }
