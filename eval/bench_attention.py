@@ -164,8 +164,8 @@ def write_config(d: Path, qt: ar.AttentionQuant, t: int, h: int, bh: int, mode: 
 def build(d: Path, tflm: tuple[Path, Path] | None, mode: int, kernel: Path = KERNELS / "ma_attention_s8.c") -> Path:
     objs = []
     inc = [f"-I{d}", f"-I{KERNELS}", f"-I{EVAL}", f"-I{BOARD_DIR.parent}", f"-I{REPO / 'tflm_app' / 'generated'}"]
-    for src in (BOARD_DIR / "startup_mps2_an500.c", BOARD_DIR / "board_mps2_an500.c", EVAL / "bench_attention_fw.c",
-                kernel):
+    for src in (BOARD_DIR / "startup_mps2_an500.c", BOARD_DIR / "board_mps2_an500.c",
+                BOARD_DIR.parent / "ma_cortex_m_rt.c", EVAL / "bench_attention_fw.c", kernel):
         o = d / (src.stem + ".o")
         subprocess.run(["arm-none-eabi-gcc", *ARM, "-std=c99", *inc, "-c", str(src), "-o", str(o)], check=True)
         objs.append(o)

@@ -2,7 +2,9 @@
 # Builds and runs one of the libFuzzer harnesses (clang, ASan + UBSan, abort on the first report).
 #   tflm_app/fuzz.sh HARNESS [RUNS] [extra libFuzzer flags]
 # HARNESS: ma_decode_s8 | ma_attention_s8 (kernels/fuzz/) | ma_image | ma_transcript (app/fuzz/).
-# RUNS defaults to 1000000; MAX_LEN=N overrides the harness's -max_len; corpus and crash files go to build/fuzz/HARNESS (outside git). The
+# RUNS defaults to 1000000; corpus and crash files go to build/fuzz/HARNESS (outside git).
+# Environment: MAX_LEN=N overrides the harness's -max_len; MA_FUZZ_SMALL=1 makes the kernel
+# harnesses draw small shapes (cheaper runs, for 10 M-run campaigns: eval/results/fuzz.md). The
 # decode and image harnesses print at the end how often each status / reason came up. The last
 # lines ("fuzz.sh summary: ...") give the exit status, libFuzzer's "Done N runs" line and any
 # crash files; the full output is kept in build/fuzz/HARNESS/last.log.

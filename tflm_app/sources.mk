@@ -27,12 +27,14 @@ MA_FLASH_IMAGE_SRCS = app/ma_flash_image.S
 MA_INCLUDE_DIRS = app board kernels generated frontend tflm
 
 # ---- boards: MA_BOARD_<board>_SRCS (C sources), MA_BOARD_<board>_LD (linker script) ----
+# (board/ma_cortex_m_rt.c: the Cortex-M7 start-up every MCU board lists: reset, stack paint, faults, newlib calls)
 MA_BOARD_host_SRCS = board/host/board_host.c
-MA_BOARD_mps2_an500_SRCS = board/mps2_an500/board_mps2_an500.c board/mps2_an500/startup_mps2_an500.c
+MA_BOARD_mps2_an500_SRCS = board/mps2_an500/board_mps2_an500.c board/mps2_an500/startup_mps2_an500.c \
+    board/ma_cortex_m_rt.c
 MA_BOARD_mps2_an500_LD = board/mps2_an500/memory_plan.ld
 # STM32H743 (register level, issue 12); also the source list of cube_project/ (cube_project/generate.py)
 MA_BOARD_stm32h743_SRCS = board/stm32h743/board_stm32h743.c board/stm32h743/h743_clock.c \
     board/stm32h743/h743_gpio.c board/stm32h743/h743_mdma.c board/stm32h743/h743_mpu_cache.c \
     board/stm32h743/h743_qspi.c board/stm32h743/h743_sdram.c board/stm32h743/h743_usart.c \
-    board/stm32h743/startup_stm32h743.c
+    board/stm32h743/startup_stm32h743.c board/ma_cortex_m_rt.c
 MA_BOARD_stm32h743_LD = board/stm32h743/stm32h743.ld

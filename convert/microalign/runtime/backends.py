@@ -203,17 +203,20 @@ class TFLMBackend(_TFLiteIO, Backend):
     name = "tflm"
 
     def __init__(self, path: str | Path, arena_size: int = 4 << 20) -> None:
-        from ..export.tflite_model import read_tflite
         from ..export.tflm import load_tflm
 
-        data = existing_file(path).read_bytes()
-        info = read_tflite(data)
-        ti, to = info.tensors[info.inputs[0]], info.tensors[info.outputs[0]]
-        qi, qo = info.io_quant()
-        self._setup_io(ti.dtype, qi, to.dtype, qo or (0.0, 0), ti.shape, to.shape)
+        self.interp = load_tflm(existing_file(path).read_bytes(), arena_size)
+        # the I/O tensors as the interpreter holds them (no second parse of the flatbuffer: start-up time)
+        ti, to = self.interp.get_input_details(0), self.interp.get_output_details(0)
+
+        def quant(d):
+            q = d["quantization_parameters"]
+            return (float(q["scales"][0]), int(q["zero_points"][0])) if len(q["scales"]) == 1 else None
+
+        self._setup_io(ti["dtype"], quant(ti), to["dtype"], quant(to) or (0.0, 0), tuple(ti["shape"]), tuple(to["shape"]))
         if self.in_quant is None or self.output_quant is None:
-            raise ValueError(f"{path}: the tflm backend runs int8 models (input {ti.dtype}, output {to.dtype})")
-        self.interp = load_tflm(data, arena_size)
+            raise ValueError(f"{path}: the tflm backend runs int8 models "
+                             f"(input {np.dtype(ti['dtype'])}, output {np.dtype(to['dtype'])})")
         self.tokens = model_file_tokens(path)
 
     def run(self, window: np.ndarray) -> np.ndarray:

@@ -1,5 +1,5 @@
-/* startup_stm32h743.c: reset, vector table, faults and newlib system calls for the aligner firmware
- * on an STM32H743 (memory plan: stm32h743.ld). Plain C99 + GCC attributes, no vendor sources.
+/* startup_stm32h743.c: the vector table and the reset of the aligner firmware on an STM32H743 (memory
+ * plan: stm32h743.ld; the shared Cortex-M7 part, faults and newlib's system calls: ../ma_cortex_m_rt.c). Plain C99 + GCC attributes, no vendor sources.
  *
  * Reset (before main): paint the main stack (ma_board_stack_used() measures its high-water mark),
  * FPU on (CPACR, ARMv7-M ARM B3.2.20), the AXI SRAM read-issuing fix of silicon revision Y (errata sheet ES0392,
@@ -12,29 +12,19 @@
  * STM32H743's 150 interrupt lines (RM0433, NVIC vector table; names as ST's CMSIS device header
  * stm32h743xx.h spells them, each a weak alias of Default_Handler for the board layer to override).
  * A fault or an unexpected interrupt prints one line on the console and exits with 254 / 253. */
-#include <errno.h>
 #include <stdint.h>
-#include <sys/stat.h>
 
 #include "board.h"
+#include "ma_cortex_m_rt.h"
 #include "stm32h743_regs.h"
 
-extern int main(void);
 extern uint32_t __data_start__, __data_end__, __data_load__, __itcm_start__, __itcm_end__, __itcm_load__;
 extern uint32_t __bss_start__, __bss_end__, __axisram_bss_start__, __axisram_bss_end__;
 extern uint32_t __sram123_bss_start__, __sram123_bss_end__, __sram4_bss_start__, __sram4_bss_end__;
-extern uint32_t __stack_top__, __stack_limit__, end, __heap_limit__, __vectors_start__;
-
-#define STACK_PAINT 0xA5A5A5A5u
+extern uint32_t __stack_top__, __vectors_start__;
 
 /* System control block (ARMv7-M ARM B3.2.2) */
 #define SCB_VTOR (*(volatile uint32_t *)0xE000ED08u)
-#define SCB_SHCSR (*(volatile uint32_t *)0xE000ED24u)
-#define SCB_CFSR (*(volatile uint32_t *)0xE000ED28u)
-#define SCB_HFSR (*(volatile uint32_t *)0xE000ED2Cu)
-#define SCB_MMFAR (*(volatile uint32_t *)0xE000ED34u)
-#define SCB_BFAR (*(volatile uint32_t *)0xE000ED38u)
-#define SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
 /* STM32H743 registers: named once in stm32h743_regs.h (checked against ST's device header) */
 #define REG(addr) (*(volatile uint32_t *)(addr))
 #define DBGMCU_IDCODE REG(H7_DBGMCU_IDCODE) /* REV_ID 31:16: 0x1003 revision Y, 0x2003 revision V */
@@ -43,120 +33,22 @@ extern uint32_t __stack_top__, __stack_limit__, end, __heap_limit__, __vectors_s
 #define RCC_AHB2ENR REG(H7_RCC_AHB2ENR)
 #define RCC_AHB2ENR_SRAM123EN (H7_RCC_AHB2ENR_D2SRAM1EN | H7_RCC_AHB2ENR_D2SRAM2EN | H7_RCC_AHB2ENR_D2SRAM3EN)
 
-uint32_t ma_board_stack_used(void)
+/* Reset_Handler (stack paint), Fault_Handler, ma_board_stack_used and newlib's system calls: ../ma_cortex_m_rt.c */
+void ma_rt_reset(void)
 {
-    const uint32_t *p = &__stack_limit__;
-    while (p < &__stack_top__ && *p == STACK_PAINT) ++p;
-    return (uint32_t)((const uint8_t *)&__stack_top__ - (const uint8_t *)p);
-}
-
-/* newlib (nano) system calls: printf goes to the board console */
-int _write(int fd, const char *buf, int len);
-void *_sbrk(int incr);
-void _exit(int code);
-int _close(int fd);
-int _fstat(int fd, struct stat *st);
-int _isatty(int fd);
-int _lseek(int fd, int off, int whence);
-int _read(int fd, char *buf, int len);
-int _kill(int pid, int sig);
-int _getpid(void);
-
-int _write(int fd, const char *buf, int len)
-{
-    (void)fd;
-    if (len > 0) ma_board_console_write(buf, (size_t)len);
-    return len;
-}
-void *_sbrk(int incr)
-{
-    static char *brk = (char *)&end;
-    if (incr < 0 || brk + incr > (char *)&__heap_limit__) {
-        errno = ENOMEM;
-        return (void *)-1;
-    }
-    char *old = brk;
-    brk += incr;
-    return old;
-}
-void _exit(int code) { ma_board_exit(code); }
-int _close(int fd) { (void)fd; return -1; }
-int _fstat(int fd, struct stat *st) { (void)fd; st->st_mode = S_IFCHR; return 0; }
-int _isatty(int fd) { (void)fd; return 1; }
-int _lseek(int fd, int off, int whence) { (void)fd; (void)off; (void)whence; return 0; }
-int _read(int fd, char *buf, int len) { (void)fd; (void)buf; (void)len; return 0; }
-int _kill(int pid, int sig) { (void)pid; (void)sig; errno = EINVAL; return -1; }
-int _getpid(void) { return 1; }
-
-static void copy(uint32_t *dst, uint32_t *dst_end, const uint32_t *src)
-{
-    while (dst < dst_end) *dst++ = *src++;
-}
-
-static void zero(uint32_t *a, uint32_t *b)
-{
-    while (a < b) *a++ = 0;
-}
-
-void Reset_Handler(void) __attribute__((naked, noreturn));
-void reset_c(void) __attribute__((used, noreturn));
-
-void reset_c(void)
-{
-    SCB_CPACR |= 0xFu << 20; /* CP10, CP11: full access (the FPU) */
-    __asm__ volatile("dsb\n\tisb" ::: "memory");
+    ma_rt_fpu_on();
     if ((DBGMCU_IDCODE >> 16) < 0x2000u) AXI_TARG7_FN_MOD = 1u; /* revision Y erratum (ES0392) */
     RCC_AHB2ENR |= RCC_AHB2ENR_SRAM123EN;
     (void)RCC_AHB2ENR; /* read back: the clocks are on before the first access */
     __asm__ volatile("dsb" ::: "memory");
-    copy(&__data_start__, &__data_end__, &__data_load__);
-    copy(&__itcm_start__, &__itcm_end__, &__itcm_load__);
-    zero(&__bss_start__, &__bss_end__);
-    zero(&__axisram_bss_start__, &__axisram_bss_end__);
-    zero(&__sram123_bss_start__, &__sram123_bss_end__);
-    zero(&__sram4_bss_start__, &__sram4_bss_end__);
+    ma_rt_copy(&__data_start__, &__data_end__, &__data_load__);
+    ma_rt_copy(&__itcm_start__, &__itcm_end__, &__itcm_load__);
+    ma_rt_zero(&__bss_start__, &__bss_end__);
+    ma_rt_zero(&__axisram_bss_start__, &__axisram_bss_end__);
+    ma_rt_zero(&__sram123_bss_start__, &__sram123_bss_end__);
+    ma_rt_zero(&__sram4_bss_start__, &__sram4_bss_end__);
     SCB_VTOR = (uint32_t)(uintptr_t)&__vectors_start__;
-    SCB_SHCSR |= 7u << 16; /* MemManage, BusFault, UsageFault */
-    __asm__ volatile("dsb\n\tisb" ::: "memory");
-    extern void (*__init_array_start[])(void), (*__init_array_end[])(void);
-    for (void (**f)(void) = __init_array_start; f < __init_array_end; ++f) (*f)(); /* C++ constructors (TFLM) */
-    ma_board_exit(main() & 0xFF);
-    for (;;) {
-    }
-}
-
-/* Paint the stack below the current frame (the core loaded SP from the vector table), then reset_c. */
-void Reset_Handler(void)
-{
-    __asm__ volatile(
-        "ldr r0, =__stack_limit__\n\t"
-        "ldr r1, =__stack_top__\n\t"
-        "sub r1, r1, #64\n\t"
-        "ldr r2, =0xA5A5A5A5\n"
-        "1:\n\t"
-        "cmp r0, r1\n\t"
-        "bhs 2f\n\t"
-        "str r2, [r0], #4\n\t"
-        "b 1b\n"
-        "2:\n\t"
-        "b reset_c\n\t");
-}
-
-static void hex(char *p, uint32_t v)
-{
-    for (int i = 7; i >= 0; --i, v >>= 4) p[i] = "0123456789abcdef"[v & 15];
-}
-
-void Fault_Handler(void);
-void Fault_Handler(void)
-{
-    char msg[] = "FAULT cfsr=........ hfsr=........ mmfar=........ bfar=........\n";
-    hex(msg + 11, SCB_CFSR);
-    hex(msg + 25, SCB_HFSR);
-    hex(msg + 40, SCB_MMFAR);
-    hex(msg + 54, SCB_BFAR);
-    ma_board_console_write(msg, sizeof msg - 1);
-    ma_board_exit(254);
+    ma_rt_run();
 }
 
 /* an interrupt nobody handles: its exception number (IPSR) on the console, exit 253 */
@@ -166,13 +58,16 @@ void Default_Handler(void)
     uint32_t ipsr;
     __asm__ volatile("mrs %0, ipsr" : "=r"(ipsr));
     char msg[] = "UNHANDLED exception ........\n";
-    hex(msg + 20, ipsr & 0x1FFu);
+    ma_rt_hex(msg + 20, ipsr & 0x1FFu);
     ma_board_console_write(msg, sizeof msg - 1);
     ma_board_exit(253);
 }
 
 #define WEAK_EXC(name) void name(void) __attribute__((weak, alias("Default_Handler")))
-#define WEAK_FAULT(name) void name(void) __attribute__((weak, alias("Fault_Handler")))
+/* the fault exceptions: Fault_Handler's one console line (an alias must name a symbol of this file) */
+void fault_entry(void);
+void fault_entry(void) { Fault_Handler(); }
+#define WEAK_FAULT(name) void name(void) __attribute__((weak, alias("fault_entry")))
 #define WEAK_IRQ(name) void name(void) __attribute__((weak, alias("Default_Handler")))
 
 WEAK_FAULT(NMI_Handler); WEAK_FAULT(HardFault_Handler); WEAK_FAULT(MemManage_Handler);
