@@ -2,7 +2,7 @@
 
 Cross-compiles ``ma_frontend.c`` with ``arm-none-eabi-gcc`` (Cortex-M7 flags, -O2 by default) for
 each frontend definition (``fft``, ``dft``), runs ``ma_frontend_compute_frame``,
-``ma_frontend_power_frame`` and the direct-DFT reference (``test/fe_reference.c``) on a few frames
+``ma_frontend_power_frame`` and the direct-DFT reference (``tflm_app/tests/frontend/fe_reference.c``) on a few frames
 (speech when the TIMIT sample is present, white noise and silence otherwise) in unicorn's
 Cortex-M7 model, checks the features equal ``features_from_pcm`` byte for byte, and prints
 instructions per frame plus a Markdown line for the report. Instructions, not cycles: the M7
@@ -53,7 +53,7 @@ SECTIONS {{
 """)
     elf = workdir / "fe.elf"
     subprocess.run([gcc, *CFLAGS, opt, f"-DMA_FE_DEFINITION_FFT={int(definition == 'fft')}", f"-I{FRONTEND}", f"-I{GENERATED}", str(FRONTEND / "ma_frontend.c"),
-                    str(FRONTEND / "test" / "fe_reference.c"), "-nostdlib", "-Wl,--gc-sections",
+                    str(FRONTEND.parent / "tests" / "frontend" / "fe_reference.c"), "-nostdlib", "-Wl,--gc-sections",
                     "-Wl,-u,ma_frontend_power_frame", "-Wl,-u,fe_reference_power_frame", f"-T{ld}",
                     "-o", str(elf), "-lgcc"], check=True)
     binf = workdir / "fe.bin"
@@ -163,7 +163,7 @@ def run(opt: str = "-O2", wav: Path | None = None, definition: str | None = None
 
 def qemu_insn(plugin: Path, frames: dict, definition: str, opt: str = "-O2", repeat: int = 8) -> float:
     """Instructions per ma_frontend_compute_frame call under QEMU (mps2-an500), counted by qemu-insn's
-    plugin: firmware test/fe_insn_main.c built with 0 and with `repeat` calls per frame, the
+    plugin: firmware tflm_app/tests/frontend/fe_insn_main.c built with 0 and with `repeat` calls per frame, the
     difference of the totals per call. Raises if the firmware's features differ from Python's."""
     sys.path.insert(0, str(REPO / "tflm_app" / "app"))
     try:
@@ -185,7 +185,7 @@ def qemu_insn(plugin: Path, frames: dict, definition: str, opt: str = "-O2", rep
             + ",".join("{" + ",".join(map(str, q.tolist())) + "}" for q in want) + "};\n")
         totals = []
         for rep in (0, repeat):
-            fw = harness.Firmware(test=str(FRONTEND / "test" / "fe_insn_main.c"),
+            fw = harness.Firmware(test=str(FRONTEND.parent / "tests" / "frontend" / "fe_insn_main.c"),
                                   srcs=[str(FRONTEND / "ma_frontend.c")],
                                   includes=[str(d), str(FRONTEND), str(GENERATED)], build=d / f"r{rep}",
                                   defines=[f"MA_FE_DEFINITION_FFT={int(definition == 'fft')}",

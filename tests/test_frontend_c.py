@@ -1,7 +1,7 @@
 """The C frontend (tflm_app/frontend) equals features.py byte for byte, for both definitions.
 
 Host: ma_frontend.c built with gcc -O2 -fsanitize=address,undefined (every warning an error)
-and driven by tflm_app/frontend/test/fe_cli.c, on real speech (TIMIT dev sample, skipped
+and driven by tflm_app/tests/frontend/fe_cli.c, on real speech (TIMIT dev sample, skipped
 when ../shared is absent) and on generated signals. Cortex-M7: the same source cross-compiled
 with arm-none-eabi-gcc, run in unicorn's Cortex-M7 model and under QEMU (mps2-an500), skipped
 with a message when the toolchain or emulator is missing. Each build is made for the "fft"
@@ -23,6 +23,7 @@ from microalign.frontend import features as F
 
 REPO = Path(__file__).resolve().parents[1]
 FE_DIR = REPO / "tflm_app" / "frontend"
+FE_TESTS = REPO / "tflm_app" / "tests" / "frontend"   # the frontend's C test programs
 GEN_DIR = REPO / "tflm_app" / "generated"
 SR = F.SAMPLE_RATE
 HOST_CFLAGS = ["-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Wpedantic", "-Wshadow", "-Wconversion",
@@ -42,8 +43,8 @@ def build_fe_cli(out_dir: Path, definition: str, extra: list[str] = ()) -> Path:
         pytest.skip("needs a host C compiler (gcc)")
     exe = out_dir / "fe_cli"
     subprocess.run([gcc, *HOST_CFLAGS, definition_flag(definition), *extra, f"-I{FE_DIR}", f"-I{GEN_DIR}",
-                    str(FE_DIR / "ma_frontend.c"), str(FE_DIR / "test" / "fe_reference.c"),
-                    str(FE_DIR / "test" / "fe_cli.c"), "-o", str(exe)], check=True)
+                    str(FE_DIR / "ma_frontend.c"), str(FE_TESTS / "fe_reference.c"),
+                    str(FE_TESTS / "fe_cli.c"), "-o", str(exe)], check=True)
     return exe
 
 
@@ -212,7 +213,7 @@ def _need_arm_gcc():
 
 
 def write_vectors(path: Path, cases: dict[str, np.ndarray], definition: str) -> None:
-    """fe_vectors.h for test/fe_qemu_main.c: each case's PCM and the features Python computes."""
+    """fe_vectors.h for tflm_app/tests/frontend/fe_qemu_main.c: each case's PCM and the features Python computes."""
     lines = [f"/* fe_vectors.h: written by tests/test_frontend_c.py from features_from_pcm(..., {definition!r}). */"]
     entries, max_frames = [], 1
     for i, (name, x) in enumerate(cases.items()):
@@ -244,7 +245,7 @@ def test_cortex_m7_qemu_bit_exact(tmp_path, definition):
                  "short (399 samples)"):
         cases[name] = SIGNALS[name][:SR // 2]
     write_vectors(tmp_path / "fe_vectors.h", cases, definition)
-    fw = harness.Firmware(test=str(FE_DIR / "test" / "fe_qemu_main.c"), srcs=[str(FE_DIR / "ma_frontend.c")],
+    fw = harness.Firmware(test=str(FE_TESTS / "fe_qemu_main.c"), srcs=[str(FE_DIR / "ma_frontend.c")],
                           includes=[str(tmp_path), str(FE_DIR), str(GEN_DIR)], build=tmp_path,
                           defines=[f"MA_FE_DEFINITION_FFT={int(definition == 'fft')}"])
     rc, out = fw.run_qemu(timeout=300)

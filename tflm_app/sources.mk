@@ -20,6 +20,11 @@ MA_MAIN_SRCS = app/main.c
 MA_TFLM_SRCS = app/ma_model_tflm.cc tflm/fa_attention.cc
 # TFLM's DebugLog on the board console (Cortex-M builds; the host build uses TFLM's own)
 MA_TFLM_MCU_SRCS = app/ma_tflm_log.cc
+# TFLM's kernels the model runner registers (ma_model_tflm.cc's resolver, AddOps: keep in step): file stems
+# under tensorflow/lite/micro/kernels/ (or kernels/cmsis_nn/), each with its *_common.cc when there is one
+MA_TFLM_KERNELS = activations add batch_matmul concatenation conv depthwise_conv dequantize elementwise \
+    expand_dims fully_connected gather log_softmax logistic mul pad quantize reduce reshape slice softmax split \
+    squared_difference squeeze strided_slice sub tanh transpose
 # internal-flash weight mode (MODE=flash): the weight image linked into the firmware's flash
 MA_FLASH_IMAGE_SRCS = app/ma_flash_image.S
 
