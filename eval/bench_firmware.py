@@ -405,21 +405,8 @@ def cli_jsonl(d: Path, seconds: float | None) -> str:
     return p.stdout
 
 
-def report_numbers(out: str) -> dict[str, int]:
-    """The firmware's MA_APP_REPORT lines: arena used, stack, staged bytes per window."""
-    nums = {}
-    m = re.search(r"# arena used (\d+) bytes, stack (\d+) bytes", out)
-    if m:
-        nums["arena"], nums["stack"] = int(m.group(1)), int(m.group(2))
-    m = re.search(r"# aligner memory: sram (\d+) of (\d+) bytes, external (\d+) of (\d+) bytes", out)
-    if m:
-        nums["aligner_sram"], nums["aligner_ext"] = int(m.group(1)), int(m.group(3))
-    m = re.search(r"# staged weights: (\d+) ops, (\d+) constant tensors, (\d+) bytes per window \(largest op (\d+)\), "
-                  r"buffer (\d+) bytes", out)
-    if m:
-        nums.update(ops=int(m.group(1)), tensors=int(m.group(2)), staged_bytes=int(m.group(3)),
-                    largest_op=int(m.group(4)), staging_buffer=int(m.group(5)))
-    return nums
+#: the firmware's MA_APP_REPORT lines (arena, stack, aligner memory, staged bytes per window)
+report_numbers = fw.app_report
 
 
 def section_sizes(elf: Path) -> dict[str, int]:

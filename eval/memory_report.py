@@ -107,22 +107,6 @@ def region_use(elf: Path) -> dict[str, dict[str, int]]:
     return use
 
 
-def report_lines(out: str) -> dict[str, int]:
-    """The numbers main.c prints with MA_APP_REPORT."""
-    nums = {}
-    m = re.search(r"# arena used (\d+) bytes, stack (\d+) bytes", out)
-    if m:
-        nums["arena_used"], nums["stack"] = int(m.group(1)), int(m.group(2))
-    m = re.search(r"# aligner memory: sram (\d+) of (\d+) bytes, external (\d+) of (\d+) bytes", out)
-    if m:
-        nums["aligner_sram"], nums["aligner_sram_reserved"] = int(m.group(1)), int(m.group(2))
-        nums["ext_used"], nums["ext_reserved"] = int(m.group(3)), int(m.group(4))
-    m = re.search(r"# staged weights: .*?(\d+) bytes per window .*?buffer (\d+) bytes", out)
-    if m:
-        nums["staging_per_window"], nums["staging_buffer"] = int(m.group(1)), int(m.group(2))
-    return nums
-
-
 def measure(root: Path, work: Path, mode: str, seconds: float, image: Path) -> dict:
     """Build (incrementally) and run the firmware on a recording of ``seconds``; the numbers of one run."""
     from microalign.export import image as I
@@ -141,7 +125,7 @@ def measure(root: Path, work: Path, mode: str, seconds: float, image: Path) -> d
     n_words = sum(1 for ln in out.splitlines() if ln.startswith("{"))
     if n_words != len(spoken.split()):
         raise RuntimeError(f"{n_words} JSON lines for {len(spoken.split())} words")
-    nums = report_lines(out)
+    nums = FW.app_report(out)
     nums["words"] = n_words
     nums["seconds"] = len(pcm) / SR
     return {"elf": elf, **nums}
@@ -153,7 +137,7 @@ def peak_sram(use: dict[str, dict[str, int]], syms: dict[str, int], r: dict) -> 
         "DTCM .data + .bss": dtcm.get(".data", 0) + dtcm.get(".bss", 0),
         "DTCM heap (reserved; TFLM and the app do not malloc)": dtcm.get(".heap", 0),
         "DTCM stack (painted)": r["stack"],
-        "AXI SRAM: TFLM arena used": r["arena_used"],
+        "AXI SRAM: TFLM arena used": r["arena"],
         "AXI SRAM: aligner SRAM used": r["aligner_sram"],
         "AXI SRAM: other .bss": use["AXISRAM"].get(".axisram_bss", 0) - syms.get("arena", 0)
         - syms.get("aligner_sram", 0),
@@ -220,14 +204,14 @@ def main(argv: list[str] | None = None) -> int:
             r = runs[(mode, s)]
             peak, parts = peak_sram(use, syms, r)
             peaks.append(peak)
-            lines.append(f"| {r['seconds']:.1f} s | {r['words']} | {r['arena_used']:,} | {r['aligner_sram']:,} | "
-                         f"{r['stack']:,} | {r['ext_used']:,} | **{kb(peak)}** |")
+            lines.append(f"| {r['seconds']:.1f} s | {r['words']} | {r['arena']:,} | {r['aligner_sram']:,} | "
+                         f"{r['stack']:,} | {r['aligner_ext']:,} | **{kb(peak)}** |")
         lines += ["", "Peak SRAM of the longest run, by part: "
                   + "; ".join(f"{k} {v:,}" for k, v in parts.items()) + ".", ""]
         if mode == "staged":
             r = runs[(mode, args.seconds[0])]
             lines += [f"Staging (`ma_model_tflm_staging`): buffer {r['staging_buffer']:,} B in SRAM1-3, "
-                      f"{r['staging_per_window']:,} B copied from the QSPI image per 4 s window.", ""]
+                      f"{r['staged_bytes']:,} B copied from the QSPI image per 4 s window.", ""]
         first = next(s for s, p in zip(args.seconds, peaks) if p == max(peaks))
         if peaks[-1] == max(peaks) and all(a <= b for a, b in zip(peaks, peaks[1:])):
             verdict = (f"Peak SRAM is bounded: {kb(max(peaks))}, reached at {first:g} s and the same up to "

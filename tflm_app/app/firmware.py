@@ -204,6 +204,27 @@ def build_tflm_firmware(root: Path, build: Path, mode: str = "xip", jobs: int = 
     return build / f"{name}.elf"
 
 
+def app_report(out: str) -> dict[str, int]:
+    """The numbers main.c prints with ``-DMA_APP_REPORT`` (the keys present in ``out``): ``arena``, ``stack``
+    (TFLM arena used, main stack painted), ``aligner_sram`` / ``aligner_sram_reserved``, ``aligner_ext`` /
+    ``aligner_ext_reserved`` (the aligner's SRAM and external RAM used of reserved), and in staged mode ``ops``,
+    ``tensors``, ``staged_bytes`` (copied per window), ``largest_op``, ``staging_buffer``."""
+    nums: dict[str, int] = {}
+    m = re.search(r"# arena used (\d+) bytes, stack (\d+) bytes", out)
+    if m:
+        nums["arena"], nums["stack"] = int(m.group(1)), int(m.group(2))
+    m = re.search(r"# aligner memory: sram (\d+) of (\d+) bytes, external (\d+) of (\d+) bytes", out)
+    if m:
+        nums.update(aligner_sram=int(m.group(1)), aligner_sram_reserved=int(m.group(2)),
+                    aligner_ext=int(m.group(3)), aligner_ext_reserved=int(m.group(4)))
+    m = re.search(r"# staged weights: (\d+) ops, (\d+) constant tensors, (\d+) bytes per window \(largest op (\d+)\), "
+                  r"buffer (\d+) bytes", out)
+    if m:
+        nums.update(ops=int(m.group(1)), tensors=int(m.group(2)), staged_bytes=int(m.group(3)),
+                    largest_op=int(m.group(4)), staging_buffer=int(m.group(5)))
+    return nums
+
+
 def run_elf(elf: Path, image: str | Path | None = None, input: str | Path | None = None,  # noqa: A002
             timeout: float = 600, plugin: str | None = None) -> tuple[int, str]:
     """Run a built firmware under QEMU (board/mps2_an500/run.sh) with the image and input block in PSRAM;

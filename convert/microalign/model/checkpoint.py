@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from ..text.model_file import LegacyCheckpointWarning  # noqa: F401  (defined torch-free, re-exported)
+from ..text.model_file import table_from_json
 from ..text.tokens import ENGLISH, TokenError, TokenTable
 from .student import StudentAligner, StudentConfig
 
@@ -187,15 +188,6 @@ def write_tokens_sidecar(model_path: str | Path, table: TokenTable) -> Path:
     return out
 
 
-def _table_from_json(raw: bytes | str, where: str) -> TokenTable:
-    try:
-        return TokenTable.from_dict(json.loads(raw))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{where}: token table is not valid JSON ({e})") from None
-    except TokenError as e:
-        raise ValueError(f"{where}: bad token table: {e}") from None
-
-
 def tokens_for_model(path: str | Path | None = None) -> TokenTable:
     """The token table of a model file: a checkpoint (``.pt``) or a ``.tflite`` (``None``: the shipped model).
 
@@ -213,10 +205,10 @@ def tokens_for_model(path: str | Path | None = None) -> TokenTable:
         return _table_of(_read(path), path)
     meta = tflite_metadata(path.read_bytes())
     if TOKENS_METADATA in meta:
-        return _table_from_json(meta[TOKENS_METADATA], f"{path} (metadata {TOKENS_METADATA})")
+        return table_from_json(meta[TOKENS_METADATA], f"{path} (metadata {TOKENS_METADATA})")
     side = sidecar_path(path)
     if side.is_file():
-        return _table_from_json(side.read_bytes(), str(side))
+        return table_from_json(side.read_bytes(), str(side))
     warnings.warn(f"{path}: the model records no token table (no {TOKENS_METADATA} metadata, no {side.name}); "
                   "assuming the English table", LegacyCheckpointWarning, stacklevel=2)
     return ENGLISH
