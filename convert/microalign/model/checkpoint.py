@@ -27,18 +27,14 @@ from typing import Any
 
 import torch
 
-from ..text.model_file import LegacyCheckpointWarning  # noqa: F401  (defined torch-free, re-exported)
-from ..text.model_file import table_from_json
+# the torch-free reading of a model file's token table (the light install), re-exported here
+from ..text.model_file import (TOKENS_METADATA, LegacyCheckpointWarning, sidecar_path,  # noqa: F401
+                               tflite_metadata, tflite_tokens)
 from ..text.tokens import ENGLISH, TokenError, TokenTable
 from .student import StudentAligner, StudentConfig
 
 FORMAT = "microalign-student/2"
 LEGACY_FORMATS = ("microalign-student/1",)
-#: Name of the TFLite metadata entry (and stem suffix of the sidecar) holding a model's token table.
-TOKENS_METADATA = "microalign.tokens"
-SIDECAR_SUFFIX = ".tokens.json"
-
-
 
 
 def default_model_path() -> Path:
@@ -121,27 +117,6 @@ def load_checkpoint(path: str | Path | None = None) -> tuple[StudentAligner, dic
 # ----------------------------------------------------------------------------- any model file
 
 
-def tflite_metadata(data: bytes) -> dict[str, bytes]:
-    """The ``metadata`` entries of a TFLite flatbuffer: name -> the bytes of its buffer."""
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
-
-    if len(data) < 8 or not fb.Model.ModelBufferHasIdentifier(data, 0):
-        raise ValueError(f"not a TFLite flatbuffer ({len(data)} bytes, identifier TFL3 missing)")
-    m = fb.Model.GetRootAs(data, 0)
-    out: dict[str, bytes] = {}
-    for i in range(m.MetadataLength()):
-        md = m.Metadata(i)
-        name = (md.Name() or b"").decode("utf-8", "replace")
-        buf = m.Buffers(md.Buffer())
-        if buf is None:
-            continue
-        if buf.Offset() > 1:  # buffers past 2 GB live after the flatbuffer
-            out[name] = bytes(data[buf.Offset():buf.Offset() + buf.Size()])
-        else:
-            out[name] = bytes(buf.DataAsNumpy()) if buf.DataLength() else b""
-    return out
-
-
 def embed_tokens_metadata(data: bytes, table: TokenTable) -> bytes:
     """A copy of a TFLite flatbuffer with ``table`` in its ``microalign.tokens`` metadata (replaced if present).
 
@@ -175,12 +150,6 @@ def embed_tokens_metadata(data: bytes, table: TokenTable) -> bytes:
     return bytes(b.Output())
 
 
-def sidecar_path(model_path: str | Path) -> Path:
-    """``student_int8.tflite`` -> ``student_int8.tokens.json``."""
-    p = Path(model_path)
-    return p.with_name(p.stem + SIDECAR_SUFFIX)
-
-
 def write_tokens_sidecar(model_path: str | Path, table: TokenTable) -> Path:
     """Write ``table`` beside a model file (for models whose format has no room for it); returns the path."""
     out = sidecar_path(model_path)
@@ -203,12 +172,4 @@ def tokens_for_model(path: str | Path | None = None) -> TokenTable:
         raise FileNotFoundError(f"model not found: {path}")
     if path.suffix.lower() != ".tflite":
         return _table_of(_read(path), path)
-    meta = tflite_metadata(path.read_bytes())
-    if TOKENS_METADATA in meta:
-        return table_from_json(meta[TOKENS_METADATA], f"{path} (metadata {TOKENS_METADATA})")
-    side = sidecar_path(path)
-    if side.is_file():
-        return table_from_json(side.read_bytes(), str(side))
-    warnings.warn(f"{path}: the model records no token table (no {TOKENS_METADATA} metadata, no {side.name}); "
-                  "assuming the English table", LegacyCheckpointWarning, stacklevel=2)
-    return ENGLISH
+    return tflite_tokens(path, stacklevel=2)
