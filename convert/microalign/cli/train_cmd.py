@@ -46,11 +46,14 @@ def _sizes(spec: str) -> dict[str, int]:
 @click.option("--teacher", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Distil from this (larger) student checkpoint: adds --distill × KL to its frame scores.")
 @click.option("--distill", type=float, default=1.0, show_default=True, help="Weight of the distillation term.")
+@click.option("--phones", type=float, default=0.0, show_default=True,
+              help="Weight of an auxiliary phone loss: a training-only head scores each word's CMUdict "
+                   "pronunciation (ARPAbet) with the same word-boundary loss; not exported (0: off).")
 @click.option("--tiny", is_flag=True, help="A tiny model (for tests and smoke runs).")
 @click.option("--size", default="", metavar="KEY=N,...",
               help="Model size for a new model, e.g. d_model=96,n_layers=2 (StudentConfig fields).")
 def train_command(data, val, out, steps, batch, lr, seed, threads, workers, no_augment, init, teacher, distill,
-                  tiny, size) -> None:
+                  phones, tiny, size) -> None:
     """Train the student with the alignment loss; rerun the same command to resume."""
     from ..model import StudentConfig
     from ..train.loop import TrainConfig, train
@@ -64,7 +67,8 @@ def train_command(data, val, out, steps, batch, lr, seed, threads, workers, no_a
     except (TypeError, ValueError) as e:
         raise click.BadParameter(str(e), param_hint="--size") from None
     cfg = TrainConfig(steps=steps, batch=batch, lr=lr, seed=seed, threads=threads, workers=workers,
-                      augment=not no_augment, distill=distill if teacher else 0.0, model=model_cfg)
+                      augment=not no_augment, distill=distill if teacher else 0.0, phones=phones,
+                      model=model_cfg)
     sources = [_source(s, not no_augment).load() for s in data]
     vals = [_source(v, False).load() for v in val] or None
     train(cfg, sources, out, val_sources=vals, init=init, teacher=teacher)

@@ -44,6 +44,7 @@ class StudentConfig:
     kernel: int = 5
     pos_kernel: int = 7
     dropout: float = 0.1
+    n_phones: int = 0          # auxiliary phone head for training only (train/phones.py); 0: none
 
     def __post_init__(self) -> None:
         if self.window % 2:
@@ -113,9 +114,22 @@ class StudentAligner(nn.Module):
         self.up = nn.Linear(cfg.d_model, 2 * cfg.d_out)       # one 20 ms frame -> two 10 ms frames
         self.skip = nn.Linear(cfg.stem, cfg.d_out)
         self.head = nn.Linear(cfg.d_out, cfg.n_tokens)
+        # training-only: never computed by forward(), so never exported
+        self.phone_head = nn.Linear(cfg.d_out, cfg.n_phones) if cfg.n_phones else None
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.log_softmax(self.head(self.drop(self.frames(x))), dim=-1)
+
+    def forward_with_phones(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(token log-probs, phone log-probs) — the latter from the training-only phone head."""
+        if self.phone_head is None:
+            raise ValueError("this model has no phone head (StudentConfig.n_phones is 0)")
+        y = self.drop(self.frames(x))
+        return F.log_softmax(self.head(y), dim=-1), F.log_softmax(self.phone_head(y), dim=-1)
+
+    def frames(self, x: torch.Tensor) -> torch.Tensor:
+        """The 10 ms frame representation [B, T, d_out] that the output layers read."""
         b, t, _ = x.shape
         s = F.relu(self.stem(x.transpose(1, 2)))             # [B, stem, T]
         h = F.relu(self.down(s))                             # [B, d, T/2]
@@ -123,8 +137,7 @@ class StudentAligner(nn.Module):
         for blk in self.blocks:
             h = blk(h)
         u = self.up(self.norm_out(h)).reshape(b, t, self.cfg.d_out)
-        y = F.relu(u + self.skip(s.transpose(1, 2)))
-        return F.log_softmax(self.head(self.drop(y)), dim=-1)
+        return F.relu(u + self.skip(s.transpose(1, 2)))
 
     # ---------------------------------------------------------------- export
     def fuse(self) -> "StudentAligner":

@@ -48,13 +48,14 @@ def _augmenter():
 
 class WindowDataset(torch.utils.data.Dataset):
     def __init__(self, sources: list[Source], window: int, length: int, seed: int = 0,
-                 augment: bool = True) -> None:
+                 augment: bool = True, pronunciations: dict[str, tuple[int, ...]] | None = None) -> None:
         if not sources or not any(s.utterances for s in sources):
             raise ValueError("no training utterances")
         self.sources = [s for s in sources if s.utterances]
         w = np.array([s.weight for s in self.sources], dtype=np.float64)
         self.p = w / w.sum()
         self.window, self.length, self.seed, self.augment = window, length, seed, augment
+        self.pronunciations = pronunciations
         self._aug = _augmenter() if augment else None
 
     def __len__(self) -> int:
@@ -79,7 +80,8 @@ class WindowDataset(torch.utils.data.Dataset):
         if b > a:
             seg[a - s0:b - s0] = audio[a:b]
         feats = features_from_pcm(float_to_pcm16(seg))[: self.window]
-        labels, targets, _ = frame_targets(words, self.window, offset_s=s0 / SAMPLE_RATE)
+        labels, targets, _ = frame_targets(words, self.window, offset_s=s0 / SAMPLE_RATE,
+                                         pronunciations=self.pronunciations)
         return torch.from_numpy(model_input(feats)), torch.from_numpy(labels), targets
 
 

@@ -35,6 +35,7 @@ class TrainConfig:
     val_every: int = 500
     augment: bool = True
     distill: float = 0.0        # weight of the frame-level KL to the teacher model (0: no teacher)
+    phones: float = 0.0         # weight of the auxiliary phone loss (train/phones.py; 0: no phone head)
     model: StudentConfig = field(default_factory=StudentConfig)
 
 
@@ -81,6 +82,17 @@ def train(cfg: TrainConfig, sources: list[Source], run_dir: str | Path, val_sour
     if (teacher is None) != (cfg.distill == 0):
         raise ValueError("distillation needs both a teacher model and a weight > 0")
     teacher_model = load_checkpoint(teacher)[0] if teacher else None
+    pron = None
+    if cfg.phones > 0:
+        from .phones import NUM_PHONES, PhoneLexicon
+
+        if model.phone_head is None:       # e.g. initialised from a shipped student: add a fresh head
+            cfg = replace(cfg, model=replace(model.cfg, n_phones=NUM_PHONES))
+            model.cfg = cfg.model
+            model.phone_head = torch.nn.Linear(cfg.model.d_out, NUM_PHONES)
+        lexicon = PhoneLexicon()
+        pron = lexicon.table(w.label for s in sources for u in s.utterances for w in u.words)
+        print(f"phone targets: {len(pron)} word types ({lexicon.sources})")
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step = 0
     last = run_dir / "last.pt"
@@ -90,7 +102,7 @@ def train(cfg: TrainConfig, sources: list[Source], run_dir: str | Path, val_sour
         opt.load_state_dict(st["opt"])
         step = st["step"]
         print(f"resuming {run_dir} at step {step}")
-    data = WindowDataset(sources, cfg.model.window, cfg.steps * cfg.batch, cfg.seed, cfg.augment)
+    data = WindowDataset(sources, cfg.model.window, cfg.steps * cfg.batch, cfg.seed, cfg.augment, pron)
     val = WindowDataset(val_sources, cfg.model.window, 256, seed=12345, augment=False) if val_sources else None
     sampler = range(step * cfg.batch, cfg.steps * cfg.batch)
     loader = torch.utils.data.DataLoader(torch.utils.data.Subset(data, sampler), batch_size=cfg.batch,
@@ -103,8 +115,13 @@ def train(cfg: TrainConfig, sources: list[Source], run_dir: str | Path, val_sour
     for x, y, w in loader:
         for g in opt.param_groups:
             g["lr"] = _lr(step, cfg)
-        logp = model(x)
-        loss, info = alignment_loss(logp, y, w)
+        if pron is not None:
+            logp, phone_logp = model.forward_with_phones(x)
+            loss, info = alignment_loss(logp, y, w)
+            loss = loss + cfg.phones * alignment_loss(phone_logp, y, w, units="phones")[0]
+        else:
+            logp = model(x)
+            loss, info = alignment_loss(logp, y, w)
         if teacher_model is not None:
             with torch.no_grad():
                 t_logp = teacher_model(x)
@@ -135,5 +152,14 @@ def train(cfg: TrainConfig, sources: list[Source], run_dir: str | Path, val_sour
                          "hours": round(sum(len(p) for p in s.pcm) / 16000 / 3600, 3)} for s in sources],
             "parameters": count_parameters(model), "macs_per_second": macs_per_second(cfg.model),
             "init": str(init) if init else "scratch", "teacher": str(teacher) if teacher else None}
-    save_checkpoint(run_dir / "student.pt", model, meta)
+    save_checkpoint(run_dir / "student.pt", _without_phone_head(model), meta)
     return model
+
+
+def _without_phone_head(model: StudentAligner) -> StudentAligner:
+    """The model as shipped: the training-only phone head dropped (forward() never used it)."""
+    if model.phone_head is None:
+        return model
+    out = StudentAligner(replace(model.cfg, n_phones=0))
+    out.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("phone_head.")})
+    return out.eval()

@@ -19,28 +19,31 @@ NEG = -1e4
 
 
 def alignment_loss(logp: torch.Tensor, labels: torch.Tensor,
-                   words: list[list[WordTarget]]) -> tuple[torch.Tensor, dict]:
+                   words: list[list[WordTarget]], units: str = "tokens") -> tuple[torch.Tensor, dict]:
     """Mean negative log-likelihood per labelled frame.
 
     logp: [B, T, V] log-probabilities; labels: [B, T] (frame_targets labels);
-    words: per batch item, the WordTargets inside the window.
+    words: per batch item, the WordTargets inside the window; ``units``: the
+    target sequence of a word, ``"tokens"`` (characters) or ``"phones"`` (the
+    auxiliary phone head; words without a fitting pronunciation are left out,
+    their frames unlabelled). Index 0 of the last axis is silence in both.
     """
     sil = labels == SILENCE
     sil_nll = -(logp[..., 0] * sil).sum()
-    flat = [(b, w) for b, ws in enumerate(words) for w in ws]
+    flat = [(b, w) for b, ws in enumerate(words) for w in ws if getattr(w, units)]
     word_nll = logp.new_zeros(())
     n_word_frames = 0
     if flat:
         n = len(flat)
         L = max(w.end - w.start for _, w in flat)
-        C = max(len(w.tokens) for _, w in flat)
+        C = max(len(getattr(w, units)) for _, w in flat)
         bidx = torch.tensor([b for b, _ in flat])
         start = torch.tensor([w.start for _, w in flat])
         length = torch.tensor([w.end - w.start for _, w in flat])
-        nch = torch.tensor([len(w.tokens) for _, w in flat])
+        nch = torch.tensor([len(getattr(w, units)) for _, w in flat])
         toks = torch.zeros(n, C, dtype=torch.long)
         for i, (_, w) in enumerate(flat):
-            toks[i, :len(w.tokens)] = torch.tensor(w.tokens)
+            toks[i, :nch[i]] = torch.tensor(getattr(w, units))
         t_idx = (start[:, None] + torch.arange(L)[None, :]).clamp(max=logp.shape[1] - 1)
         emis = logp[bidx[:, None, None], t_idx[:, :, None], toks[:, None, :]]          # [N, L, C]
         valid_c = torch.arange(C)[None, :] < nch[:, None]

@@ -25,6 +25,7 @@ class WordTarget:
     start: int          # first frame
     end: int            # one past the last frame
     tokens: list[int]
+    phones: tuple[int, ...] | None = None   # auxiliary phone targets (train/phones.py), if any
 
 
 def word_frame_spans(words: list[Segment], n_frames: int, offset_s: float = 0.0) -> list[tuple[int, int]]:
@@ -42,7 +43,8 @@ def word_frame_spans(words: list[Segment], n_frames: int, offset_s: float = 0.0)
     return [(a, b) for a, b in spans]
 
 
-def frame_targets(words: list[Segment], n_frames: int, offset_s: float = 0.0
+def frame_targets(words: list[Segment], n_frames: int, offset_s: float = 0.0,
+                  pronunciations: dict[str, tuple[int, ...]] | None = None
                   ) -> tuple[np.ndarray, list[WordTarget], int]:
     """(frame labels [n_frames], word targets fully inside the window, words skipped).
 
@@ -51,6 +53,8 @@ def frame_targets(words: list[Segment], n_frames: int, offset_s: float = 0.0
     characters, characters without a token). An uncertain word (consensus
     labels, :mod:`microalign.teachers.consensus`) is ignored together with
     the pauses on either side of it, which its wrong timing would mislabel.
+    ``pronunciations`` (word -> phone ids) adds each word's phones to its target
+    when they fit in its frames.
     """
     labels = np.full(n_frames, SILENCE, dtype=np.int64)
     targets: list[WordTarget] = []
@@ -74,5 +78,6 @@ def frame_targets(words: list[Segment], n_frames: int, offset_s: float = 0.0
             skipped += int(a >= 0 and b <= n_frames)
             continue
         labels[lo:hi] = IN_WORD
-        targets.append(WordTarget(a, b, toks))
+        phones = (pronunciations or {}).get(w.label)
+        targets.append(WordTarget(a, b, toks, phones if phones and len(phones) <= b - a else None))
     return labels, targets, skipped
