@@ -25,7 +25,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import pickle
 import sys
 from pathlib import Path
 
@@ -73,6 +75,19 @@ def score_set(errors: list[UtteranceErrors]) -> dict:
             "ref_words": int(sum(u.n_ref for u in errors))}
 
 
+def model_errors(path: str, backend: str, data: str, utts: list, limit: int | None,
+                 cache: Path | None) -> list[UtteranceErrors]:
+    key = hashlib.sha256(Path(path).read_bytes() + f"|{backend}|{Path(data).resolve()}|{limit}".encode()).hexdigest()
+    hit = cache / f"{key[:24]}.pkl" if cache else None
+    if hit is not None and hit.is_file():
+        return pickle.loads(hit.read_bytes())
+    errors = evaluate(utts, {"m": student_aligner(ModelSetup(backend, path)())}, progress=True)["m"][1]
+    if hit is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        hit.write_bytes(pickle.dumps(errors))
+    return errors
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -82,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                     metavar="NAME=DATA", help="an evaluation set (repeat)")
     ap.add_argument("--limit", type=int, default=None, help="score only the first N utterances of each set")
     ap.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    ap.add_argument("--cache", type=Path, help="keep each model × set's errors here (keyed by the model file's "
+                    "SHA-256, backend, set and limit) and reuse them")
     ap.add_argument("--out", type=Path, help="write a Markdown report here (and its figures as .json beside it)")
     args = ap.parse_args(argv)
 
@@ -107,8 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         base = None
         results["sets"][sname] = {"data": data, "utterances": len(utts), "models": {}}
         for mname, path, backend in models:
-            scorer = ModelSetup(backend, path)()
-            errors = evaluate(utts, {mname: student_aligner(scorer)}, progress=True)[mname][1]
+            errors = model_errors(path, backend, data, utts, args.limit, args.cache)
             sums, counts = utterance_sums(errors)
             r = score_set(errors)
             boots = bootstrap_means(sums, counts, idx)
