@@ -11,6 +11,9 @@ sample (8.4 s of speech) with the default backend and with each offered backend.
     python eval/bench_startup.py                       # this checkout
     python eval/bench_startup.py --source /tmp/old/convert --label before
         # another checkout's package (e.g. `git archive HEAD | tar -x -C /tmp/old`), same interpreter
+    python eval/bench_startup.py --phases          # where the default backend's CPU time goes
+
+Results: eval/results/startup.md.
 
 Only the time is measured here; tests/test_startup.py checks that the light paths stay light.
 """
@@ -40,6 +43,38 @@ atexit.register(_report)
 from microalign.cli import main
 main(json.loads(os.environ['BENCH_ARGV']), prog_name='microalign')
 """
+
+
+PHASES = r"""
+import json, sys, time
+t = [time.process_time()]
+rows = [("interpreter start-up", t[0])]
+def lap(name):
+    now = time.process_time(); rows.append((name, now - t[0])); t[0] = now
+import numpy; lap("import numpy")
+from microalign.cli import main; lap("import microalign.cli (click, commands)")
+import microalign.align as A; from microalign.audio import load_audio; lap("import microalign.align")
+from microalign.runtime import load_backend
+pcm = load_audio(sys.argv[1], quiet=True); text = open(sys.argv[2], encoding="utf-8").read(); lap("read audio + transcript")
+b = load_backend(sys.argv[3], None); lap("load the backend (model, interpreter)")
+from microalign.text.normalize import normalize
+words = normalize(text, b.tokens); lap("normalise the transcript (first: num2words)")
+feats = A.features_from_pcm(pcm); lap("features")
+from microalign.runtime.windows import frame_scores, window_starts
+sc = frame_scores(feats, b); lap(f"model: {len(window_starts(len(feats), b.window))} windows")
+import microalign.decode, microalign.quality; lap("import decode + quality")
+al = A.align_pcm(pcm, text, b); lap("align_pcm again (all warm: features, model, decode, quality)")
+from microalign.formats import render; render(al, "json", None); lap("render JSON")
+print(json.dumps(rows))
+"""
+
+
+def phases(env: dict, backend: str) -> list[tuple[str, float]]:
+    """CPU seconds of each step of aligning the sample, in a fresh interpreter."""
+    sample, text = ROOT / "convert/microalign/assets/sample.wav", ROOT / "convert/microalign/assets/sample.txt"
+    r = subprocess.run([sys.executable, "-c", PHASES, str(sample), str(text), backend], env=env, capture_output=True,
+                       text=True, check=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def run_case(argv: list[str], env: dict) -> dict:
@@ -76,10 +111,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--label", default="this checkout", help="name of the measured version in the heading")
     ap.add_argument("--repeat", type=int, default=3, help="runs per case (median reported)")
     ap.add_argument("--backends", default="torch,tflite,tflm", help="backends to time on the sample (comma list)")
+    ap.add_argument("--phases", metavar="BACKEND", nargs="?", const="tflm", default=None,
+                    help="instead: CPU time of each step of aligning the sample with BACKEND (default tflm), "
+                         "median of --repeat fresh interpreters")
     a = ap.parse_args(argv)
     if not (a.source / "microalign" / "__init__.py").is_file():
         ap.error(f"no microalign package under {a.source}")
     env = dict(os.environ, PYTHONPATH=str(a.source.resolve()) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if a.phases:
+        runs = [phases(env, a.phases) for _ in range(a.repeat)]
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"## CPU time by step: align the sample, backend {a.phases}, {a.label}, median of {a.repeat}, "
+              f"load average {load:.1f} on {os.cpu_count()} CPUs\n")
+        print("| step | CPU s |\n|---|---:|")
+        for k, (name, _) in enumerate(runs[0]):
+            print(f"| {name} | {statistics.median(r[k][1] for r in runs):.3f} |")
+        tot = statistics.median(sum(x for name, x in r if not name.startswith("align_pcm again")) for r in runs)
+        print(f"| total but the warm align_pcm (whose decode + quality part, ~0.05 s, a CLI run has too) | {tot:.3f} |")
+        return 0
     try:
         from tqdm import tqdm
     except ImportError:  # pragma: no cover

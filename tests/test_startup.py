@@ -88,3 +88,38 @@ def test_tflite_tokens_read_without_tflm():
         tflite_metadata(b"not a model at all")
     with pytest.raises(ValueError, match="corrupt"):
         tflite_metadata(data[:64])
+
+
+def test_int8_alignment_skips_unused_runtime_parts(tmp_path):
+    """The default backend's path loads TFLM's interpreter without the package's compression tools
+    (PyYAML) and reads the version without importlib.metadata (the email package)."""
+    pytest.importorskip("tflite_micro")
+    out = tmp_path / "a.json"
+    prog = ("import sys, json\nfrom microalign.cli import main\n"
+            f"main(['align', {str(ASSETS / 'sample.wav')!r}, '--text-file', {str(ASSETS / 'sample.txt')!r}, "
+            f"'--backend', 'tflm', '-o', {str(out)!r}], standalone_mode=False)\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('yaml', 'email', 'tflite_micro'))))")
+    r = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    mods = json.loads(r.stdout.strip().splitlines()[-1])
+    assert "tflite_micro.python.tflite_micro.runtime" in mods
+    assert not [m for m in mods if m.startswith(("yaml", "email", "tflite_micro.tensorflow.lite.micro.compression"))]
+    from importlib.metadata import version
+
+    assert json.loads(out.read_text())["version"] == version("microalign")
+
+
+def test_tflm_resource_variable_count_is_the_runtimes():
+    pytest.importorskip("tflite_micro")
+    from microalign.export.tflm import _runtime, count_resource_variables, load_tflm
+
+    rt = _runtime()
+    for name in ("student_int8.tflite", "student_device.tflite"):
+        data = (ASSETS / name).read_bytes()
+        assert count_resource_variables(data) == rt.count_resource_variables(data)
+    interp = load_tflm((ASSETS / "student_int8.tflite").read_bytes())
+    assert tuple(interp.get_input_details(0)["shape"])[0] == 1
+    import tflite_micro                                    # the package itself is still whole when asked
+
+    assert tflite_micro.compression.__name__.endswith("micro.compression") and tflite_micro.__version__
+    assert tflite_micro.runtime is rt

@@ -19,7 +19,10 @@ corpus job ships audio bytes in the item) runs unchanged on any node of a cluste
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
+import signal
+import threading
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable, Iterator, TypeVar
@@ -98,6 +101,38 @@ def _one_thread_per_worker():
             os.environ.pop(v, None)
 
 
+class _QuietSpawnProcess(multiprocessing.get_context("spawn").Process):
+    """A spawned process that starts with Ctrl-C ignored.
+
+    A terminal's Ctrl-C sends SIGINT to the whole process group: workers that took it would
+    print their own KeyboardInterrupt tracebacks (even while still starting up) and die in
+    any state. A spawned Python keeps SIGINT ignored when it starts ignored, so the driver
+    alone handles Ctrl-C and stops the workers (:meth:`LocalExecutor.map`)."""
+
+    def start(self):
+        if threading.current_thread() is not threading.main_thread():   # only the main thread sets handlers
+            return super().start()
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return super().start()
+        finally:
+            signal.signal(signal.SIGINT, old)
+
+
+class _QuietSpawnContext(type(multiprocessing.get_context("spawn"))):
+    Process = _QuietSpawnProcess
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """Cancel what is queued and end the workers without waiting for their current items (Ctrl-C)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    procs = list((getattr(pool, "_processes", None) or {}).values())   # no public handle on the workers
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join(5)
+
+
 class LocalExecutor(Executor):
     """``jobs == 1``: in this process; ``jobs > 1``: that many worker processes (spawned, so it
     behaves the same on Linux, macOS and Windows)."""
@@ -118,24 +153,26 @@ class LocalExecutor(Executor):
                 if callable(getattr(state, "close", None)):   # a state holding a subprocess, say
                     state.close()
             return
-        import multiprocessing as mp
-
         with _one_thread_per_worker(), \
-                ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                ProcessPoolExecutor(self.workers, mp_context=_QuietSpawnContext(), initializer=_init_worker,
                                     initargs=(setup,)) as pool:
-            it = enumerate(items)
-            running: dict = {}
+            try:
+                it = enumerate(items)
+                running: dict = {}
 
-            def fill() -> None:
-                for i, item in itertools.islice(it, 2 * self.workers - len(running)):
-                    running[pool.submit(_run_in_worker, task, item)] = i
+                def fill() -> None:
+                    for i, item in itertools.islice(it, 2 * self.workers - len(running)):
+                        running[pool.submit(_run_in_worker, task, item)] = i
 
-            fill()
-            while running:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for f in sorted(done, key=running.get):
-                    yield running.pop(f), f.result()
                 fill()
+                while running:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for f in sorted(done, key=running.get):
+                        yield running.pop(f), f.result()
+                    fill()
+            except BaseException:      # Ctrl-C, a failed item, the caller stopped early: do not finish the queue
+                _stop_now(pool)
+                raise
 
 
 # ------------------------------------------------------------------ Ray

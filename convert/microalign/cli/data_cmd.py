@@ -15,21 +15,34 @@ def data_group() -> None:
 
 @data_group.command("synth")
 @click.argument("out_dir", type=click.Path(path_type=Path))
-@click.option("--espeak", "n_espeak", type=int, default=7200, show_default=True, help="espeak-ng utterances.")
-@click.option("--festival", "n_festival", type=int, default=1800, show_default=True, help="festival utterances.")
-@click.option("--piper", "n_piper", type=int, default=600, show_default=True, help="Piper utterances.")
+@click.option("--espeak", "n_espeak", type=click.IntRange(min=0), default=7200, show_default=True,
+              help="espeak-ng utterances.")
+@click.option("--festival", "n_festival", type=click.IntRange(min=0), default=1800, show_default=True,
+              help="festival utterances.")
+@click.option("--piper", "n_piper", type=click.IntRange(min=0), default=600, show_default=True,
+              help="Piper utterances.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--test-fraction", type=float, default=0.05, show_default=True, help="Held-out share (by voice).")
-def synth_command(out_dir: Path, n_espeak: int, n_festival: int, n_piper: int, seed: int, test_fraction: float) -> None:
+@click.option("--test-fraction", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.05, show_default=True,
+              help="Held-out share (by voice).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes, each running its own engine (default 1; with --ray: one per cluster CPU).")
+@click.option("--ray", "ray_address", metavar="ADDRESS", default=None,
+              help=RAY_HELP + " The driver writes every file: the nodes need no shared file system, only "
+                              "the engines (espeak-ng, festival, the tts extra).")
+def synth_command(out_dir: Path, n_espeak: int, n_festival: int, n_piper: int, seed: int, test_fraction: float,
+                  jobs: int | None = None, ray_address: str | None = None) -> None:
     """Synthesise a corpus with exact word and phone timings into OUT_DIR/<engine>/{train,test}.jsonl.
 
-    Resumes an interrupted run. Needs the Debian packages espeak-ng and
-    festival (with its voices) and the `tts` extra (Piper).
+    Every utterance is a pure function of (seed, engine, index): the files are the
+    same bytes whatever -j and on Ray. Resumes an interrupted run. Needs the
+    Debian packages espeak-ng and festival (with its voices) and the `tts` extra
+    (Piper).
     """
     from ..data.synth import build_synthetic_corpus
 
-    for r in build_synthetic_corpus(out_dir, n_espeak, n_festival, n_piper, seed, test_fraction):
-        click.echo(f"{r.engine}: {r.train} train + {r.test} test utterances, {r.hours:.2f} h")
+    with executor_from_options(jobs, ray_address) as ex:
+        for r in build_synthetic_corpus(out_dir, n_espeak, n_festival, n_piper, seed, test_fraction, executor=ex):
+            click.echo(f"{r.engine}: {r.train} train + {r.test} test utterances, {r.hours:.2f} h")
 
 
 CORPUS_KINDS = ("speechocean762", "ljspeech", "timit")

@@ -26,14 +26,31 @@ when present, otherwise the one bundled with PyPI ``espeakng-loader``. With
 changes without synthesis in between overflow the event list so the first
 WORD event is lost: the position check above catches that (one voice change
 per utterance, as here, is fine).
-espeak-ng keeps global state, so there is one :class:`EspeakSynth` per process.
+
+**Every utterance is a pure function of its words and voice.** The library
+keeps its synthesis state in dozens of C globals that nothing resets between
+two ``espeak_Synth`` calls (the glottal wave phase, the sample count, the
+flutter and pitch envelope positions, the echo buffer, Klatt's noise from libc
+``rand()``): the same words with the same voice come out a few samples
+longer or shorter and with other bytes depending on what the process said
+before, and ``espeak_Terminate`` + ``espeak_Initialize`` (1.51) hangs.
+:class:`EspeakSynth` therefore initialises the library once in a private
+helper process (single-threaded, never synthesises) and says each utterance
+in a ``fork()`` of it, which starts from that pristine state and exits. The
+results are the same bytes in any order, in any worker, on any machine with
+the same library (``-j`` and ``--ray`` of ``microalign data synth``). The fork
+costs about a millisecond; ``fork`` is POSIX only (Linux, macOS).
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
 import os
+import pickle
 import random
+import struct
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,16 +165,14 @@ def find_library() -> tuple[str, str | None]:
     return espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
 
 
-class EspeakSynth:
-    """espeak-ng in synchronous mode; :meth:`synthesize` returns audio with exact word/phone times.
+class _EspeakLibrary:
+    """The library itself, in this process (one global state: one wrapper per process).
 
-    >>> synth = EspeakSynth()                                    # doctest: +SKIP
-    >>> r = synth.synthesize(["ten", "cats"], EspeakVoice("en+m3"))  # doctest: +SKIP
-    >>> r.words[0]                                               # doctest: +SKIP
-    Segment(label='ten', start=0.0, end=0.29)
+    Only :func:`_zygote_main` uses it: an instance's output depends on everything it said
+    before (see the module notes); :class:`EspeakSynth` is the pure interface.
     """
 
-    _instance: "EspeakSynth | None" = None
+    _instance: "_EspeakLibrary | None" = None
 
     def __new__(cls, library: str | None = None, data_path: str | None = None):
         # the C library has one global state: share one wrapper per process
@@ -203,7 +218,6 @@ class EspeakSynth:
         self._events: list[tuple[int, int, str]] = []
         self._callback = _CALLBACK(self._on_synth)  # keep a reference: ctypes does not
         lib.espeak_SetSynthCallback(self._callback)
-        self._voice: str | None = None
 
     def _on_synth(self, wav, numsamples, events) -> int:
         if numsamples > 0:
@@ -226,10 +240,8 @@ class EspeakSynth:
 
     def set_voice(self, voice: EspeakVoice) -> None:
         """Select the voice and set rate, pitch, range and word gap."""
-        if voice.name != self._voice:
-            if self._lib.espeak_SetVoiceByName(voice.name.encode()) != 0:
-                raise ValueError(f"espeak-ng has no voice {voice.name!r}")
-            self._voice = voice.name
+        if self._lib.espeak_SetVoiceByName(voice.name.encode()) != 0:
+            raise ValueError(f"espeak-ng has no voice {voice.name!r}")
         for param, value in ((_RATE, voice.rate), (_PITCH, voice.pitch), (_RANGE, voice.pitch_range),
                              (_WORDGAP, voice.word_gap), (_VOLUME, 100), (_PUNCTUATION, 0), (_CAPITALS, 0)):
             self._lib.espeak_SetParameter(param, int(value), 0)
@@ -261,6 +273,145 @@ class EspeakSynth:
         seg_words = [Segment(w, s / sr, e / sr) for w, (s, e) in zip(words, word_samples)]
         seg_phones = [Segment(p, s / sr, e / sr) for p, s, e in phones]
         return EspeakResult(audio, self.sample_rate, seg_words, seg_phones)
+
+
+def _send(f, obj) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    f.write(struct.pack("<Q", len(data)) + data)
+    f.flush()
+
+
+def _recv(f):
+    head = f.read(8)
+    if len(head) < 8:
+        raise EOFError("stream closed")
+    (n,) = struct.unpack("<Q", head)
+    data = f.read(n)
+    if len(data) < n:
+        raise EOFError("stream closed mid-message")
+    return pickle.loads(data)
+
+
+def _zygote_main() -> None:
+    """The helper process of :class:`EspeakSynth` (``python -c``; requests on stdin, replies on stdout).
+
+    Initialises the library once, reports ``("ready", sample_rate, library)``, then for each
+    request ``(words, voice, end_pause)`` forks: the child synthesises from the pristine state
+    and pipes back ``("ok", EspeakResult)`` or ``("err", exception)``. Exits when stdin closes.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle; it closes our stdin
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    library, data_path = _recv(stdin)
+    try:
+        lib = _EspeakLibrary(library, data_path)
+    except Exception as e:       # FileNotFoundError, SynthesisError: the parent re-raises it
+        _send(stdout, ("err", e))
+        return
+    _send(stdout, ("ready", lib.sample_rate, lib.library))
+    while True:
+        try:
+            request = _recv(stdin)
+        except EOFError:
+            return
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:             # the child: one utterance from the pristine state, then exit
+            os.close(r)
+            try:
+                try:
+                    reply = ("ok", lib.synthesize(*request))
+                except Exception as e:
+                    reply = ("err", e)
+                with os.fdopen(w, "wb") as f:
+                    _send(f, reply)
+            finally:
+                os._exit(0)
+        os.close(w)
+        with os.fdopen(r, "rb") as f:
+            data = f.read()
+        _, status = os.waitpid(pid, 0)
+        if len(data) >= 8:
+            stdout.write(data)
+            stdout.flush()
+        else:
+            _send(stdout, ("err", SynthesisError(f"espeak-ng crashed (wait status {status})")))
+
+
+class EspeakSynth:
+    """espeak-ng in synchronous mode; :meth:`synthesize` returns audio with exact word/phone times.
+
+    Each call is a pure function of its arguments (a fork of a helper process that has
+    only initialised the library: see the module notes), so utterances can be made in any
+    order and in any number of processes. Use as a context manager or call :meth:`close`
+    (the helper also exits on its own when this process ends).
+
+    >>> synth = EspeakSynth()                                    # doctest: +SKIP
+    >>> r = synth.synthesize(["ten", "cats"], EspeakVoice("en+m3"))  # doctest: +SKIP
+    >>> r.words[0]                                               # doctest: +SKIP
+    Segment(label='ten', start=0.0, end=0.29)
+    """
+
+    def __init__(self, library: str | None = None, data_path: str | None = None) -> None:
+        """Start the helper with ``library`` (default: :func:`find_library`); FileNotFoundError
+        or SynthesisError when espeak-ng cannot be loaded."""
+        if not hasattr(os, "fork"):
+            raise SynthesisError("espeak-ng synthesis needs os.fork (Linux or macOS): the library's state "
+                                 "must be reset for every utterance")
+        if library is None:
+            library, default_data = find_library()
+            data_path = data_path or default_data
+        pkg_root = str(Path(__file__).resolve().parents[2])     # microalign importable in the helper
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [pkg_root, os.environ.get("PYTHONPATH")])))
+        env.update({v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
+        self._proc = subprocess.Popen([sys.executable, "-c", "from microalign.data.espeak import _zygote_main; "
+                                       "_zygote_main()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        _send(self._proc.stdin, (library, data_path))
+        reply = self._reply()
+        if reply[0] != "ready":
+            self.close()
+            raise reply[1]
+        _, self.sample_rate, self.library = reply
+
+    def _reply(self):
+        try:
+            return _recv(self._proc.stdout)
+        except EOFError:
+            code = self._proc.wait()
+            raise SynthesisError(f"the espeak-ng helper process exited (status {code})") from None
+
+    def synthesize(self, words: list[str], voice: EspeakVoice, end_pause: bool = True) -> EspeakResult:
+        """Speak normalised words; raise SynthesisError if the WORD events do not match them 1:1."""
+        if not words:
+            raise ValueError("nothing to synthesise: empty word list")
+        if self._proc is None:
+            raise SynthesisError("this EspeakSynth is closed")
+        _send(self._proc.stdin, (list(words), voice, end_pause))
+        status, value = self._reply()
+        if status != "ok":
+            raise value
+        return value
+
+    def close(self) -> None:
+        proc, self._proc = getattr(self, "_proc", None), None
+        if proc is not None:
+            try:
+                proc.stdin.close()
+                proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+
+    def __enter__(self) -> "EspeakSynth":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def _skip_zeros(audio: np.ndarray, start: int, stop: int) -> int:
@@ -339,3 +490,6 @@ class EspeakEngine:
         voice = random_voice(rng, variants=self.test_variants if test else self.train_variants)
         r = self.synth.synthesize(words, voice)
         return Spoken(r.audio, r.sample_rate, r.words, r.phones, voice.speaker)
+
+    def close(self) -> None:
+        self.synth.close()

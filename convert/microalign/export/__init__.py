@@ -10,11 +10,20 @@ Library entry points:
 
 TensorFlow and onnx2tf are imported only by the conversion itself.
 """
-from ..runtime import BACKEND_NAMES, Backend, load_backend
-from .convert import ConversionResult, convert_checkpoint, requantize
-from .stages import ConversionError
-from .tflite_model import read_tflite
-from .tflm import TFLMError, UnsupportedOpError, measure_arena
+import importlib
+
+#: name -> submodule it comes from (imported on first use: the int8 backend's start-up loads
+#: ``.tflm`` alone, not the converter and the flatbuffer reader)
+_LAZY = {"BACKEND_NAMES": "..runtime", "Backend": "..runtime", "load_backend": "..runtime",
+         "ConversionResult": ".convert", "convert_checkpoint": ".convert", "requantize": ".convert",
+         "ConversionError": ".stages", "read_tflite": ".tflite_model", "TFLMError": ".tflm",
+         "UnsupportedOpError": ".tflm", "measure_arena": ".tflm"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["BACKEND_NAMES", "Backend", "ConversionError", "ConversionResult", "TFLMError", "UnsupportedOpError",
            "convert_checkpoint", "load_backend", "measure_arena", "read_tflite", "requantize"]

@@ -15,6 +15,17 @@ returned. Same input, same bytes.
 
 Decoding is not part of the device graph: the application decodes the whole
 stitched utterance (windows of 4 s overlap), not one window.
+
+FULLY_CONNECTED stays FULLY_CONNECTED (no rewrite into a 1x1 CONV_2D): with the
+TFLM commit the firmware builds (see ``../shared/tflm/README.md``), CMSIS-NN's
+``fully_connected.cc`` already runs ``arm_convolve_1x1_s8_fast`` ->
+``arm_nn_mat_mult_nt_t_s8`` (2 rows x 2 output channels per step) when the output
+has more than two dimensions and the input depth is a multiple of 4, as every FC
+of the shipped model has: the routine a 1x1 CONV_2D would run, with the same
+arguments (``eval/profile_functions.py`` shows all of the FC operators'
+instructions in ``arm_nn_mat_mult_nt_t_s8``). With TFLM's reference kernels a
+CONV_2D costs ≈ 9x the instructions per MAC of a FULLY_CONNECTED
+(``eval/results/device.md``), so the rewrite would only slow those builds down.
 """
 from __future__ import annotations
 

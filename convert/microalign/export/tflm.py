@@ -67,9 +67,73 @@ def captured_native_output() -> Iterator[list[str]]:
 
 
 def _runtime():
-    from tflite_micro.python.tflite_micro import runtime
+    """``tflite_micro``'s interpreter module, without the package's ``__init__`` when that is not loaded yet.
 
+    ``import tflite_micro`` also imports its model-compression tools (and PyYAML): 0.12 s of
+    the int8 backend's start-up for nothing it uses. The package module is registered
+    unexecuted (its ``__path__`` is all the submodule imports need) and runs its ``__init__``
+    on the first attribute asked of it (``tflite_micro.compression``, ``__version__``)."""
+    if "tflite_micro" not in sys.modules:
+        import importlib.util
+
+        spec = importlib.util.find_spec("tflite_micro")
+        if spec is not None and spec.submodule_search_locations is not None and spec.loader is not None:
+            pkg = importlib.util.module_from_spec(spec)
+
+            def finish(name: str):
+                del pkg.__getattr__                 # once: the package's own __init__ defines the rest
+                spec.loader.exec_module(pkg)
+                return getattr(pkg, name)
+
+            pkg.__getattr__ = finish
+            sys.modules["tflite_micro"] = pkg
+    try:
+        from tflite_micro.python.tflite_micro import runtime
+    except ImportError:
+        if sys.modules.get("tflite_micro") is not None and not hasattr(sys.modules["tflite_micro"], "runtime"):
+            del sys.modules["tflite_micro"]      # leave no half-made package behind
+        raise
     return runtime
+
+
+def count_resource_variables(model: bytes) -> int:
+    """Distinct ``shared_name``s of the model's VAR_HANDLE operators, read in place from the flatbuffer.
+
+    What ``tflite_micro``'s ``Interpreter`` computes before it builds the C++ interpreter, but
+    without unpacking the whole model into Python objects (every weight byte a list item: a
+    fifth of a second for the shipped model, most of ``align``'s set-up)."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+    m = fb.Model.GetRootAsModel(model, 0)
+    var_handle = fb.BuiltinOperator.VAR_HANDLE
+    codes = []
+    for i in range(m.OperatorCodesLength()):
+        c = m.OperatorCodes(i)
+        codes.append(max(c.BuiltinCode(), c.DeprecatedBuiltinCode()))
+    names = set()
+    for g in range(m.SubgraphsLength()):
+        sg = m.Subgraphs(g)
+        for k in range(sg.OperatorsLength()):
+            op = sg.Operators(k)
+            if codes[op.OpcodeIndex()] == var_handle:
+                opts = fb.VarHandleOptions()
+                table = op.BuiltinOptions()
+                if table is not None:
+                    opts.Init(table.Bytes, table.Pos)
+                names.add(opts.SharedName() if table is not None else None)
+    return len(names)
+
+
+def _new_interpreter(rt, model: bytes, arena_size: int, cfg):
+    """``rt.Interpreter.from_bytes`` with :func:`count_resource_variables` instead of its slow count
+    (the same C++ wrapper, the same arguments); the public call where this runtime differs."""
+    try:
+        wrapper_cls, translate = rt._runtime.InterpreterWrapper, rt._ENUM_TRANSLATOR[cfg]
+    except (AttributeError, KeyError):
+        return rt.Interpreter.from_bytes(model, arena_size=arena_size, intrepreter_config=cfg)
+    interp = rt.Interpreter.__new__(rt.Interpreter)
+    interp._interpreter = wrapper_cls(model, [], arena_size, count_resource_variables(model), translate, 0)
+    return interp
 
 
 def load_tflm(model: bytes, arena_size: int = 4 << 20, preserve_all_tensors: bool = False):
@@ -78,7 +142,7 @@ def load_tflm(model: bytes, arena_size: int = 4 << 20, preserve_all_tensors: boo
     cfg = rt.InterpreterConfig.kPreserveAllTensors if preserve_all_tensors else rt.InterpreterConfig.kAllocationRecording
     with captured_native_output() as log:
         try:
-            interp = rt.Interpreter.from_bytes(bytes(model), arena_size=int(arena_size), intrepreter_config=cfg)
+            interp = _new_interpreter(rt, bytes(model), int(arena_size), cfg)
             err = None
         except (RuntimeError, ValueError) as e:
             interp, err = None, e
