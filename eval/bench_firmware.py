@@ -58,7 +58,7 @@ LABELS = {
     "op_conv": "op: conv 2D",
     "op_depthwise_conv": "op: depthwise conv",
     "op_batch_matmul": "op: batch matmul (builtin attention)",
-    "op_softmax": "op: softmax / log-softmax",
+    "op_softmax": "op: softmax / log-softmax (LOG_SOFTMAX: ma_log_softmax_s8 + adapter)",
     "op_add_mul": "op: add / sub / mul",
     "op_norm": "op: mean / squared difference / rsqrt (layer norm)",
     "op_activation": "op: relu / logistic / tanh",
@@ -90,6 +90,7 @@ TFLM_SHARED = {"kernel_util", "micro_tensor_utils", "quantization_util", "common
                "runtime_shape", "portable_tensor_utils", "tensor_utils"}
 OURS = {"ma_frontend": "frontend", "ma_attention_s8": "attention", "fa_attention": "attention",
         "ma_decode_s8": "decode", "ma_hash": "boot_hash", "ma_image": "boot_image", "ma_model_tflm": "model_glue",
+        "ma_log_softmax_s8": "op_softmax", "ma_log_softmax_tflm": "op_softmax",
         "ma_aligner": "app", "ma_windows": "app", "ma_transcript": "app", "ma_json": "app", "ma_quality": "app",
         "main": "app", "ma_tflm_log": "board"}
 SHARED_LIBS = ("libc", "libc_nano", "libm", "libgcc", "libstdc++", "libstdc++_nano", "libsupc++", "libnosys",

@@ -55,7 +55,7 @@ def run(backend: str, sets: dict, with_cases: bool) -> tuple[list[str], dict]:
     rows, details = [], {}
     for name, utts in sets.items():
         t0 = time.time()
-        flagged, codes, caught, tried = [], Counter(), Counter(), Counter()
+        flagged, codes, caught, tried, named = [], Counter(), Counter(), Counter(), 0
         for j, (uid, audio, text) in enumerate(utts):
             pcm = load_audio(audio)
             al = align_pcm(pcm, text, scorer)
@@ -78,8 +78,12 @@ def run(backend: str, sets: dict, with_cases: bool) -> tuple[list[str], dict]:
                     continue
                 if {w.code for w in bad.warnings} & EXPECTED[case]:
                     caught[case] += 1
+                if case == "unspoken_word":     # does a warning name the inserted word itself?
+                    idx = [w.word for w in bad.words].index(cases.UNSPOKEN_WORD)
+                    named += any(w.code == "unspoken_word" and w.word == idx for w in bad.warnings)
         n = len(utts)
-        case_cols = " | ".join(f"{caught[c]}/{tried[c]}" for c in cases.CASES) if with_cases else ""
+        case_cols = " | ".join(f"{caught[c]}/{tried[c]}" + (f" (names it: {named})" if c == "unspoken_word" else "")
+                               for c in cases.CASES) if with_cases else ""
         rows.append(f"| {backend} | {name} | {n} | {len(flagged)} ({100 * len(flagged) / max(n, 1):.1f} %) | "
                     f"{', '.join(f'{k} {v}' for k, v in sorted(codes.items())) or '–'} | {case_cols} | "
                     f"{time.time() - t0:.0f} s |")
@@ -110,7 +114,8 @@ def main(argv=None) -> int:
         details |= d
     lines = ["# Mismatch checks: false warnings on correct recordings, constructed mismatches caught", "",
              f"`python eval/false_warnings.py {' '.join(sys.argv[1:] if argv is None else argv)}`", "",
-             "A case counts as caught when it draws one of the warnings meant for it (or is refused with an error).",
+             "A case counts as caught when it draws one of the warnings meant for it (or is refused with an error); "
+             "for the inserted unspoken word, \"names it\" counts the cases where an unspoken_word warning names that word.",
              "", *head, *rows, "", "## Warnings on correct recordings", ""]
     for (b, name), flagged in details.items():
         lines += [f"- {b}, {name}: " + ("none" if not flagged else "")] + [f"  - {f}" for f in flagged]

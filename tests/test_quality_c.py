@@ -78,11 +78,12 @@ def real_cases() -> list[dict]:
     return out
 
 
-def synthetic_case(rng, *, n_words=None, silence=False, steady=False, floor_run=False, long_word=False) -> dict:
+def synthetic_case(rng, *, n_words=None, silence=False, steady=False, floor_run=False, long_word=False,
+                   tiny=False) -> dict:
     n_words = n_words or int(rng.integers(1, 16))
     lens = [int(rng.integers(1, 7)) for _ in range(n_words)]
     n_cols = int(rng.integers(2, 12))
-    k = int(rng.integers(1, 5))
+    k = 4 if tiny else int(rng.integers(1, 5))   # tiny: 1-frame characters, too short to skip a word at k
     spans, tok_spans, t = [], [], int(rng.integers(0, 30))
     for w, n in enumerate(lens):
         start = t
@@ -90,6 +91,8 @@ def synthetic_case(rng, *, n_words=None, silence=False, steady=False, floor_run=
             d = k if floor_run and w >= 1 else int(rng.integers(0 if rng.random() < 0.05 else 1, 25))
             if long_word and w == 0:
                 d = 60
+            if tiny:
+                d = 1
             tok_spans.append((t, t + d))
             t += d
         spans.append((start, t))
@@ -172,7 +175,7 @@ def all_cases(rng, real: bool) -> list[dict]:
     cases += [synthetic_case(rng) for _ in range(40)]
     cases += [synthetic_case(rng, silence=True), synthetic_case(rng, steady=True),
               synthetic_case(rng, n_words=8, floor_run=True), synthetic_case(rng, n_words=3, long_word=True),
-              synthetic_case(rng, n_words=1)]
+              synthetic_case(rng, n_words=1), synthetic_case(rng, n_words=6, tiny=True)]
     return cases
 
 
@@ -196,6 +199,11 @@ def test_cases_exercise_every_check(vectors):
     i = cases[1]["words"].index("banana")
     assert results[1].q4[i] == min(results[1].q4) < 100 < min(results[1].q4[:i] + results[1].q4[i + 1:])
     assert {"text_too_long", "squeezed_words"} <= {f.code for f in results[2].flags}
+    # skip_gain: both signs and the clip (no path without the word fits) reach the C twin
+    from microalign.quality.features import FEATURES
+    sk = np.concatenate([r.features[:, FEATURES.index("skip_gain")] for r in results])
+    assert (sk < 0).any() and (sk > 0).any() and (sk == fixed.SKIP_CLIP_Q16).any()
+    assert results[1].features[i, FEATURES.index("skip_gain")] < 0   # "banana" is better skipped
     assert "low_score" in {f.code for f in results[3].flags}
 
 

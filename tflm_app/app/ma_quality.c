@@ -118,6 +118,74 @@ static int64_t removal_gain(const ma_quality_input *in, int32_t a, int32_t b, in
     return aligned - alt;
 }
 
+/* skip_gain (microalign.quality.features.skip_gain): the decoded path's score over word w's window
+ * minus the best path over the same frames without the word; 0 (and *gain untouched) when no path
+ * without the word fits. c is the word's first character. One int64 row of at most
+ * MA_Q_SKIP_STATES states, updated in place from the last state down. */
+#define MA_Q_SKIP_STATES (2 * MA_Q_SKIP_CONTEXT_CHARS * MA_Q_SKIP_MAX_FLOOR + 1)
+static int skip_gain(const ma_quality_input *in, int32_t w, int32_t c, int64_t *gain)
+{
+    const int32_t C = in->cols, zp = MA_Q_SCORE_ZERO_POINT, K = MA_Q_SKIP_CONTEXT_CHARS;
+    const int32_t k = in->min_char_frames < MA_Q_SKIP_MAX_FLOOR ? in->min_char_frames : MA_Q_SKIP_MAX_FLOOR;
+    const int64_t NEG = INT64_MIN / 4;
+    int32_t col[MA_Q_SKIP_STATES];
+    uint8_t loop[MA_Q_SKIP_STATES];
+    int64_t x[MA_Q_SKIP_STATES];
+    int32_t S = 0, A, B, c_lo, c_hi;
+    if (w > 0) {
+        int32_t L = in->word_chars[w - 1];
+        c_lo = c - (L < K ? L : K);
+        A = in->char_start[c_lo];
+        for (int32_t cc = c_lo; cc < c; ++cc) {
+            for (int32_t r = 0; r < k; ++r, ++S) col[S] = in->char_col[cc], loop[S] = (uint8_t)(r == k - 1);
+        }
+    } else {
+        c_lo = c;
+        A = in->word_start[w];
+    }
+    const int32_t sil_at = S;
+    col[S] = 0, loop[S] = 1, ++S;
+    if (w + 1 < in->n_words) {
+        int32_t cn = c + in->word_chars[w], L = in->word_chars[w + 1];
+        c_hi = cn + (L < K ? L : K);
+        B = in->char_end[c_hi - 1];
+        for (int32_t cc = cn; cc < c_hi; ++cc) {
+            for (int32_t r = 0; r < k; ++r, ++S) col[S] = in->char_col[cc], loop[S] = (uint8_t)(r == k - 1);
+        }
+    } else {
+        c_hi = c + in->word_chars[w];
+        B = in->word_end[w];
+    }
+    if (B <= A) return 0;
+    /* the decoded path: silence everywhere, the window's characters on their spans */
+    int64_t forced = 0;
+    for (int32_t t = A; t < B; ++t) forced += in->scores[(size_t)t * C] - zp;
+    for (int32_t cc = c_lo; cc < c_hi; ++cc) {
+        for (int32_t t = in->char_start[cc]; t < in->char_end[cc]; ++t) {
+            const int8_t *row = in->scores + (size_t)t * C;
+            forced += row[in->char_col[cc]] - row[0];
+        }
+    }
+    for (int32_t j = 0; j < S; ++j) x[j] = NEG;
+    const int8_t *row = in->scores + (size_t)A * C;
+    x[0] = row[col[0]] - zp;
+    if (sil_at == 0 && S > 1) x[1] = row[col[1]] - zp;
+    for (int32_t t = A + 1; t < B; ++t) {
+        row = in->scores + (size_t)t * C;
+        for (int32_t j = S - 1; j >= 0; --j) {
+            int64_t b = loop[j] ? x[j] : NEG;
+            if (j >= 1 && x[j - 1] > b) b = x[j - 1];
+            if (sil_at > 0 && j == sil_at + 1 && x[j - 2] > b) b = x[j - 2];
+            x[j] = b == NEG ? NEG : b + row[col[j]] - zp;
+        }
+    }
+    int64_t best = x[S - 1];
+    if (sil_at == S - 1 && S > 1 && x[S - 2] > best) best = x[S - 2];
+    if (best == NEG) return 0;
+    *gain = forced - best;
+    return 1;
+}
+
 static int32_t word_gap(const ma_quality_input *in, int32_t first_char, int32_t n_chars, int64_t *worst, int64_t *aligned)
 {
     const int32_t C = in->cols;
@@ -160,11 +228,12 @@ static ma_status check_input(const ma_quality_input *in)
         if (in->word_chars[w] < 1 || in->word_chars[w] > in->n_chars - c || a < prev_end || b < a || b > in->n_frames) {
             return MA_ERR_ARGUMENT;
         }
-        for (int32_t k = 0; k < in->word_chars[w]; ++k, ++c) {
-            if (in->char_start[c] < a || in->char_end[c] < in->char_start[c] || in->char_end[c] > b ||
+        for (int32_t k = 0, last = a; k < in->word_chars[w]; ++k, ++c) {
+            if (in->char_start[c] < last || in->char_end[c] < in->char_start[c] || in->char_end[c] > b ||
                 in->char_col[c] < 1 || in->char_col[c] >= in->cols) {
                 return MA_ERR_ARGUMENT;
             }
+            last = in->char_end[c];
         }
         prev_end = b;
     }
@@ -239,6 +308,14 @@ ma_status ma_quality_assess(const ma_quality_input *in, void *scratch, int32_t s
                                                  w + 1 < nw ? in->char_col[c + len] : 0);
         }
         x[MA_Q_F_REMOVAL_GAIN] = gain < -MA_Q_GAIN_CLIP_Q16 ? -MA_Q_GAIN_CLIP_Q16 : gain > MA_Q_GAIN_CLIP_Q16 ? MA_Q_GAIN_CLIP_Q16 : gain;
+        int64_t skip = 0;
+        if (skip_gain(in, w, c, &skip)) {
+            skip *= MA_Q_SCALE_Q16;
+            skip = skip < -MA_Q_SKIP_CLIP_Q16 ? -MA_Q_SKIP_CLIP_Q16 : skip > MA_Q_SKIP_CLIP_Q16 ? MA_Q_SKIP_CLIP_Q16 : skip;
+        } else {
+            skip = MA_Q_SKIP_CLIP_Q16;
+        }
+        x[MA_Q_F_SKIP_GAIN] = skip;
         if (out->features_q16) memcpy(out->features_q16 + (size_t)w * MA_Q_NUM_FEATURES, x, sizeof x);
 
         uint32_t q4 = ma_quality_sigmoid_q4(dot(MA_Q_CONF_W_Q16, x, MA_Q_CONF_BIAS_Q32));

@@ -22,13 +22,16 @@
 #define MA_Q_N_MELS             40
 #define MA_Q_PAUSE_CAP_FRAMES   100
 #define MA_Q_GAIN_CLIP_Q16      3276800
+#define MA_Q_SKIP_CLIP_Q16      6553600
+#define MA_Q_SKIP_CONTEXT_CHARS 4
+#define MA_Q_SKIP_MAX_FLOOR     8
 #define MA_Q_Z_CLIP_Q16         1310720
 #define MA_Q_EXP2_BITS          8
 #define MA_Q_SPEECH_BELOW_Q16   32768
 #define MA_Q_FRAME_MS           10
 
 /* word features (columns) */
-#define MA_Q_NUM_FEATURES       10
+#define MA_Q_NUM_FEATURES       11
 #define MA_Q_F_GAP                    0
 #define MA_Q_F_WORST_CHAR_GAP         1
 #define MA_Q_F_SILENCE                2
@@ -39,6 +42,7 @@
 #define MA_Q_F_LEVEL_DB               7
 #define MA_Q_F_NEIGHBOUR_GAP          8
 #define MA_Q_F_REMOVAL_GAIN           9
+#define MA_Q_F_SKIP_GAIN              10
 
 /* warning codes (microalign.quality.checks.CODES) */
 #define MA_Q_NUM_CODES          8
@@ -52,25 +56,25 @@
 #define MA_Q_W_BAND_EDGE              7
 
 /* thresholds of the checks, as integers (microalign.quality.fixed.FixedThresholds) */
-#define MA_Q_UNSPOKEN_Z_Q32         INT64_C(41089717244)
+#define MA_Q_UNSPOKEN_Z_Q32         INT64_C(27018427763)
 #define MA_Q_STRETCHED_MIN_FRAMES   100
-#define MA_Q_STRETCHED_MS_PER_CHAR  417
+#define MA_Q_STRETCHED_MS_PER_CHAR  384
 #define MA_Q_STRETCHED_Q4           2000
 #define MA_Q_SQUEEZED_RUN           4
-#define MA_Q_CPS_LOW_C              426
-#define MA_Q_CPS_HIGH_C             2554
-#define MA_Q_SPEECH_FRACTION_MILLI  467
-#define MA_Q_LEVEL_VAR_LOW          14786.560000000001
-#define MA_Q_SCORE_LOW_MILLI        139
+#define MA_Q_CPS_LOW_C              377
+#define MA_Q_CPS_HIGH_C             2793
+#define MA_Q_SPEECH_FRACTION_MILLI  455
+#define MA_Q_LEVEL_VAR_LOW          26057.13382716049
+#define MA_Q_SCORE_LOW_MILLI        177
 
 /* logistic models: z (Q32) = BIAS + sum(W[j] * x[j]) with x in Q16 */
-#define MA_Q_CONF_BIAS_Q32      INT64_C(20631224025)
-#define MA_Q_UNSP_BIAS_Q32      INT64_C(-12749643970)
+#define MA_Q_CONF_BIAS_Q32      INT64_C(25531756674)
+#define MA_Q_UNSP_BIAS_Q32      INT64_C(-11650854454)
 
 #ifdef MA_QUALITY_DEFINE_TABLES
 static const char *const MA_Q_CODE_NAMES[MA_Q_NUM_CODES] = {"unspoken_word", "stretched_word", "squeezed_words", "no_speech", "text_too_long", "text_too_short", "low_score", "band_edge"};
-static const int64_t MA_Q_CONF_W_Q16[MA_Q_NUM_FEATURES] = {INT64_C(18526), INT64_C(6375), INT64_C(-664054), INT64_C(-99235), INT64_C(-28221), INT64_C(-15518), INT64_C(-145192), INT64_C(606), INT64_C(31776), INT64_C(1140)};
-static const int64_t MA_Q_UNSP_W_Q16[MA_Q_NUM_FEATURES] = {INT64_C(-36318), INT64_C(-21586), INT64_C(253763), INT64_C(-69643), INT64_C(29887), INT64_C(52496), INT64_C(57555), INT64_C(-2579), INT64_C(-88134), INT64_C(-1382)};
+static const int64_t MA_Q_CONF_W_Q16[MA_Q_NUM_FEATURES] = {INT64_C(6180), INT64_C(8850), INT64_C(-165747), INT64_C(-149899), INT64_C(-110052), INT64_C(-34837), INT64_C(-95686), INT64_C(-1265), INT64_C(23273), INT64_C(475), INT64_C(754)};
+static const int64_t MA_Q_UNSP_W_Q16[MA_Q_NUM_FEATURES] = {INT64_C(-17089), INT64_C(-22872), INT64_C(231688), INT64_C(-30633), INT64_C(-4127), INT64_C(-28184), INT64_C(79528), INT64_C(-130), INT64_C(-62420), INT64_C(-755), INT64_C(-1391)};
 /* round(exp(min((q - zero point) * scale, 0)) * 2^16), index q + 128 */
 static const int32_t MA_Q_SILENCE_Q16[256] = {
     0, 0, 0, 0, 0, 0, 0, 0,

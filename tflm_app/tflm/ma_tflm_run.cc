@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fa_attention.h"
+#include "ma_log_softmax_tflm.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 #include "tensorflow/lite/schema/schema_generated.h"
@@ -28,7 +29,8 @@ bool ReadFile(const char* path, std::vector<uint8_t>* out) {
   return true;
 }
 
-// Every builtin the converted students use (and a few neighbours), plus FA_ATTENTION.
+// Every builtin the converted students use (and a few neighbours), plus FA_ATTENTION; LOG_SOFTMAX
+// is TFLM's builtin with its int8 path on ma_log_softmax_s8 (ma_log_softmax_tflm.h).
 using Resolver = tflite::MicroMutableOpResolver<32>;
 void AddOps(Resolver& r) {
   r.AddAdd();
@@ -39,7 +41,7 @@ void AddOps(Resolver& r) {
   r.AddDequantize();
   r.AddFullyConnected();
   r.AddGather();
-  r.AddLogSoftmax();
+  r.AddLogSoftmax(microalign::Register_LOG_SOFTMAX());  // int8: ma_log_softmax_s8 (bit-exact)
   r.AddLogistic();
   r.AddMean();
   r.AddMul();

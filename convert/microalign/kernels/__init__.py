@@ -5,4 +5,8 @@
 - :mod:`.attention_oracle`: builds and runs the builtin TFLite subgraph the
   kernel replaces in the TFLite Micro Python runtime (the oracle) and writes
   test vectors as a C header.
+- :mod:`.log_softmax`: int8 LOG_SOFTMAX as TFLite Micro computes it (the C
+  ``ma_log_softmax_s8``'s reference), integer-exact.
+- :mod:`.log_softmax_oracle`: one-op LOG_SOFTMAX models run in the TFLite Micro
+  Python runtime (the oracle), test cases and their C header.
 """

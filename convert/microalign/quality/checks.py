@@ -29,10 +29,12 @@ confidences and warnings of ``microalign align`` and of the firmware are the sam
 
 The unspoken-word detector is a logistic regression on the same word features as the
 confidence, fitted on words inserted into correct transcripts (positives) against the
-correct words. The thresholds (``eval/calibrate_confidence.py``) lie beyond what the correct
-calibration recordings show, so none of those draws a warning; inserted and correct words
-overlap (an inserted "the" can hide in a vowel), so about a quarter of inserted words are
-flagged as unspoken (many more draw another warning).
+correct words. Its main evidence is ``skip_gain``: how much better the best path without the
+word explains the word's neighbourhood than the decoded path does (a log-likelihood ratio, so
+it does not depend on one model's absolute scores). Its threshold
+(``eval/calibrate_confidence.py``) is the 0.99 quantile of the correct calibration utterances'
+most suspicious word; inserted and correct words still overlap (an inserted "the" can hide in a
+vowel, a correct "though" said short looks better skipped).
 """
 from __future__ import annotations
 

@@ -28,6 +28,14 @@ Per word (columns of :func:`word_features`, names in :data:`FEATURES`):
                        empty; :func:`removal_gain`), in nats, clipped to +-``GAIN_CLIP``. A
                        spoken word gains (its frames fit its own characters); an unspoken
                        one, squeezed into its neighbours' sounds, gains little or loses
+``skip_gain``          the log-likelihood ratio of the word being there against it being
+                       absent (:func:`skip_gain`): the decoded path's score over a window from
+                       the previous word's last :data:`SKIP_CONTEXT_CHARS` characters to the next
+                       word's first ones, minus the best path over the same frames *without*
+                       the word (those neighbour characters, each at least the decoder's
+                       minimum duration, optional silence between), in nats, clipped to
+                       +-``SKIP_CLIP``. A spoken word is worth many nats; an unspoken one costs
+                       them (its characters are forced onto frames its neighbours explain)
 =====================  =====================================================================
 """
 from __future__ import annotations
@@ -44,10 +52,15 @@ DB_PER_FEATURE_STEP = 144.0 / 256.0
 SPEECH_PROB = 0.5
 PAUSE_CAP_SECONDS = 1.0
 GAIN_CLIP = 50.0
+#: characters of each neighbour in the window of :func:`skip_gain`
+SKIP_CONTEXT_CHARS = 4
+#: the skip path's characters last at least min(min_char_frames, SKIP_MAX_FLOOR) frames (bounds its states)
+SKIP_MAX_FLOOR = 8
+SKIP_CLIP = 100.0
 
 
 FEATURES = ("gap", "worst_char_gap", "silence", "log_frames_per_char", "at_floor",
-            "pause_before", "pause_after", "level_db", "neighbour_gap", "removal_gain")
+            "pause_before", "pause_after", "level_db", "neighbour_gap", "removal_gain", "skip_gain")
 NEIGHBOUR = FEATURES.index("neighbour_gap")
 
 
@@ -111,6 +124,78 @@ def removal_gain(lp: np.ndarray, a: int, b: int, aligned: float, prev_tok: int |
     return float(np.clip(aligned - alternative, -GAIN_CLIP, GAIN_CLIP))
 
 
+def skip_gain(v: np.ndarray, tokens: list[list[int]], token_spans: np.ndarray, word_spans: np.ndarray,
+              min_char_frames: int) -> list:
+    """Per word: the decoded path's score minus the best score without the word, over the window
+    from the start of the previous word's last :data:`SKIP_CONTEXT_CHARS` characters (the word's own
+    start for the first word) to the end of the next word's first ones (its own end for the last word).
+
+    ``v`` ``[T, V]`` are log-probabilities (float, -> float gains) or int8 scores with the zero point
+    removed (int64, -> exact integer gains: the device's definition, :mod:`.fixed`). On the decoded
+    path a frame inside a character's span scores that character, any other frame silence (token 0).
+    The path without the word runs through the window's neighbour characters in order, each lasting
+    at least ``min(min_char_frames, SKIP_MAX_FLOOR)`` frames, with optional silence between them (and
+    before / after them when the window starts / ends with the word itself), from the window's first
+    frame to its last. ``None`` where no such path fits in the window."""
+    is_int = np.issubdtype(np.asarray(v).dtype, np.integer)
+    v = np.asarray(v, dtype=np.int64 if is_int else np.float64)
+    T = len(v)
+    k = max(1, min(int(min_char_frames), SKIP_MAX_FLOOR))
+    first = np.cumsum([0] + [len(t) for t in tokens])
+    col = np.zeros(T, dtype=np.int64)
+    for w, word in enumerate(tokens):
+        last = int(word_spans[w][0])
+        for c, tok in enumerate(word):
+            s, e = (int(x) for x in token_spans[first[w] + c])
+            if not last <= s <= e <= int(word_spans[w][1]):
+                raise QualityError(f"character {first[w] + c} spans frames [{s}, {e}) outside its word's "
+                                   f"[{last}, {int(word_spans[w][1])}) or before the previous character's end")
+            col[s:e] = tok
+            last = e
+    path = np.concatenate([np.zeros(1, dtype=v.dtype), np.cumsum(v[np.arange(T), col])])
+    neg = np.iinfo(np.int64).min // 4 if is_int else -np.inf
+    out: list = []
+    n = len(tokens)
+    for i in range(n):
+        toks: list[int] = []
+        if i > 0:
+            c0 = max(0, len(tokens[i - 1]) - SKIP_CONTEXT_CHARS)
+            A = int(token_spans[first[i - 1] + c0][0])
+            toks += [t for t in tokens[i - 1][c0:] for _ in range(k)]
+        else:
+            A = int(word_spans[i][0])
+        sil_at = len(toks)
+        toks.append(0)
+        if i + 1 < n:
+            c1 = min(SKIP_CONTEXT_CHARS, len(tokens[i + 1]))
+            B = int(token_spans[first[i + 1] + c1 - 1][1])
+            toks += [t for t in tokens[i + 1][:c1] for _ in range(k)]
+        else:
+            B = int(word_spans[i][1])
+        S = len(toks)
+        tk = np.asarray(toks)
+        # a character's last sub-state and the silence hold; the skip jumps over the silence
+        loop = np.zeros(S, dtype=bool)
+        loop[sil_at] = True
+        loop[[j for j in range(S) if j != sil_at and (j - (j > sil_at)) % k == k - 1]] = True
+        if B <= A:
+            out.append(None)
+            continue
+        x = np.full(S, neg, dtype=v.dtype)
+        x[0] = v[A, tk[0]]
+        if sil_at == 0 and S > 1:
+            x[1] = v[A, tk[1]]
+        for t in range(A + 1, B):
+            y = np.where(loop, x, neg)
+            y[1:] = np.maximum(y[1:], x[:-1])
+            if 0 < sil_at < S - 1:
+                y[sil_at + 1] = max(y[sil_at + 1], x[sil_at - 1])
+            x = np.where(y == neg, neg, y + v[t, tk])
+        best = x[-1] if sil_at < S - 1 or S == 1 else max(x[-1], x[-2])
+        out.append(None if best == neg else (path[B] - path[A]) - best)
+    return out
+
+
 def word_features(log_probs: np.ndarray, tokens: list[list[int]], token_spans: np.ndarray,
                   word_spans: np.ndarray, frames: UtteranceFrames, min_char_frames: int) -> np.ndarray:
     """``[n_words, len(FEATURES)]`` float64 features of the decoded words (see the module doc)."""
@@ -145,7 +230,9 @@ def word_features(log_probs: np.ndarray, tokens: list[list[int]], token_spans: n
                   min((next_start - b) * FRAME_SECONDS, PAUSE_CAP_SECONDS),
                   float(frames.level_db[a:b].mean() - frames.speech_level_db) if b > a else 0.0, 0.0,
                   removal_gain(lp, a, b, aligned, tokens[i - 1][-1] if i > 0 else None,
-                               tokens[i + 1][0] if i + 1 < len(tokens) else None))
+                               tokens[i + 1][0] if i + 1 < len(tokens) else None), 0.0)
+    for i, g in enumerate(skip_gain(lp, tokens, token_spans, word_spans, min_char_frames)):
+        out[i, FEATURES.index("skip_gain")] = SKIP_CLIP if g is None else float(np.clip(g, -SKIP_CLIP, SKIP_CLIP))
     gap = out[:, 0]
     if len(gap) == 1:
         out[:, NEIGHBOUR] = gap

@@ -23,6 +23,10 @@ level_db                    ``(2 L_word - frames M2) * DB_STEP_Q16 / (2 frames N
                             ``L`` the per-frame sums of the int8 log-mel features and ``M2``
                             twice the median of ``L`` over the speech frames
 removal_gain                ``SCALE_Q16 * (aligned - best alternative)`` in int8 steps, clipped
+skip_gain                   ``SCALE_Q16 * (decoded path - best path without the word)`` over the
+                            word's window, in int8 steps (exact integer Viterbi of
+                            :func:`.features.skip_gain`), clipped; ``SKIP_CLIP_Q16`` when no
+                            path without the word fits
 logistic ``z``              Q32: ``BIAS_Q32 + sum(W_Q16[j] * x_q16[j])`` (int64), with
                             ``W = weight / std`` and the means folded into the bias
 confidence                  ``sigmoid(z)`` in units of 1e-4 (:func:`sigmoid_q4`: an ``exp2``
@@ -44,7 +48,8 @@ import numpy as np
 
 from ..decode.viterbi_int import LOG_SOFTMAX_SCALE
 from ..frontend.features import N_MELS
-from .features import DB_PER_FEATURE_STEP, FEATURES, GAIN_CLIP, PAUSE_CAP_SECONDS, SPEECH_PROB, QualityError
+from .features import (DB_PER_FEATURE_STEP, FEATURES, GAIN_CLIP, PAUSE_CAP_SECONDS, SKIP_CLIP, SPEECH_PROB,
+                       QualityError, skip_gain)
 
 Q = 16
 ONE = 1 << Q
@@ -56,6 +61,7 @@ LOG2E_Q16 = int(round(ONE / math.log(2.0)))
 DB_STEP_Q16 = int(round(DB_PER_FEATURE_STEP * ONE))
 PAUSE_CAP_FRAMES = int(round(PAUSE_CAP_SECONDS * 100))
 GAIN_CLIP_Q16 = int(round(GAIN_CLIP * ONE))
+SKIP_CLIP_Q16 = int(round(SKIP_CLIP * ONE))
 Z_CLIP_Q16 = 20 * ONE               #: |z| beyond 20 gives confidence 0 or 1 in 1e-4 units anyway
 EXP2_BITS = 8                       #: the exp2 table has 2**8 + 1 entries
 #: ``round(2**(-i / 256) * 2**30)``, i = 0..256
@@ -291,7 +297,11 @@ def features_q16(scores: np.ndarray, tokens: list[list[int]], token_spans: np.nd
                   ONE if n <= min_char_frames * len(word) else 0,
                   round_div(min(a - prev_end, PAUSE_CAP_FRAMES) * ONE, PAUSE_CAP_FRAMES),
                   round_div(min(next_start - b, PAUSE_CAP_FRAMES) * ONE, PAUSE_CAP_FRAMES),
-                  level, 0, max(-GAIN_CLIP_Q16, min(GAIN_CLIP_Q16, SCALE_Q16 * gain)))
+                  level, 0, max(-GAIN_CLIP_Q16, min(GAIN_CLIP_Q16, SCALE_Q16 * gain)), 0)
+    sk = FEATURES.index("skip_gain")
+    for i, g in enumerate(skip_gain(q.astype(np.int64) - SCORE_ZERO_POINT, tokens, token_spans, word_spans,
+                                    min_char_frames)):
+        out[i, sk] = SKIP_CLIP_Q16 if g is None else max(-SKIP_CLIP_Q16, min(SKIP_CLIP_Q16, SCALE_Q16 * int(g)))
     gap = [int(v) for v in out[:, 0]]
     nb = FEATURES.index("neighbour_gap")
     for i in range(len(gap)):

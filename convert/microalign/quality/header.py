@@ -15,7 +15,7 @@ from ..cheader import generator_main, write_text
 from . import fixed
 from .checks import CODES
 from .confidence import load_calibration
-from .features import FEATURES
+from .features import FEATURES, SKIP_CONTEXT_CHARS, SKIP_MAX_FLOOR
 
 FILENAME = "microalign_quality.h"
 GENERATOR = "microalign.quality.header"
@@ -65,6 +65,9 @@ def render(calibration=None) -> str:
 #define MA_Q_N_MELS             {fixed.N_MELS}
 #define MA_Q_PAUSE_CAP_FRAMES   {fixed.PAUSE_CAP_FRAMES}
 #define MA_Q_GAIN_CLIP_Q16      {fixed.GAIN_CLIP_Q16}
+#define MA_Q_SKIP_CLIP_Q16      {fixed.SKIP_CLIP_Q16}
+#define MA_Q_SKIP_CONTEXT_CHARS {SKIP_CONTEXT_CHARS}
+#define MA_Q_SKIP_MAX_FLOOR     {SKIP_MAX_FLOOR}
 #define MA_Q_Z_CLIP_Q16         {fixed.Z_CLIP_Q16}
 #define MA_Q_EXP2_BITS          {fixed.EXP2_BITS}
 #define MA_Q_SPEECH_BELOW_Q16   {fixed.SPEECH_BELOW_Q16}
