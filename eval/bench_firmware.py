@@ -344,7 +344,6 @@ BUILD = REPO / "build" / "bench_device"
 MODELS = {"fused": "student_device.tflite", "builtin": "student_int8.tflite"}
 #: the builtin-attention model needs 216,276 B of arena (issue 10), more than main.c's default 200 KB
 BUILTIN_ARENA = 256 * 1024
-MA_ALIGNER_SRAM = 160 * 1024   # main.c's MA_ALIGNER_SRAM_BYTES
 
 
 @dataclass(frozen=True)
@@ -593,10 +592,12 @@ def render(runs: list[Run], command: str, xip_lines: list[str], elf_sizes: dict,
         L.append(f"| staged: image bytes loaded per window (plugin trace, cross-check) | "
                  f"{st.prof.win(1, 'align') / st.windows:,.0f} B |")
     if len(peaks) > 1:
-        L += ["", "The arena and the stack do not grow with the audio's length; the aligner's SRAM use does (per-word "
-              "arrays and the decoder's scratch, which widens with its band): "
+        sram = [rep[s]["aligner_sram"] for s in peaks]
+        grows = "does not grow either (context, one JSON line and the decoder's scratch for its widest band, " \
+                "placed once; what grows with length is in external RAM)" if len(set(sram)) == 1 else "grows"
+        L += ["", "The arena and the stack do not grow with the audio's length; the aligner's SRAM " + grows + ": "
               + ", ".join(f"{rep[s]['aligner_sram']:,} B at {'the sample' if s is None else f'{s:g} s'}"
-                          for s in peaks) + f" of its {MA_ALIGNER_SRAM:,} B buffer. 300 s does not run on this "
+                          for s in peaks) + ". 300 s does not run on this "
               "board (see *Inputs*), so its peak is not measured."]
     L += ["", "Sections of the firmware (`arm-none-eabi-size -A`, CMSIS-NN, FA_ATTENTION, XIP): " + "; ".join(
         f"`{k}` {v:,} B" for k, v in elf_sizes.items() if v and not k.startswith((".debug", ".comment", ".ARM.attr")))

@@ -125,7 +125,8 @@ def _check(rc: int, out: str, lines: list[list[str]]) -> None:
     assert rc == 0, out
     assert f"aligner: {len(lines)} cases, 0 failures" in out, out
     printed = [ln[len("line: "):] + "\n" for ln in out.splitlines() if ln.startswith("line: ")]
-    want = sum(lines, []) + lines[-1][:1]   # the cases, then the stopped run (the last case) first word
+    # the cases, the stopped run's first word (the last case), then the last case in ma_aligner_sram_size bytes
+    want = sum(lines, []) + lines[-1][:1] + lines[-1]
     assert printed == want
     words = [json.loads(ln) for ln in lines[0]]   # the reference is not degenerate
     assert len(words) == 23 and len({w["confidence"] for w in words}) > 10

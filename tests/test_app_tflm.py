@@ -241,6 +241,11 @@ def test_m7_sample_matches_cli(m7_app, sample):
     # every constant copied from the image exactly once per window (the QSPI bytes read per window)
     assert nums["copies"] == n_windows * nums["constant tensors"], report
     assert nums["bytes copied"] == n_windows * per_window, report
+    # the staging buffer is sized from the model: two halves of its largest operator's constants (each 16-byte
+    # aligned; halves rounded up to 32 bytes), taken from the end of the arena
+    largest = max(sum((b + 15) // 16 * 16 for b in op) for op in ops)
+    m = re.search(r"largest op (\d+)\), buffer (\d+) bytes", report)
+    assert m and int(m.group(1)) == largest and int(m.group(2)) == 2 * ((largest + 31) // 32 * 32), report
 
 
 @pytest.mark.parametrize("m7_app", LONG_BUILDS, ids=["-".join(b) for b in LONG_BUILDS], indirect=True)

@@ -208,7 +208,8 @@ def app_report(out: str) -> dict[str, int]:
     """The numbers main.c prints with ``-DMA_APP_REPORT`` (the keys present in ``out``): ``arena``, ``stack``
     (TFLM arena used, main stack painted), ``aligner_sram`` / ``aligner_sram_reserved``, ``aligner_ext`` /
     ``aligner_ext_reserved`` (the aligner's SRAM and external RAM used of reserved), and in staged mode ``ops``,
-    ``tensors``, ``staged_bytes`` (copied per window), ``largest_op``, ``staging_buffer``."""
+    ``tensors``, ``staged_bytes`` (copied per window), ``largest_op``, ``staging_buffer``, ``staging_arena_tail``
+    (the staging buffer and plan, taken from the end of the arena: not in ``arena``)."""
     nums: dict[str, int] = {}
     m = re.search(r"# arena used (\d+) bytes, stack (\d+) bytes", out)
     if m:
@@ -222,6 +223,9 @@ def app_report(out: str) -> dict[str, int]:
     if m:
         nums.update(ops=int(m.group(1)), tensors=int(m.group(2)), staged_bytes=int(m.group(3)),
                     largest_op=int(m.group(4)), staging_buffer=int(m.group(5)))
+    m = re.search(r"# staged weights: .*, arena tail (\d+) bytes", out)
+    if m:
+        nums["staging_arena_tail"] = int(m.group(1))
     return nums
 
 

@@ -17,16 +17,26 @@
 
 #define LINE_BYTES 4096u /* one word's JSON line; a longer one is MA_ERR_SCRATCH */
 
+/* SRAM, fixed at init and the same for every recording: the context, one JSON line and the decoder's
+ * scratch for its widest band (ma_decode_s8_get_scratch_size of a transcript longer than the band). The
+ * window of features is the model's own input tensor (ma_model_input); everything that grows with the
+ * recording is in external RAM. */
 struct ma_aligner {
     ma_aligner_params p;
     ma_model_info model;
-    uint8_t *sram;         /* after the context */
-    uint32_t sram_bytes;
+    int8_t *feats;         /* ma_model_input: one window [window_frames][n_mels] */
+    char *line;            /* LINE_BYTES, SRAM */
+    void *scratch;         /* the decoder's scratch, SRAM */
+    int32_t scratch_bytes; /* for its widest band */
     uint8_t *ext;
     uint32_t ext_bytes;
-    uint32_t sram_used, ext_used; /* of the last ma_aligner_align (peak: everything is taken at once) */
+    uint32_t sram_used, ext_used; /* SRAM: fixed at init; external: the peak of the last ma_aligner_align */
+    int32_t ready;                /* ma_aligner_init succeeded */
     char error[192];
 };
+
+#define CTX_BYTES ((uint32_t)((sizeof(ma_aligner) + 7u) & ~7u))
+typedef char ma_aligner_fixed_sram_check[(CTX_BYTES + LINE_BYTES <= MA_ALIGNER_FIXED_SRAM_BYTES) ? 1 : -1];
 
 /* bump allocation inside one region */
 typedef struct {
@@ -79,6 +89,23 @@ ma_status ma_aligner_memory_used(const ma_aligner *ctx, uint32_t *sram_bytes, ui
     return MA_OK;
 }
 
+/* The decoder's scratch for the widest band it may widen to: a transcript of MA_DECODE_MAX_FRAMES
+ * characters has more states than any band, so W = max_band (ma_decode_s8.h's formula). */
+static int32_t widest_scratch(const ma_aligner_params *params)
+{
+    ma_decode_s8_params dp = ma_decode_s8_default_params();
+    dp.silence_penalty = params->silence_penalty;
+    return ma_decode_s8_get_scratch_size(MA_DECODE_MAX_FRAMES, 1, &dp);
+}
+
+int32_t ma_aligner_sram_size(const ma_aligner_params *params)
+{
+    if (params == NULL) return MA_ERR_ARGUMENT;
+    int32_t scratch = widest_scratch(params);
+    if (scratch < 0) return scratch;
+    return (int32_t)(CTX_BYTES + LINE_BYTES) + scratch;
+}
+
 ma_status ma_aligner_init(const ma_aligner_params *params, const ma_aligner_memory *memory, ma_aligner **out)
 {
     if (out) *out = NULL;
@@ -88,14 +115,29 @@ ma_status ma_aligner_init(const ma_aligner_params *params, const ma_aligner_memo
         params->min_char_frames == 0 || params->min_char_frames > 64) {
         return MA_ERR_ARGUMENT;
     }
-    if (memory->sram_bytes < sizeof(ma_aligner)) return MA_ERR_SCRATCH;
+    if (memory->sram_bytes < CTX_BYTES) return MA_ERR_SCRATCH;
     ma_aligner *ctx = (ma_aligner *)memory->sram;
     memset(ctx, 0, sizeof *ctx);
     ctx->p = *params;
-    ctx->sram = (uint8_t *)memory->sram + ((sizeof(ma_aligner) + 7u) & ~7u);
-    ctx->sram_bytes = memory->sram_bytes - (uint32_t)((sizeof(ma_aligner) + 7u) & ~7u);
     ctx->ext = (uint8_t *)memory->ext;
     ctx->ext_bytes = memory->ext_bytes;
+    *out = ctx; /* from here on a failure leaves ready == 0 and says why in ma_aligner_error */
+    int32_t scratch = widest_scratch(params);
+    if (scratch < 0) return fail(ctx, MA_ERR_ARGUMENT, "the decoder's band parameters were refused (status %ld)", (long)scratch);
+    if (scratch > MA_DECODE_SRAM_BYTES) {
+        return fail(ctx, MA_ERR_SCRATCH, "the decoder's scratch of %ld bytes exceeds its SRAM budget MA_DECODE_SRAM_BYTES (%ld)",
+                    (long)scratch, (long)MA_DECODE_SRAM_BYTES);
+    }
+    const uint32_t need = CTX_BYTES + LINE_BYTES + (uint32_t)scratch;
+    if (memory->sram_bytes < need) {
+        return fail(ctx, MA_ERR_SCRATCH, "SRAM of %lu bytes is too small: the aligner needs %lu (context %lu, JSON line %lu, "
+                    "decoder scratch %ld)", (unsigned long)memory->sram_bytes, (unsigned long)need, (unsigned long)CTX_BYTES,
+                    (unsigned long)LINE_BYTES, (long)scratch);
+    }
+    ctx->line = (char *)memory->sram + CTX_BYTES;
+    ctx->scratch = (uint8_t *)memory->sram + CTX_BYTES + LINE_BYTES;
+    ctx->scratch_bytes = scratch;
+    ctx->sram_used = need;
     ma_status s = ma_model_get_info(params->model, &ctx->model);
     if (s != MA_OK) return fail(ctx, MA_ERR_MODEL, "model info unavailable (status %ld)", (long)s);
     if (ctx->model.n_vocab != MA_NUM_TOKENS || ctx->model.n_mels != MA_FE_N_MELS ||
@@ -108,7 +150,9 @@ ma_status ma_aligner_init(const ma_aligner_params *params, const ma_aligner_memo
                     "model's (microalign_quality.h: %g, %d)", ctx->model.scale, (long)ctx->model.zero_point,
                     MA_Q_SCORE_SCALE, MA_Q_SCORE_ZERO_POINT);
     }
-    *out = ctx;
+    ctx->feats = ma_model_input(params->model);
+    if (ctx->feats == NULL) return fail(ctx, MA_ERR_MODEL, "the model has no input buffer (ma_model_input)");
+    ctx->ready = 1;
     return MA_OK;
 }
 
@@ -116,20 +160,26 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
                            uint32_t transcript_bytes, ma_on_word on_word, void *user)
 {
     if (ctx == NULL) return MA_ERR_ARGUMENT;
+    if (!ctx->ready) return MA_ERR_ARGUMENT; /* init failed; ma_aligner_error still says why */
     ctx->error[0] = 0;
     if (audio == NULL || audio->read == NULL || on_word == NULL || (transcript == NULL && transcript_bytes)) {
         return fail(ctx, MA_ERR_ARGUMENT, "NULL audio source, reader, transcript or callback");
     }
     const ma_aligner_params *p = &ctx->p;
     const uint32_t W = ctx->model.window_frames, M = ctx->model.n_mels, V = ctx->model.n_vocab;
-    arena_t sram = {ctx->sram, ctx->sram_bytes, 0}, ext = {ctx->ext, ctx->ext_bytes, 0};
+    arena_t ext = {ctx->ext, ctx->ext_bytes, 0};
 
-    /* transcript */
-    ma_word_span *words = (ma_word_span *)take(&sram, p->max_words * (uint32_t)sizeof(ma_word_span));
-    uint8_t *tokens = (uint8_t *)take(&sram, p->max_tokens);
-    if (words == NULL || tokens == NULL) return fail(ctx, MA_ERR_SCRATCH, "SRAM too small for the transcript arrays");
+    /* transcript, parsed into external RAM: at most one word per two bytes and one token per byte */
+    uint32_t max_words = transcript_bytes / 2u + 1u, max_tokens = transcript_bytes > 0u ? transcript_bytes : 1u;
+    max_words = max_words < p->max_words ? max_words : p->max_words;
+    max_tokens = max_tokens < p->max_tokens ? max_tokens : p->max_tokens;
+    ma_word_span *words = (ma_word_span *)take(&ext, max_words * (uint32_t)sizeof(ma_word_span));
+    uint8_t *tokens = (uint8_t *)take(&ext, max_tokens);
+    if (words == NULL || tokens == NULL) {
+        return fail(ctx, MA_ERR_SCRATCH, "external RAM of %lu bytes cannot hold the transcript's arrays", (unsigned long)ctx->ext_bytes);
+    }
     ma_transcript_info ti;
-    ma_status s = ma_transcript_parse(transcript, transcript_bytes, words, p->max_words, tokens, p->max_tokens, &ti);
+    ma_status s = ma_transcript_parse(transcript, transcript_bytes, words, max_words, tokens, max_tokens, &ti);
     if (s == MA_ERR_TOKEN && ti.n_words == 0 && ti.error_offset == transcript_bytes) {
         return fail(ctx, s, "empty transcript: nothing to align");
     }
@@ -186,8 +236,8 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
     int8_t *scores = (int8_t *)take(&ext, (uint32_t)n_frames * cols);
     int8_t *frame_max = (int8_t *)take(&ext, (uint32_t)n_frames);
     int16_t *level = (int16_t *)take(&ext, 2u * (uint32_t)n_frames); /* per-frame feature sums (ma_quality.h) */
-    int8_t *feats = (int8_t *)take(&sram, W * M);
-    if (scores == NULL || frame_max == NULL || level == NULL || feats == NULL) {
+    int8_t *feats = ctx->feats; /* the model's input tensor */
+    if (scores == NULL || frame_max == NULL || level == NULL) {
         return fail(ctx, MA_ERR_SCRATCH, "memory too small for %ld frames of scores (%lu columns)", (long)n_frames, (unsigned long)cols);
     }
 
@@ -203,6 +253,12 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
             return fail(ctx, MA_ERR_ARGUMENT, "frontend refused frames %lu..%lu", (unsigned long)win.start, (unsigned long)(win.start + cnt));
         }
         memset(feats + cnt * M, (uint8_t)MA_FEATURE_FLOOR, (W - cnt) * M);
+        for (uint32_t f = win.own_begin; f < win.own_end; ++f) { /* before the run: it may overwrite its input */
+            const int8_t *fr = feats + (size_t)(f - win.start) * M;
+            int32_t lv = 0;
+            for (uint32_t m = 0; m < M; ++m) lv += fr[m];
+            level[f] = (int16_t)lv;
+        }
         const int8_t *out = NULL;
         s = ma_model_run_window(ctx->p.model, feats, &out);
         if (s != MA_OK || out == NULL) return fail(ctx, MA_ERR_MODEL, "model failed on window %lu (status %ld)", (unsigned long)k, (long)s);
@@ -211,10 +267,6 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
             int8_t mx = row[0];
             for (uint32_t v = 1; v < V; ++v) mx = row[v] > mx ? row[v] : mx;
             frame_max[f] = mx;
-            const int8_t *fr = feats + (size_t)(f - win.start) * M;
-            int32_t lv = 0;
-            for (uint32_t m = 0; m < M; ++m) lv += fr[m];
-            level[f] = (int16_t)lv;
             for (uint32_t c = 0; c < cols; ++c) scores[(size_t)f * cols + c] = row[col_token[c]];
         }
     }
@@ -225,7 +277,8 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
     kf = kf < 1u ? 1u : kf;
     uint32_t nt = ti.n_tokens * kf, nw = ti.n_words;
     /* per-token and per-word arrays grow with the transcript (i.e. the recording): external RAM, so SRAM
-     * does not grow with the length (eval/memory_report.py); only the JSON line buffer is in SRAM */
+     * does not grow with the length (eval/memory_report.py); the JSON line and the decoder's scratch are
+     * the SRAM blocks placed at init */
     int32_t *ids = (int32_t *)take(&ext, 4u * nt);
     int32_t *lens = (int32_t *)take(&ext, 4u * nw);
     int32_t *tok_start = (int32_t *)take(&ext, 4u * nt);
@@ -235,14 +288,13 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
     int32_t *w_sum = (int32_t *)take(&ext, 4u * nw);
     int32_t *w_frames = (int32_t *)take(&ext, 4u * nw);
     ma_json_char *jchars = (ma_json_char *)take(&ext, (uint32_t)sizeof(ma_json_char) * ti.n_tokens);
-    char *line = (char *)take(&sram, LINE_BYTES);
+    char *line = ctx->line;
     int32_t q_scratch_size = ma_quality_scratch_size((int32_t)nw);
     void *q_scratch = take(&ext, q_scratch_size > 0 ? (uint32_t)q_scratch_size : 0u);
     uint16_t *conf_q4 = (uint16_t *)take(&ext, 2u * nw);
     uint32_t max_warn = ma_quality_max_warnings((int32_t)nw);
     ma_quality_warning *warn = (ma_quality_warning *)take(&ext, max_warn * (uint32_t)sizeof(ma_quality_warning));
     int32_t edge_free = 1;
-    if (line == NULL) return fail(ctx, MA_ERR_SCRATCH, "SRAM too small for the JSON line");
     if (q_scratch == NULL || conf_q4 == NULL) return fail(ctx, MA_ERR_SCRATCH, "external RAM too small for the decoder's outputs");
     if (warn == NULL) return fail(ctx, MA_ERR_SCRATCH, "external RAM too small for the warnings");
     for (uint32_t i = 0; i < ti.n_tokens; ++i) {
@@ -254,11 +306,12 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
     int32_t scratch_size = ma_decode_s8_get_scratch_size((int32_t)nt, (int32_t)nw, &dp);
     int32_t ckpt_size = ma_decode_s8_get_checkpoint_size(n_frames, (int32_t)nt, (int32_t)nw, &dp);
     if (scratch_size < 0 || ckpt_size < 0) return fail(ctx, MA_ERR_ARGUMENT, "decoder sizes refused (%ld, %ld)", (long)scratch_size, (long)ckpt_size);
-    void *scratch = take(&sram, (uint32_t)scratch_size);
+    if (scratch_size > ctx->scratch_bytes) { /* cannot happen: init reserved the widest band */
+        return fail(ctx, MA_ERR_SCRATCH, "the decoder needs %ld bytes of scratch, %ld reserved", (long)scratch_size, (long)ctx->scratch_bytes);
+    }
+    void *scratch = ctx->scratch;
     void *ckpt = take(&ext, (uint32_t)ckpt_size);
-    if (scratch == NULL) return fail(ctx, MA_ERR_SCRATCH, "SRAM too small: the decoder needs %ld more bytes", (long)scratch_size);
     if (ckpt == NULL) return fail(ctx, MA_ERR_SCRATCH, "external RAM too small: decoder checkpoints need %ld bytes", (long)ckpt_size);
-    ctx->sram_used = sram.used + (uint32_t)((sizeof(ma_aligner) + 7u) & ~7u);
     ctx->ext_used = ext.used;
     ma_decode_s8_output dout = {tok_start, tok_end, w_start, w_end, w_sum, w_frames, NULL, NULL, &edge_free};
     s = ma_decode_s8(&dp, scores, frame_max, n_frames, (int32_t)cols, ids, (int32_t)nt, lens, (int32_t)nw, scratch,

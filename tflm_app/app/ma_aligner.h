@@ -2,7 +2,7 @@
  *
  *     ma_aligner_params p = ma_aligner_default_params();
  *     p.model = model;                                    // ma_model.h (TFLM or a test double)
- *     ma_aligner_memory mem = {sram, sizeof sram, ext_ram, ext_ram_bytes};
+ *     ma_aligner_memory mem = {sram, sizeof sram, ext_ram, ext_ram_bytes}; // sram >= ma_aligner_sram_size(&p)
  *     ma_aligner *ctx = NULL;
  *     ma_status s = ma_aligner_init(&p, &mem, &ctx);      // the context lives at the start of sram
  *     s = ma_aligner_align(ctx, &audio, transcript, transcript_bytes, on_word, user);
@@ -24,10 +24,14 @@
  * model's output quantisation must be MA_Q_SCORE_SCALE / MA_Q_SCORE_ZERO_POINT (ma_aligner_init
  * refuses another with MA_ERR_MODEL).
  *
- * Memory: SRAM holds the context, one window of features (W x n_mels), the decoder's scratch and
- * the per-word arrays; external RAM holds the audio, the compacted frame scores, each frame's
- * feature sum (2 bytes), the warnings and the decoder's checkpoints (both grow with the audio's length, SRAM does not). ma_aligner_align reports what
- * was missing (MA_ERR_SCRATCH) with the bytes needed in ma_aligner_error.
+ * Memory. SRAM is placed once, at init, and is the same for every recording (ma_aligner_sram_size):
+ * the context, one JSON line (4 KB) and the decoder's scratch for the widest band it may widen to
+ * (ma_decode_s8_get_scratch_size; at most MA_DECODE_SRAM_BYTES, microalign_aligner_config.h). One
+ * window of features is computed straight into the model's input buffer (ma_model_input). External
+ * RAM holds everything that grows with the recording: the transcript's parse arrays, the audio, the
+ * compacted frame scores, each frame's maximum and feature sum, the decoder's checkpoints, the
+ * per-token and per-word outputs, the quality scratch and the warnings. ma_aligner_init and
+ * ma_aligner_align report what was missing (MA_ERR_SCRATCH) with the bytes needed in ma_aligner_error.
  */
 #ifndef MA_ALIGNER_H
 #define MA_ALIGNER_H
@@ -44,19 +48,24 @@ extern "C" {
 
 typedef struct ma_aligner ma_aligner; /* opaque */
 
+/* Upper bound of the SRAM beyond the decoder's scratch (context + JSON line; ma_aligner.c checks it
+ * at compile time): an SRAM block of MA_DECODE_SRAM_BYTES + MA_ALIGNER_FIXED_SRAM_BYTES always fits
+ * the default parameters. */
+#define MA_ALIGNER_FIXED_SRAM_BYTES 5120u
+
 typedef struct {
     ma_model *model;          /* required */
     uint32_t window_margin;   /* frames dropped at inner window edges (MA_WINDOW_MARGIN) */
     uint32_t min_char_frames; /* character duration floor (MA_MIN_CHAR_FRAMES), relaxed for short audio */
-    uint32_t max_words;       /* transcript limits (arrays sized at init) */
-    uint32_t max_tokens;
+    uint32_t max_words;       /* transcript limits; the parse arrays (external RAM) are sized by the */
+    uint32_t max_tokens;      /* transcript's bytes, up to these */
     int32_t silence_penalty;  /* ma_decode_s8_params.silence_penalty */
 } ma_aligner_params;
 
 typedef struct {
-    void *sram;          /* 8-byte aligned; context + window + decoder scratch + word arrays */
+    void *sram;          /* 8-byte aligned; context + JSON line + decoder scratch (ma_aligner_sram_size) */
     uint32_t sram_bytes;
-    void *ext;           /* 8-byte aligned external RAM: audio, frame scores, decoder checkpoints */
+    void *ext;           /* 8-byte aligned external RAM: transcript arrays, audio, frame scores, checkpoints, outputs */
     uint32_t ext_bytes;
 } ma_aligner_memory;
 
@@ -75,14 +84,20 @@ typedef ma_status (*ma_on_word)(void *user, uint32_t index, const char *json_lin
 
 ma_aligner_params ma_aligner_default_params(void);
 
-/* Check params and memory and place the context at the start of memory->sram. */
+/* Bytes of SRAM ma_aligner_init needs for these parameters (constant: independent of the recording),
+ * or a negative status. */
+int32_t ma_aligner_sram_size(const ma_aligner_params *params);
+
+/* Check params and memory, place the context at the start of memory->sram and the SRAM blocks after it.
+ * On failure *ctx is NULL (arguments refused) or, once the context is placed, a context that only
+ * ma_aligner_error reads (why; ma_aligner_align refuses it with MA_ERR_ARGUMENT). */
 ma_status ma_aligner_init(const ma_aligner_params *params, const ma_aligner_memory *memory, ma_aligner **ctx);
 
 ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const char *transcript,
                            uint32_t transcript_bytes, ma_on_word on_word, void *user);
 
-/* Bytes of memory->sram (context included) and memory->ext the last ma_aligner_align that reached
- * the decoder used: its peak, as everything is placed at once. */
+/* Bytes of memory->sram the context uses (context included; placed at init, the same for every
+ * recording) and of memory->ext the last ma_aligner_align that reached the decoder used (its peak). */
 ma_status ma_aligner_memory_used(const ma_aligner *ctx, uint32_t *sram_bytes, uint32_t *ext_bytes);
 
 /* What the last failure was about, in one line (never NULL; "" after success). */

@@ -26,9 +26,16 @@ typedef struct {
 
 ma_status ma_model_get_info(ma_model *m, ma_model_info *info);
 
+/* The model's own input buffer, int8 [window_frames][n_mels] (the interpreter's input tensor), or
+ * NULL. The aligner computes each window's features straight into it, so no second window of
+ * features sits in SRAM and none is copied. Its contents are undefined once ma_model_run_window
+ * has run (the runtime may reuse the memory for activations, the scores included): write the next
+ * window only after reading the previous scores. */
+int8_t *ma_model_input(ma_model *m);
+
 /* Run one window: feats int8 [window_frames][n_mels] -> *scores int8 [window_frames][n_vocab],
- * valid until the next call (typically the interpreter's output tensor). MA_ERR_MODEL when the
- * runtime fails. */
+ * valid until the next call (typically the interpreter's output tensor). feats may be
+ * ma_model_input(m) (nothing is copied) or any other buffer. MA_ERR_MODEL when the runtime fails. */
 ma_status ma_model_run_window(ma_model *m, const int8_t *feats, const int8_t **scores);
 
 #ifdef __cplusplus

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "fa_attention.h"
+#include "ma_log_softmax_tflm.h"
 #include "microalign_frontend_config.h"
 #include "tensorflow/lite/micro/micro_context.h"
 
@@ -29,14 +30,12 @@ using Resolver = tflite::MicroMutableOpResolver<32>;
 // from one half, operator k+1's constants are copied into the other (ma_board_dma_start: MDMA on
 // the H743, memcpy on QEMU). No TFLM patching: every registration's invoke is wrapped
 // (StagedInvoke<K> calls the original after repointing the node's constant eval tensors, and
-// restores them after). The plan (which tensors, where) is made once from the flatbuffer.
-#ifndef MA_STAGING_BYTES
-#define MA_STAGING_BYTES (2u * 16u * 1024u) /* two halves; the shipped model's largest op: 14,208 B */
-#endif
+// restores them after). The plan (which tensors, where) is made once from the flatbuffer, and the
+// plan and the staging buffer are sized from it: both are taken from the end of the caller's arena
+// (two halves of the largest operator's constants, 32-byte aligned for the D-cache maintenance of
+// the DMA), the interpreter gets the rest. Nothing is reserved for the staging at build time.
 constexpr int kMaxWrapped = 32;
-constexpr uint32_t kMaxOps = 256;
-constexpr uint32_t kMaxStaged = 512;
-uint8_t g_staging[MA_STAGING_BYTES] MA_IN_SRAM123;
+constexpr uint32_t kMaxOpTensors = 16;  // constant inputs of one operator
 
 struct StagedTensor {
   int32_t tensor;      // subgraph tensor index (= eval tensor index)
@@ -45,19 +44,22 @@ struct StagedTensor {
   uint32_t offset;     // in the half of the staging buffer
 };
 struct Staging {
-  StagedTensor tensors[kMaxStaged];
-  uint32_t first[kMaxOps + 1];  // op k's tensors: [first[k], first[k + 1])
-  uint32_t n_ops;
+  StagedTensor* tensors;  // [n_tensors], in the arena's tail
+  uint32_t* first;        // [n_ops + 1], op k's tensors: [first[k], first[k + 1])
+  uint8_t* buffer;        // two halves of half_bytes, in the arena's tail
+  uint32_t half_bytes;
+  uint32_t tail_bytes;    // plan + buffer: taken from the end of the arena
+  uint32_t n_ops, n_tensors;
   uint32_t next_op;  // the op the next wrapped invoke belongs to (reset per Invoke)
   uint32_t bytes_per_invoke, max_op_bytes, copies;
   uint64_t bytes_copied;
-  void* saved[16];
+  void* saved[kMaxOpTensors];
 };
 Staging g_plan;
 TFLMRegistration g_original[kMaxWrapped];
 
 void CopyOp(uint32_t k) {  // op k's constants -> half (k & 1); returns once the copies are started
-  uint8_t* half = g_staging + (k & 1u) * (MA_STAGING_BYTES / 2u);
+  uint8_t* half = g_plan.buffer + (k & 1u) * g_plan.half_bytes;
   for (uint32_t i = g_plan.first[k]; i < g_plan.first[k + 1]; ++i) {
     const StagedTensor& t = g_plan.tensors[i];
     ma_board_dma_wait();
@@ -72,7 +74,7 @@ TfLiteStatus RunStaged(TfLiteContext* context, TfLiteNode* node, TfLiteStatus (*
   if (k >= g_plan.n_ops) return kTfLiteError;  // more ops than the subgraph has: not the planned model
   if (k == 0) CopyOp(0);                          // the first op of an Invoke: nothing was prefetched
   ma_board_dma_wait();                            // op k's constants are in place
-  uint8_t* half = g_staging + (k & 1u) * (MA_STAGING_BYTES / 2u);
+  uint8_t* half = g_plan.buffer + (k & 1u) * g_plan.half_bytes;
   const uint32_t a = g_plan.first[k], b = g_plan.first[k + 1];
   tflite::MicroContext* mc = tflite::GetMicroContext(context);
   for (uint32_t i = a; i < b; ++i) {
@@ -103,8 +105,10 @@ const TFLMRegistration& Staged(const TFLMRegistration& r) {
 #define MA_OP(add, reg) r.add(Staged<__COUNTER__>(reg()))
 
 // The plan: for op k of subgraph 0 (TFLM runs them in order), its inputs backed by a non-empty
-// buffer (constants), each at a 16-byte aligned offset in one half of the staging buffer.
-const char* PlanStaging(const tflite::Model* model) {
+// buffer (constants), each at a 16-byte aligned offset in one half of the staging buffer. Two
+// passes over the flatbuffer: the first sizes the plan and the buffer, which are then taken from
+// the end of the arena (*arena_bytes shrinks by as much), the second fills the plan.
+const char* PlanStaging(const tflite::Model* model, uint8_t* arena, uint32_t* arena_bytes) {
   Staging& p = g_plan;
   p = Staging{};
   if (model->subgraphs() == nullptr || model->subgraphs()->size() != 1) return "staged weights need one subgraph";
@@ -112,32 +116,62 @@ const char* PlanStaging(const tflite::Model* model) {
   const auto* ops = sg->operators();
   const auto* tensors = sg->tensors();
   const auto* buffers = model->buffers();
-  if (ops == nullptr || tensors == nullptr || buffers == nullptr || ops->size() > kMaxOps) {
-    return "staged weights: no operators, or more than the plan holds";
+  if (ops == nullptr || tensors == nullptr || buffers == nullptr || ops->size() == 0) {
+    return "staged weights: the subgraph has no operators";
   }
-  uint32_t n = 0;
-  for (uint32_t k = 0; k < ops->size(); ++k) {
+  auto constant = [&](int32_t t) -> const flatbuffers::Vector<uint8_t>* {  // the tensor's data, or null
+    if (t < 0 || static_cast<uint32_t>(t) >= tensors->size()) return nullptr;
+    const uint32_t bi = tensors->Get(t)->buffer();
+    if (bi == 0 || bi >= buffers->size()) return nullptr;
+    const auto* data = buffers->Get(bi)->data();
+    return data != nullptr && data->size() > 0 ? data : nullptr;
+  };
+  const uint32_t n_ops = ops->size();
+  uint32_t n = 0, max_op = 0;
+  for (uint32_t k = 0; k < n_ops; ++k) {
+    uint32_t off = 0, count = 0;
+    const auto* in = ops->Get(k)->inputs();
+    for (uint32_t i = 0; in != nullptr && i < in->size(); ++i) {
+      const auto* data = constant(in->Get(i));
+      if (data == nullptr) continue;
+      if (++count > kMaxOpTensors) return "staged weights: an operator has more than 16 constant inputs";
+      if (data->size() > (1u << 30) - off) return "staged weights: an operator's constants exceed 1 GB";
+      off += (data->size() + 15u) & ~15u;
+    }
+    n += count;
+    if (off > max_op) max_op = off;
+  }
+  const uintptr_t end = reinterpret_cast<uintptr_t>(arena) + *arena_bytes;
+  const uint64_t half = (static_cast<uint64_t>(max_op) + 31u) & ~31ull;
+  const uint64_t tail = 2u * half + 4ull * (n_ops + 1u) + sizeof(StagedTensor) * static_cast<uint64_t>(n) + 64u;
+  if (tail >= *arena_bytes) return "staged weights: the arena cannot hold the staging buffer and plan";
+  const uintptr_t buf = (end - 2u * half) & ~static_cast<uintptr_t>(31u);
+  const uintptr_t tens = (buf - sizeof(StagedTensor) * n) & ~static_cast<uintptr_t>(15u);
+  const uintptr_t first = (tens - 4u * (n_ops + 1u)) & ~static_cast<uintptr_t>(15u);
+  p.buffer = reinterpret_cast<uint8_t*>(buf);
+  p.tensors = reinterpret_cast<StagedTensor*>(tens);
+  p.first = reinterpret_cast<uint32_t*>(first);
+  p.half_bytes = static_cast<uint32_t>(half);
+  p.tail_bytes = static_cast<uint32_t>(end - first);
+  *arena_bytes = static_cast<uint32_t>(first - reinterpret_cast<uintptr_t>(arena));
+  n = 0;
+  for (uint32_t k = 0; k < n_ops; ++k) {
     p.first[k] = n;
     uint32_t off = 0, bytes = 0;
     const auto* in = ops->Get(k)->inputs();
     for (uint32_t i = 0; in != nullptr && i < in->size(); ++i) {
-      const int32_t t = in->Get(i);
-      if (t < 0 || static_cast<uint32_t>(t) >= tensors->size()) continue;
-      const uint32_t bi = tensors->Get(t)->buffer();
-      if (bi == 0 || bi >= buffers->size()) continue;
-      const auto* data = buffers->Get(bi)->data();
-      if (data == nullptr || data->size() == 0) continue;
-      if (n >= kMaxStaged || i >= sizeof p.saved / sizeof p.saved[0]) return "staged weights: too many constant tensors";
-      p.tensors[n++] = StagedTensor{t, data->data(), data->size(), off};
+      const auto* data = constant(in->Get(i));
+      if (data == nullptr) continue;
+      p.tensors[n++] = StagedTensor{in->Get(i), data->data(), data->size(), off};
       off += (data->size() + 15u) & ~15u;
       bytes += data->size();
     }
-    if (off > MA_STAGING_BYTES / 2u) return "staged weights: an operator's constants exceed half of MA_STAGING_BYTES";
     p.bytes_per_invoke += bytes;
-    if (off > p.max_op_bytes) p.max_op_bytes = off;
   }
-  p.first[ops->size()] = n;
-  p.n_ops = ops->size();
+  p.first[n_ops] = n;
+  p.n_ops = n_ops;
+  p.n_tensors = n;
+  p.max_op_bytes = max_op;
   return nullptr;
 }
 #else
@@ -153,7 +187,7 @@ void AddOps(Resolver& r) {
   MA_OP(AddDequantize, tflite::Register_DEQUANTIZE);
   MA_OP(AddFullyConnected, tflite::Register_FULLY_CONNECTED);
   MA_OP(AddGather, tflite::Register_GATHER);
-  MA_OP(AddLogSoftmax, tflite::Register_LOG_SOFTMAX);
+  MA_OP(AddLogSoftmax, microalign::Register_LOG_SOFTMAX);  // int8 on ma_log_softmax_s8, bit-exact with TFLM's
   MA_OP(AddLogistic, tflite::Register_LOGISTIC);
   MA_OP(AddMean, tflite::Register_MEAN);
   MA_OP(AddMul, tflite::Register_MUL);
@@ -211,7 +245,7 @@ extern "C" ma_status ma_model_tflm_create(const uint8_t* flatbuffer, uint32_t si
   const tflite::Model* model = tflite::GetModel(flatbuffer);
   if (model->version() != TFLITE_SCHEMA_VERSION) return Fail("model schema version differs from TFLM's");
 #ifdef MA_WEIGHTS_STAGED
-  if (const char* why = PlanStaging(model)) return Fail(why);
+  if (const char* why = PlanStaging(model, arena, &arena_bytes)) return Fail(why);  // takes the arena's tail
 #endif
   ma_model* m = new (g_storage) ma_model();
   AddOps(m->resolver);
@@ -238,7 +272,7 @@ extern "C" ma_status ma_model_tflm_create(const uint8_t* flatbuffer, uint32_t si
 }
 
 extern "C" uint32_t ma_model_tflm_arena_used(const ma_model* m) {
-  return m ? static_cast<uint32_t>(m->interpreter->arena_used_bytes()) : 0u;
+  return m ? static_cast<uint32_t>(m->interpreter->arena_used_bytes()) : 0u;  // the interpreter's (staging: see below)
 }
 
 extern "C" ma_status ma_model_get_info(ma_model* m, ma_model_info* info) {
@@ -247,10 +281,14 @@ extern "C" ma_status ma_model_get_info(ma_model* m, ma_model_info* info) {
   return MA_OK;
 }
 
+extern "C" int8_t* ma_model_input(ma_model* m) { return m ? m->interpreter->input(0)->data.int8 : nullptr; }
+
 extern "C" ma_status ma_model_run_window(ma_model* m, const int8_t* feats, const int8_t** scores) {
   if (m == nullptr || feats == nullptr || scores == nullptr) return MA_ERR_ARGUMENT;
   TfLiteTensor* in = m->interpreter->input(0);
-  std::memcpy(in->data.int8, feats, static_cast<size_t>(m->info.window_frames) * m->info.n_mels);
+  if (feats != in->data.int8) {  // the aligner writes straight into the input tensor (ma_model_input)
+    std::memcpy(in->data.int8, feats, static_cast<size_t>(m->info.window_frames) * m->info.n_mels);
+  }
 #ifdef MA_WEIGHTS_STAGED
   g_plan.next_op = 0;
 #endif
@@ -267,10 +305,11 @@ extern "C" ma_status ma_model_tflm_staging(ma_model_tflm_staging_info* info) {
   *info = ma_model_tflm_staging_info{};
 #ifdef MA_WEIGHTS_STAGED
   info->ops = g_plan.n_ops;
-  info->tensors = g_plan.first[g_plan.n_ops];
+  info->tensors = g_plan.n_tensors;
   info->bytes_per_invoke = g_plan.bytes_per_invoke;
   info->max_op_bytes = g_plan.max_op_bytes;
-  info->buffer_bytes = MA_STAGING_BYTES;
+  info->buffer_bytes = 2u * g_plan.half_bytes;
+  info->arena_tail_bytes = g_plan.tail_bytes;
   info->bytes_copied = g_plan.bytes_copied;
   info->copies = g_plan.copies;
   return MA_OK;

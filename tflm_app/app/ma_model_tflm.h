@@ -28,16 +28,19 @@ uint32_t ma_model_tflm_arena_used(const ma_model *m);
 const char *ma_model_tflm_error(void);
 
 /* Staged weight mode (built with -DMA_WEIGHTS_STAGED; default: XIP, the flatbuffer used in place).
- * Each operator's constant tensors are copied from the image into a staging buffer in SRAM1-3
- * (MA_STAGING_BYTES, two halves) before it runs, the next operator's copy started while it
- * computes; the flatbuffer's metadata stays memory-mapped. Numbers of the plan and of the copies
- * so far; MA_ERR_MODEL in an XIP build. */
+ * Each operator's constant tensors are copied from the image into a staging buffer (two halves,
+ * each the model's largest operator's constants) before it runs, the next operator's copy started
+ * while it computes; the flatbuffer's metadata stays memory-mapped. The buffer and the plan are
+ * sized from the model at create and taken from the end of the arena (arena_tail_bytes; the
+ * interpreter gets the rest, ma_model_tflm_arena_used counts only its part). Numbers of the plan
+ * and of the copies so far; MA_ERR_MODEL in an XIP build. */
 typedef struct {
     uint32_t ops;              /* operators of the subgraph */
     uint32_t tensors;          /* constant tensors staged per Invoke */
     uint32_t bytes_per_invoke; /* image (QSPI) bytes read per Invoke, i.e. per window */
     uint32_t max_op_bytes;     /* the largest operator's constants, 16-byte aligned (<= buffer_bytes / 2) */
-    uint32_t buffer_bytes;     /* the staging buffer (both halves) */
+    uint32_t buffer_bytes;     /* the staging buffer (both halves, each max_op_bytes rounded up to 32) */
+    uint32_t arena_tail_bytes; /* the staging buffer and the plan, taken from the end of the arena */
     uint32_t copies;           /* DMA copies issued so far */
     uint64_t bytes_copied;     /* bytes copied so far */
 } ma_model_tflm_staging_info;

@@ -12,19 +12,25 @@
 #include "ma_aligner.h"
 #include "ma_image.h"
 #include "ma_model_tflm.h"
+#include "microalign_aligner_config.h"
 
 #ifndef MA_ARENA_BYTES
-#define MA_ARENA_BYTES (200u * 1024u) /* measured 152,724 B with FA_ATTENTION (issue 10) + headroom */
+/* measured 152,692 B with FA_ATTENTION + headroom; MODE=staged takes the staging buffer and its plan from the
+ * arena's end (sized from the model at create: 2 x the largest operator's constants, ma_model_tflm_staging) */
+#define MA_ARENA_BYTES (200u * 1024u)
 #endif
+/* the aligner's SRAM: context, JSON line and the decoder's scratch (MA_DECODE_SRAM_BYTES, generated), the
+ * same at any length (ma_aligner_init checks ma_aligner_sram_size); everything else is in external RAM */
 #ifndef MA_ALIGNER_SRAM_BYTES
-#define MA_ALIGNER_SRAM_BYTES (160u * 1024u)
+#define MA_ALIGNER_SRAM_BYTES (MA_DECODE_SRAM_BYTES + MA_ALIGNER_FIXED_SRAM_BYTES)
 #endif
-/* transcript limits (the per-word arrays in aligner_sram): 5 min of speech is ~800 words, ~4.5 k characters */
+/* transcript limits: the parse arrays are in external RAM, sized by the transcript; these only cap them
+ * (the aligner's maximum: 2^20 characters, about 19 h of speech) */
 #ifndef MA_MAX_WORDS
-#define MA_MAX_WORDS 1024u
+#define MA_MAX_WORDS (1u << 18)
 #endif
 #ifndef MA_MAX_TOKENS
-#define MA_MAX_TOKENS 8192u
+#define MA_MAX_TOKENS (1u << 20)
 #endif
 
 static uint8_t arena[MA_ARENA_BYTES] MA_IN_AXISRAM;
@@ -111,9 +117,10 @@ int main(void)
     ma_model_tflm_staging_info st;
     if (ma_model_tflm_staging(&st) == MA_OK) {
         printf("# staged weights: %lu ops, %lu constant tensors, %lu bytes per window (largest op %lu), "
-               "buffer %lu bytes, %lu copies, %lu bytes copied\n", (unsigned long)st.ops, (unsigned long)st.tensors,
-               (unsigned long)st.bytes_per_invoke, (unsigned long)st.max_op_bytes, (unsigned long)st.buffer_bytes,
-               (unsigned long)st.copies, (unsigned long)st.bytes_copied);
+               "buffer %lu bytes, %lu copies, %lu bytes copied, arena tail %lu bytes\n", (unsigned long)st.ops,
+               (unsigned long)st.tensors, (unsigned long)st.bytes_per_invoke, (unsigned long)st.max_op_bytes,
+               (unsigned long)st.buffer_bytes, (unsigned long)st.copies, (unsigned long)st.bytes_copied,
+               (unsigned long)st.arena_tail_bytes);
     }
 #endif
     return 0;

@@ -11,6 +11,7 @@
 #include "board.h"
 #include "ma_aligner.h"
 #include "ma_aligner_vectors.h"
+#include "microalign_aligner_config.h"
 
 #include "ma_check.h"
 
@@ -20,6 +21,10 @@ struct ma_model {
     const int8_t *scores; /* [n][W][V] */
     uint32_t n, next, feature_mismatches;
 };
+
+/* ma_model_input: the aligner computes each window here; clobbered by every run, as TFLM's arena
+ * planner may reuse an input tensor for activations */
+static int8_t replay_input[V_W * V_M];
 
 ma_status ma_model_get_info(ma_model *m, ma_model_info *info)
 {
@@ -32,10 +37,18 @@ ma_status ma_model_get_info(ma_model *m, ma_model_info *info)
     return MA_OK;
 }
 
+int8_t *ma_model_input(ma_model *m)
+{
+    (void)m;
+    return replay_input;
+}
+
 ma_status ma_model_run_window(ma_model *m, const int8_t *feats, const int8_t **scores)
 {
     if (m->next >= m->n) return MA_ERR_MODEL;
+    if (feats != replay_input) ++m->feature_mismatches; /* the aligner must use the model's own buffer */
     if (memcmp(feats, m->feats + (size_t)m->next * V_W * V_M, (size_t)V_W * V_M) != 0) ++m->feature_mismatches;
+    memset(replay_input, 0x5A, sizeof replay_input);
     *scores = m->scores + (size_t)m->next * V_W * V_V;
     ++m->next;
     return MA_OK;
@@ -76,7 +89,7 @@ static ma_status on_word(void *user, uint32_t index, const char *line, uint32_t 
     return MA_OK;
 }
 
-static uint8_t sram[160 * 1024] MA_IN_AXISRAM __attribute__((aligned(8)));
+static uint8_t sram[MA_DECODE_SRAM_BYTES + MA_ALIGNER_FIXED_SRAM_BYTES] MA_IN_AXISRAM __attribute__((aligned(8)));
 static uint8_t ext_ram[2 * 1024 * 1024] MA_IN_EXTRAM __attribute__((aligned(8)));
 
 static ma_status run(int c, const char *text, uint32_t text_len, const int16_t *pcm, uint32_t n, sink_t *sink,
@@ -157,19 +170,50 @@ int main(void)
         ma_status s = run(0, vc->text, (uint32_t)strlen(vc->text), vc->pcm, vc->n_samples, &sink, &model, err, sizeof err);
         CHECK(s == MA_ERR_IO && sink.words == 1, "callback stop: %s after %lu words", ma_status_str(s), (unsigned long)sink.words);
     }
-    /* a too small SRAM is reported, not overrun */
+    /* SRAM is placed at init, the same for every recording: ma_aligner_sram_size bytes suffice (the
+     * sample aligns in exactly that much), fewer are refused at init with the bytes needed, not overrun */
     {
         ma_aligner_params p = ma_aligner_default_params();
         ma_model model = {vc->feats, vc->scores, vc->n_windows, 0, 0};
         p.model = &model;
-        ma_aligner_memory mem = {sram, 20000, ext_ram, sizeof ext_ram};
+        const int32_t need = ma_aligner_sram_size(&p);
+        CHECK(need > MA_DECODE_SRAM_BYTES / 2 && need <= MA_DECODE_SRAM_BYTES + (int32_t)MA_ALIGNER_FIXED_SRAM_BYTES &&
+              need % 8 == 0, "ma_aligner_sram_size %ld", (long)need);
+        char want[80];
+        snprintf(want, sizeof want, "SRAM of %ld bytes is too small: the aligner needs %ld", (long)need - 8, (long)need);
+        ma_aligner_memory mem = {sram, (uint32_t)need - 8u, ext_ram, sizeof ext_ram};
         ma_aligner *ctx = NULL;
-        CHECK(ma_aligner_init(&p, &mem, &ctx) == MA_OK, "init with 20 KB");
+        ma_status s = ma_aligner_init(&p, &mem, &ctx);
+        CHECK(s == MA_ERR_SCRATCH && ctx != NULL && strstr(ma_aligner_error(ctx), want) != NULL, "%ld bytes of SRAM: %s (%s)",
+              (long)need - 8, ma_status_str(s), ctx ? ma_aligner_error(ctx) : "no context");
         mem_audio a = {vc->pcm, vc->n_samples, 0};
         ma_audio_source src = {read_audio, &a, vc->n_samples};
         sink_t sink = {vc->lines, 0, 0, 0, 0};
-        ma_status s = ma_aligner_align(ctx, &src, vc->text, (uint32_t)strlen(vc->text), on_word, &sink);
-        CHECK(s == MA_ERR_SCRATCH, "20 KB of SRAM: %s (%s)", ma_status_str(s), ma_aligner_error(ctx));
+        if (ctx != NULL) {
+            s = ma_aligner_align(ctx, &src, vc->text, (uint32_t)strlen(vc->text), on_word, &sink);
+            CHECK(s == MA_ERR_ARGUMENT && sink.words == 0 && model.next == 0, "align after a failed init: %s, %lu words",
+                  ma_status_str(s), (unsigned long)sink.words);
+        }
+        mem.sram_bytes = (uint32_t)need;
+        ctx = NULL;
+        CHECK(ma_aligner_init(&p, &mem, &ctx) == MA_OK, "init with %ld bytes of SRAM", (long)need);
+        s = ma_aligner_align(ctx, &src, vc->text, (uint32_t)strlen(vc->text), on_word, &sink);
+        uint32_t used_sram = 0, used_ext = 0;
+        ma_aligner_memory_used(ctx, &used_sram, &used_ext);
+        CHECK(s == MA_OK && !sink.mismatch && sink.words == vc->n_words && used_sram == (uint32_t)need,
+              "%ld bytes of SRAM: %s (%s), %lu words, %lu bytes used", (long)need, ma_status_str(s), ma_aligner_error(ctx),
+              (unsigned long)sink.words, (unsigned long)used_sram);
+        /* the transcript limits still hold (the arrays are in external RAM, sized by the transcript) */
+        p.max_words = 2;
+        p.max_tokens = 4096;
+        ctx = NULL;
+        CHECK(ma_aligner_init(&p, &mem, &ctx) == MA_OK, "init with max_words 2");
+        mem_audio a2 = {vc->pcm, vc->n_samples, 0};
+        ma_audio_source src2 = {read_audio, &a2, vc->n_samples};
+        sink_t sink2 = {"", 0, 0, 0, 0};
+        s = ma_aligner_align(ctx, &src2, vc->text, (uint32_t)strlen(vc->text), on_word, &sink2);
+        CHECK(s == MA_ERR_TOO_SHORT && sink2.words == 0 && strstr(ma_aligner_error(ctx), "longer than max_words") != NULL,
+              "max_words 2: %s (%s)", ma_status_str(s), ma_aligner_error(ctx));
         p.model = NULL;
         CHECK(ma_aligner_init(&p, &mem, &ctx) == MA_ERR_ARGUMENT && ctx == NULL, "init without a model");
     }
