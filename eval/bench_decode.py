@@ -1,7 +1,9 @@
 """Cortex-M7 instructions per call of ma_decode_s8, counted exactly under QEMU (mps2-an500).
 
 For each audio length T (10 ms frames) a realistic synthetic utterance (about 14 characters per
-second, peaked log-softmax scores quantised like int8 LOG_SOFTMAX) is written into a header as the
+second, peaked log-softmax scores quantised like int8 LOG_SOFTMAX) -- and, with ``--real``, the shipped
+int8 model's scores of eval/bench_firmware.py's inputs (the sample + silence for 10 s, the sample 7 times
+for 60 s; computed with the default backend) -- is written into a header as the
 aligner passes it (the transcript's score columns only, full-vocabulary frame maxima, every
 character repeated MIN_CHAR_FRAMES times); the firmware eval/bench_decode_fw.c calls the kernel
 once and twice (checkpoints in PSRAM at 0x60000000), and the qemu-insn plugin's total instruction
@@ -11,7 +13,7 @@ viterbi_align_int. Scratch (SRAM) and checkpoint (external RAM) bytes come from
 ma_decode_s8_get_scratch_size / _get_checkpoint_size, stack bytes from gcc -fstack-usage. Instructions, not cycles: the M7 dual-issues; the ms column assumes CPI 1 at
 480 MHz and ignores memory wait states.
 
-    .venv/bin/python eval/bench_decode.py [--out eval/bench_decode.md] [--frames 125 250 ...]
+    .venv/bin/python eval/bench_decode.py [--out eval/bench_decode.md] [--frames 125 250 ...] [--real 10 60]
 
 Needs arm-none-eabi-gcc, qemu-system-arm and the plugin (built on first use with
 /work/shared/tools/qemu-insn/build.sh into build/qemu-insn, outside git).
@@ -30,11 +32,13 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tflm_app" / "app"))
+sys.path.insert(0, str(REPO / "eval"))
 from firmware import Firmware, missing_tools  # noqa: E402
 
 from microalign.decode import (MIN_CHAR_FRAMES, checkpoint_bytes, compact,  # noqa: E402
                                scratch_bytes, viterbi_align_int)
-from microalign.decode._core import MAX_BAND, expand_min_frames  # noqa: E402
+from microalign.decode._core import (DEFAULT_BAND, DEFAULT_INTERVAL, DEFAULT_MAX_BAND,  # noqa: E402
+                                     MAX_BAND, expand_min_frames)
 from microalign.decode.synthetic import WORDS, synthesize  # noqa: E402
 from microalign.text.tokens import encode_words  # noqa: E402
 
@@ -60,6 +64,20 @@ def utterance(rng: np.random.Generator, T: int, chars_per_s: float) -> tuple[np.
         words.append(WORDS[int(rng.integers(len(WORDS)))])
     ids = encode_words(words)
     return synthesize(rng, ids, T, lead_frames=(5, 30), pause_prob=0.15, sharpness=3.0, noise=2.0).scores, ids
+
+
+def real_input(seconds: float) -> tuple[np.ndarray, list[list[int]], str]:
+    """int8 scores, token ids and description of eval/bench_firmware.py's input of ``seconds``, scored by the
+    shipped int8 model (default backend) exactly as the aligner scores it."""
+    from bench_firmware import sample_input
+    from microalign.frontend import features_from_pcm
+    from microalign.runtime import frame_scores, load_backend
+    from microalign.text import normalize
+
+    pcm, text, desc = sample_input(seconds)
+    scorer = load_backend("tflm")
+    scores = frame_scores(features_from_pcm(pcm), scorer)
+    return scores.values, [scorer.tokens.encode_word(w.text) for w in normalize(text, scorer.tokens)], desc
 
 
 def c_array(ctype, name, v):
@@ -126,12 +144,20 @@ def measure(workdir: Path, so: Path, scores, words, band: int, opt: str) -> dict
     return info
 
 
+def report(r: dict) -> None:
+    print(f"T={r['T']} chars={r['chars']} S={r['S']} W={r['W']} edge_free={r['edge_free']}: {r['insns']} insns "
+          f"({r['insns'] / r['T']:.0f} per frame; {r['insns_in_kernel']} inside the kernel's code), "
+          f"{r['scratch']} B scratch, {r['checkpoints']} B checkpoints", flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "bench_decode.md")
-    ap.add_argument("--frames", type=int, nargs="+", default=[500, 1000, 6000])
+    ap.add_argument("--frames", type=int, nargs="*", default=[500, 1000, 6000])
     ap.add_argument("--chars-per-s", type=float, nargs="+", default=[14.0, 20.0],
                     help="speaking rates (characters per second of audio)")
+    ap.add_argument("--real", type=float, nargs="*", default=[10.0, 60.0],
+                    help="also the shipped model's scores of eval/bench_firmware.py's inputs of these lengths (s)")
     ap.add_argument("--opt", default="-O2")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
@@ -150,24 +176,32 @@ def main(argv=None):
                 for band in (0, MAX_BAND) if T <= 1000 else (0,):
                     r = measure(wd, so, scores, words, band, a.opt)
                     r["band_label"] = ("default" if r["W"] < r["S"] else "default = S") if band == 0 else "S"
+                    r["input"] = f"synthetic, {rate:g} chars/s"
                     rows.append(r)
-                    print(f"T={T} chars={r['chars']} S={r['S']} W={r['W']}: {r['insns']} insns "
-                          f"({r['insns_in_kernel']} inside the kernel's code), {r['scratch']} B scratch, "
-                          f"{r['checkpoints']} B checkpoints", flush=True)
+                    report(r)
+        for seconds in a.real:
+            scores, words, desc = real_input(seconds)
+            r = measure(wd, so, scores, words, 0, a.opt)
+            r["band_label"] = "default" if r["W"] < r["S"] else "default = S"
+            r["input"] = f"shipped model: {desc}"
+            rows.append(r)
+            report(r)
     lines = [f"# ma_decode_s8 on Cortex-M7: executed instructions per call ({a.opt})", "",
              "Generated by `eval/bench_decode.py` (qemu-system-arm -M mps2-an500 + qemu-insn plugin, exact counts;",
              f"realistic synthetic utterances at {' and '.join(f'{x:g}' for x in a.chars_per_s)} characters/s, "
              f"{MIN_CHAR_FRAMES} states per character, compacted columns). Instructions per call include the call "
-             f"itself; stack: {stack} bytes (gcc -fstack-usage). Default band: 256 widened up to 1024 on an edge "
-             f"touch (W = the band of the returned path), checkpoints every 128 frames; rows with W = S are exact.",
+             f"itself; stack: {stack} bytes (gcc -fstack-usage). Default band: {DEFAULT_BAND} widened up to "
+             f"{DEFAULT_MAX_BAND} on an edge touch (W = the band of the returned path; edge-free: the returned path "
+             f"never touched its band's edge), checkpoints every {DEFAULT_INTERVAL} frames; rows with W = S are "
+             "exact.",
              "ms assumes CPI 1 at 480 MHz, no wait states (the M7 dual-issues; treat as an estimate).", "",
-             "| T (frames) | audio | words | chars | states S | band W | instructions | per frame | "
-             "per frame x state | ms @480 MHz | scratch (SRAM) bytes | checkpoint (external) bytes |",
-             "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+             "| input | T (frames) | audio | words | chars | states S | band W | instructions | per frame | "
+             "per frame x state | edge-free | ms @480 MHz | scratch (SRAM) bytes | checkpoint (external) bytes |",
+             "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['T']} | {r['T'] / 100:g} s | {r['words']} | {r['chars']} | {r['S']} | "
+        lines.append(f"| {r['input']} | {r['T']} | {r['T'] / 100:g} s | {r['words']} | {r['chars']} | {r['S']} | "
                       f"{r['W']} ({r['band_label']}) | {r['insns']:,} | {r['insns'] / r['T']:.0f} | "
-                     f"{r['insns'] / (r['T'] * r['W']):.1f} | {r['insns'] / 480e3:.2f} | {r['scratch']:,} | "
+                     f"{r['insns'] / (r['T'] * r['W']):.1f} | {'yes' if r['edge_free'] else 'no'} | {r['insns'] / 480e3:.2f} | {r['scratch']:,} | "
                      f"{r['checkpoints']:,} |")
     a.out.write_text("\n".join(lines) + "\n")
     print(a.out.read_text())

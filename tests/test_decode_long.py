@@ -13,7 +13,9 @@ memory: there the result must be edge-free and reproduce, clip by clip, the exac
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import microalign
 import numpy as np
 import pytest
 
@@ -80,7 +82,7 @@ def test_60_s_equals_the_independent_full_viterbi(backend):
     ali = decode(x, words)
     cols, local, _ = compact(x, words)    # frame_tokens are column indices of the compacted scores
     ref_score, ref_tokens = full_viterbi(cols.astype(np.float64), _core.expand_min_frames(local, 3))
-    assert ali.edge_free
+    assert ali.edge_free and ali.band == _core.DEFAULT_BAND    # no widening: the short-recording cost per frame
     assert (ali.frame_tokens == ref_tokens).all()
     if x.dtype == np.int8:
         assert ali.score == ref_score
@@ -89,6 +91,37 @@ def test_60_s_equals_the_independent_full_viterbi(backend):
                 == ali.token_spans).all()
     else:
         assert ali.score == pytest.approx(ref_score, abs=1e-6 * abs(ref_score))
+
+
+def test_repeated_sample_decodes_at_the_first_band():
+    """The device benchmark's 60 s input (the shipped sample 7 times, 0.5 s of silence after each; 62.55 s)
+    with the shipped int8 model: the default decode keeps its first band (with a 4-nat placement beam it
+    flagged an edge 14 s in, where a hypothesis 43 states ahead of the lagging best one sat at the band's
+    top, and redid the whole decode with 512 states) and equals the exact decode of all S states."""
+    from microalign.audio import load_audio
+    from microalign.frontend import features_from_pcm
+    from microalign.runtime import BackendUnavailableError, frame_scores, load_backend
+    from microalign.text import normalize
+
+    try:
+        scorer = load_backend("tflm")
+    except (BackendUnavailableError, FileNotFoundError) as e:
+        pytest.skip(f"backend tflm unavailable: {e}")
+    assets = Path(microalign.__file__).parent / "assets"
+    pcm = load_audio(assets / "sample.wav")
+    pcm = np.concatenate([np.concatenate([pcm, np.zeros(8000, np.int16)])] * 7)
+    text = " ".join(w.text for w in normalize((assets / "sample.txt").read_text(encoding="utf-8")))
+    words = [scorer.tokens.encode_word(w.text) for w in normalize(" ".join([text] * 7), scorer.tokens)]
+    x = frame_scores(features_from_pcm(pcm), scorer).values
+    assert x.shape[0] == 6256
+    ali = decode(x, words)
+    exact = decode(x, words, band=_core.MAX_BAND, max_band=_core.MAX_BAND)
+    S = 3 * sum(map(len, words)) + len(words) + 1
+    assert exact.band == S > _core.DEFAULT_MAX_BAND
+    assert ali.band == _core.DEFAULT_BAND and ali.edge_free
+    assert (ali.token_spans == exact.token_spans).all() and ali.score == exact.score
+    narrow = decode(x, words, beam=64, max_band=_core.DEFAULT_BAND)    # the former placement beam (4 nats)
+    assert not narrow.edge_free
 
 
 @pytest.mark.slow
@@ -104,6 +137,8 @@ def test_long_recordings_equal_the_exact_viterbi(backend, minutes):
     S = 3 * sum(map(len, words)) + len(words) + 1
     assert exact.band == S and exact.edge_free
     assert ali.edge_free and ali.band < S
+    if minutes == 5:   # the band is placed by the edge check's notion of competitive: no widening (was 512)
+        assert ali.band == _core.DEFAULT_BAND
     assert (ali.token_spans == exact.token_spans).all() and ali.score == exact.score
 
 

@@ -11,7 +11,7 @@
  *   los    int32 [K + 1]             band position of each frame of the segment
  *   smins  int32 [K + 1]             first state that can still finish, per frame of the segment
  * Checkpoint buffer (external RAM):
- *   states uint16 [2 ceil(S/2)]      token id per state, bit 15 = skip allowed into the state
+ *   states uint16 [2 ceil(S/2)]      token id per state, bit 15 = skip allowed into the state or silence
  *   ckpt   int32 [n_ckpt][W + 3]     every K frames: lo, smin, chars after smin, the band's row
  */
 #include "ma_decode_s8.h"
@@ -23,6 +23,9 @@
 #define THRESH (-(3 << 28))
 #define SKIP_FLAG 0x8000u
 #define TOKEN_MASK 0x7FFFu
+/* silence states are SKIP_FLAG | 0, so plain characters are exactly the codes below SKIP_FLAG */
+#define SIL_STATE SKIP_FLAG
+#define IS_CHAR(k) (((k) & TOKEN_MASK) != 0u)
 #define CKPT_HEADER 3
 
 static int32_t ceil_div(int32_t a, int32_t b) { return (a + b - 1) / b; }
@@ -133,7 +136,7 @@ static void advance_smin(const problem *pb, int32_t t, int32_t *smin, int32_t *s
     const int32_t left = pb->n_frames - 1 - t;
     while (*smin_after > left) {
         ++*smin;
-        *smin_after -= (pb->state[*smin] != 0);
+        *smin_after -= IS_CHAR(pb->state[*smin]);
     }
 }
 
@@ -149,13 +152,8 @@ static int32_t row_argmax(const int32_t *row, int32_t w)
     return jb;
 }
 
-/* One frame of the recurrence: row t (cur) from row t-1 (prev, window at lo, first maximum jb).
- * Writes the back-pointer codes to bpr when it is not NULL. Returns lo(t); *jb_out = first
- * maximum of the new row; *dropped is set to 1 when a state within MA_DECODE_DROP_MARGIN of the
- * maximum leaves the band at its bottom, or sits at its top while its successors lie above the new
- * band (a competitive hypothesis the band cannot follow). */
-static int32_t step(const problem *pb, int32_t w, const int32_t *prev, int32_t *cur, int32_t lo, int32_t jb,
-                    int32_t t, int32_t smin, uint32_t *bpr, int32_t *jb_out, int32_t *dropped)
+/* Band placement and edge checks of one frame (see step): returns lo(t) and sets *dropped. */
+static int32_t place(const problem *pb, int32_t w, const int32_t *prev, int32_t lo, int32_t jb, int32_t *dropped)
 {
     const int32_t m = prev[jb];
     int32_t top = w - 1;
@@ -175,61 +173,142 @@ static int32_t step(const problem *pb, int32_t w, const int32_t *prev, int32_t *
             }
         }
     }
+    return lo1;
+}
+
+#if defined(__GNUC__)
+#define MA_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define MA_ALWAYS_INLINE inline
+#endif
+
+/* The states [j, jend) of row t: the recurrence of _core.py (stay, then advance, then skip; a later
+ * candidate wins only if strictly better; clamp; renormalisation by m). p[j] = prev[state lo1 + j].
+ * When with_bp, *word receives one 2-bit code per state (shifted in from the right). Updates
+ * *best_v / *best_j (first maximum). Written for the Cortex-M7's registers: pointers instead of
+ * indices, the clamp as one comparison of b - m, plain characters (codes below SKIP_FLAG) on the
+ * fall-through path. */
+static MA_ALWAYS_INLINE void cells(const uint16_t *state, const int32_t *p, int32_t *cur, const int8_t *row,
+                                   int32_t j, int32_t jend, int32_t m, int32_t pen, uint32_t *word,
+                                   int32_t *best_v_io, int32_t *best_j_io, const int with_bp)
+{
+    int32_t best_v = *best_v_io;
+    int32_t *best_p = 0;
+    uint32_t wd = with_bp ? *word : 0u;
+    const uint16_t *st = state + j;
+    const int32_t *pp = p + j;
+    int32_t *cp = cur + j;
+    int32_t x1 = pp[-1]; /* prev[s - 1]: carried over, one load per state */
+    /* one state: X0 = prev[s] (loaded), X1 = prev[s - 1] (carried) */
+#define MA_DECODE_CELL(X1, X0)                                                                                       \
+    do {                                                                                                             \
+        uint32_t k = *st++;                                                                                          \
+        X0 = *pp++;                                                                                                  \
+        int32_t b = X0;                                                                                              \
+        uint32_t code = 0;                                                                                           \
+        if (k < SKIP_FLAG) { /* plain character: stay or advance */                                                 \
+            if (X1 > b) {                                                                                            \
+                b = X1;                                                                                              \
+                code = 1;                                                                                            \
+            }                                                                                                        \
+        } else {                                                                                                     \
+            if (k == SIL_STATE) { /* silence: stay or advance (entering it costs pen) */                            \
+                if (X1 - pen > b) {                                                                                  \
+                    b = X1 - pen;                                                                                    \
+                    code = 1;                                                                                        \
+                }                                                                                                    \
+            } else { /* first character of w_2..w_n: stay, advance or skip sil_{i-1} */                             \
+                const int32_t x2 = pp[-3];                                                                           \
+                if (X1 > b) {                                                                                        \
+                    b = X1;                                                                                          \
+                    code = 1;                                                                                        \
+                }                                                                                                    \
+                if (x2 > b) {                                                                                        \
+                    b = x2;                                                                                          \
+                    code = 2;                                                                                        \
+                }                                                                                                    \
+            }                                                                                                        \
+            k &= TOKEN_MASK;                                                                                         \
+        }                                                                                                            \
+        const int32_t c = b - m; /* b < m - CLAMP: unreachable */                                                   \
+        const int32_t v = c < -MA_DECODE_CLAMP ? NEG : c + row[k];                                                   \
+        if (v > best_v) {                                                                                            \
+            best_v = v;                                                                                              \
+            best_p = cp;                                                                                             \
+        }                                                                                                            \
+        *cp++ = v;                                                                                                   \
+        if (with_bp) {                                                                                               \
+            wd = (wd << 2) | code;                                                                                   \
+        }                                                                                                            \
+    } while (0)
+    /* two states per iteration: the carried value changes register instead of being copied */
+    for (int32_t n = (jend - j) >> 1; n > 0; --n) {
+        int32_t xa, xb;
+        MA_DECODE_CELL(x1, xa);
+        MA_DECODE_CELL(xa, xb);
+        x1 = xb;
+    }
+    if ((jend - j) & 1) {
+        int32_t xa;
+        MA_DECODE_CELL(x1, xa);
+        (void)xa;
+    }
+#undef MA_DECODE_CELL
+    if (best_p != 0) {
+        *best_v_io = best_v;
+        *best_j_io = (int32_t)(best_p - cur);
+    }
+    if (with_bp) {
+        *word = wd;
+    }
+}
+
+/* One frame of the recurrence: row t (cur) from row t-1 (prev, window at lo, first maximum jb).
+ * Returns lo(t); *jb_out = first maximum of the new row; *dropped is set to 1 when a state within
+ * MA_DECODE_DROP_MARGIN of the maximum leaves the band at its bottom, or sits at its top while its
+ * successors lie above the new band (a competitive hypothesis the band cannot follow). The forward
+ * pass (step_fwd) keeps no back-pointers; the traceback's replay (step_bp) writes the 2-bit codes of
+ * the row to bpr. */
+static int32_t step_fwd(const problem *pb, int32_t w, const int32_t *prev, int32_t *cur, int32_t lo, int32_t jb,
+                        int32_t t, int32_t smin, int32_t *jb_out, int32_t *dropped)
+{
+    const int32_t m = prev[jb];
+    const int32_t lo1 = place(pb, w, prev, lo, jb, dropped);
     int32_t j0 = smin - lo1;
     j0 = j0 < 0 ? 0 : (j0 > w ? w : j0);
-    const int32_t lim = m - MA_DECODE_CLAMP;
-    const int32_t pen = pb->pen;
-    const int8_t *row = pb->scores + (int32_t)t * pb->n_cols;
+    for (int32_t j = 0; j < j0; ++j) {
+        cur[j] = NEG;
+    }
+    int32_t best_v = NEG, best_j = 0;
+    cells(pb->state + lo1, prev + (lo1 - lo), cur, pb->scores + (int32_t)t * pb->n_cols, j0, w, m, pb->pen, 0,
+          &best_v, &best_j, 0);
+    *jb_out = best_j;
+    return lo1;
+}
+
+static int32_t step_bp(const problem *pb, int32_t w, const int32_t *prev, int32_t *cur, int32_t lo, int32_t jb,
+                       int32_t t, int32_t smin, uint32_t *bpr, int32_t *jb_out, int32_t *dropped)
+{
+    const int32_t m = prev[jb];
+    const int32_t lo1 = place(pb, w, prev, lo, jb, dropped);
+    int32_t j0 = smin - lo1;
+    j0 = j0 < 0 ? 0 : (j0 > w ? w : j0);
     const uint16_t *state = pb->state + lo1;
-    int32_t best_v = NEG;
-    int32_t best_j = 0;
+    const int32_t *p = prev + (lo1 - lo);
+    const int8_t *row = pb->scores + (int32_t)t * pb->n_cols;
+    int32_t best_v = NEG, best_j = 0;
     for (int32_t jw = 0; jw < w; jw += 16) {
         const int32_t jend = jw + 16 < w ? jw + 16 : w;
-        uint32_t word = 0; /* codes are shifted in from the right: state jw + i ends at bits 30 - 2 i */
+        uint32_t word = 0; /* state jw + i ends at bits 30 - 2 i */
         int32_t j = jw;
         for (; j < jend && j < j0; ++j) {
             cur[j] = NEG;
             word <<= 2;
         }
-        const int32_t *p = prev + d + j;
-        int32_t x1 = p[-1]; /* prev[s - 1]: carried over, one load per state */
-        for (; j < jend; ++j, ++p) {
-            const uint32_t k = state[j];
-            const int32_t x0 = p[0];
-            int32_t b = x0;
-            word <<= 2;
-            if (k - 1u < TOKEN_MASK) { /* plain character: stay or advance */
-                if (x1 > b) {
-                    b = x1;
-                    word |= 1u;
-                }
-            } else if (k == 0) { /* silence: stay or advance (entering it costs pen) */
-                if (x1 - pen > b) {
-                    b = x1 - pen;
-                    word |= 1u;
-                }
-            } else { /* first character of w_2..w_n: stay, advance or skip sil_{i-1} */
-                const int32_t x2 = p[-2];
-                if (x1 > b) {
-                    b = x1;
-                    word |= 1u;
-                }
-                if (x2 > b) {
-                    b = x2;
-                    word = (word & ~3u) | 2u;
-                }
-            }
-            b = b < lim ? NEG : b - m + row[k & TOKEN_MASK];
-            cur[j] = b;
-            if (b > best_v) {
-                best_v = b;
-                best_j = j;
-            }
-            x1 = x0;
+        if (j < jend) {
+            cells(state, p, cur, row, j, jend, m, pb->pen, &word, &best_v, &best_j, 1);
         }
-        if (bpr != 0) {
-            bpr[jw >> 4] = word << (2 * (16 - (jend - jw)));
-        }
+        bpr[jw >> 4] = word << (2 * (16 - (jend - jw)));
     }
     *jb_out = best_j;
     return lo1;
@@ -298,7 +377,7 @@ static int32_t decode_band(const problem *pb, int32_t w, int32_t interval, const
         prev = cur;
         cur = tmp;
         advance_smin(pb, t + 1, &smin, &smin_after);
-        lo = step(pb, w, prev, cur, lo, jb, t + 1, smin, 0, &jb, &dropped);
+        lo = step_fwd(pb, w, prev, cur, lo, jb, t + 1, smin, &jb, &dropped);
     }
 
     /* ---- end state: last character unless sil_n is strictly better ---- */
@@ -324,7 +403,7 @@ static int32_t decode_band(const problem *pb, int32_t w, int32_t interval, const
     }
     int32_t edge_free = !dropped;
     int32_t nsil = (s == n_states - 1) ? n_words + 1 : n_words; /* silence states <= s */
-    if (pb->state[s] != 0) {
+    if (IS_CHAR(pb->state[s])) {
         out->token_end[s - nsil] = n_frames;
     }
     for (int32_t c = last / interval; c >= 0; --c) {
@@ -346,7 +425,7 @@ static int32_t decode_band(const problem *pb, int32_t w, int32_t interval, const
                 prev = cur;
                 cur = tmp;
                 advance_smin(pb, a0 + 1 + i, &smin, &smin_after);
-                lo = step(pb, w, prev, cur, lo, jb, a0 + 1 + i, smin, bp + i * stride, &jb, &dropped);
+                lo = step_bp(pb, w, prev, cur, lo, jb, a0 + 1 + i, smin, bp + i * stride, &jb, &dropped);
                 los[i + 1] = lo;
                 smins[i + 1] = smin;
             }
@@ -354,7 +433,7 @@ static int32_t decode_band(const problem *pb, int32_t w, int32_t interval, const
         for (int32_t t = b0; t > a0; --t) {
             const uint32_t k = pb->state[s];
             const int8_t *row = pb->scores + (int32_t)t * pb->n_cols;
-            if (k != 0) {
+            if (IS_CHAR(k)) {
                 const int32_t fm = frame_max ? frame_max[t] : row_max8(row, pb->n_cols);
                 out->word_score_sum[nsil - 1] += (int32_t)row[k & TOKEN_MASK] - fm;
             }
@@ -365,19 +444,19 @@ static int32_t decode_band(const problem *pb, int32_t w, int32_t interval, const
             /* edge check of the transition t-1 -> t (see _core.touches_edge) */
             const int32_t hi = los[i] + w - 1, lo_prev = los[i - 1], sm = smins[i - 1];
             if (hi < n_states - 1 &&
-                (p + 1 > hi || (p + 2 < n_states && (pb->state[p + 2] & SKIP_FLAG) && p + 2 > hi))) {
+                (p + 1 > hi || (p + 2 < n_states && pb->state[p + 2] > SKIP_FLAG && p + 2 > hi))) {
                 edge_free = 0;
             }
-            if ((s - 1 >= sm && s - 1 < lo_prev) || ((k & SKIP_FLAG) && s - 2 >= sm && s - 2 < lo_prev)) {
+            if ((s - 1 >= sm && s - 1 < lo_prev) || (k > SKIP_FLAG && s - 2 >= sm && s - 2 < lo_prev)) {
                 edge_free = 0;
             }
             if (code != 0) {
-                if (k != 0) {
+                if (IS_CHAR(k)) {
                     out->token_start[s - nsil] = t;
                 }
-                nsil -= (k == 0) + (code == 2);
+                nsil -= !IS_CHAR(k) + (code == 2);
                 s = p;
-                if (pb->state[s] != 0) {
+                if (IS_CHAR(pb->state[s])) {
                     out->token_end[s - nsil] = t;
                 }
             }
@@ -385,7 +464,7 @@ static int32_t decode_band(const problem *pb, int32_t w, int32_t interval, const
     }
     {   /* frame 0 */
         const uint32_t k = pb->state[s];
-        if (k != 0) {
+        if (IS_CHAR(k)) {
             const int32_t fm = frame_max ? frame_max[0] : row_max8(pb->scores, pb->n_cols);
             out->word_score_sum[nsil - 1] += (int32_t)pb->scores[k & TOKEN_MASK] - fm;
             out->token_start[s - nsil] = 0;
@@ -482,12 +561,12 @@ int32_t ma_decode_s8(const ma_decode_s8_params *params,
     uint16_t *state = (uint16_t *)checkpoints;
     {
         int32_t s = 0, c = 0;
-        state[s++] = 0;
+        state[s++] = SIL_STATE;
         for (int32_t i = 0; i < n_words; ++i) {
             for (int32_t k = 0; k < word_lengths[i]; ++k, ++c) {
                 state[s++] = (uint16_t)((uint32_t)token_ids[c] | ((i > 0 && k == 0) ? SKIP_FLAG : 0u));
             }
-            state[s++] = 0;
+            state[s++] = SIL_STATE;
         }
     }
     int32_t *ckpt = (int32_t *)checkpoints + ceil_div(n_states, 2);

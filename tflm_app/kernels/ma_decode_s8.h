@@ -51,7 +51,7 @@
  * Memory (W = min(max_band, S), K = checkpoint_interval):
  *     scratch    (SRAM)     8 (W + 4) + 4 K ceil(W / 16) + 8 (K + 1)             bytes, any T
  *     checkpoint (external) 4 ceil(S / 2) + 4 (floor((T - 1) / K) + 1) (W + 3)   bytes
- * Defaults W 256 -> max 1024, K 128: scratch 42,024 bytes (<= 48 KB) at any length; checkpoints
+ * Defaults W 128 -> max 1024, K 128: scratch 42,024 bytes (<= 48 KB) at any length; checkpoints
  * 32 bytes per frame (13.6 KB for 10 s, 223 KB for 60 s, 11.8 MB for 60 min of LJ Speech). On the
  * STM32H743 the checkpoint buffer lives in FMC SDRAM, on QEMU mps2-an500 in PSRAM (0x60000000).
  *
@@ -90,10 +90,10 @@ extern "C" {
 #define MA_DECODE_MAX_INTERVAL 65536
 /* Defaults (used when the parameter is 0); microalign.decode._core holds the same values
  * (tests/test_decode_c.py checks they agree). */
-#define MA_DECODE_DEFAULT_BAND 256
+#define MA_DECODE_DEFAULT_BAND 128
 #define MA_DECODE_DEFAULT_MAX_BAND 1024
 #define MA_DECODE_DEFAULT_INTERVAL 128
-#define MA_DECODE_DEFAULT_BEAM 64 /* 4 nats at the int8 LOG_SOFTMAX scale 1/16 */
+#define MA_DECODE_DEFAULT_BEAM 1024 /* 64 nats at the int8 LOG_SOFTMAX scale 1/16 (= MA_DECODE_DROP_MARGIN) */
 /* Renormalisation: a state more than this below the previous frame's best becomes unreachable. */
 #define MA_DECODE_CLAMP (1 << 29)
 /* Edge check: a state within this of the frame's best leaving the band at its bottom (64 nats). */

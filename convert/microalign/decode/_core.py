@@ -39,7 +39,20 @@ path that is not yet competitive but runs ahead (with only 2 states of room,
 as before this decoder, such paths were cut: the optimum was lost at the top
 edge on synthetic speech), everything else is history (a noisy model makes
 the best partial path run ahead of the true one, so lagging hypotheses
-matter more than room ahead). States that cannot reach
+matter more than room ahead). *Competitive* is the same notion for placing
+the band and for checking it: the default ``beam`` equals the edge check's
+``drop_margin`` (1024 int8 units, 64 nats). With a 4-nat beam (before) the
+band ignored a hypothesis running 30-45 states ahead of a lagging best one
+until it was within 4 nats: on the shipped sample repeated 7 times (62.55 s),
+14.0 s in, the best partial path held the ``o`` of *bought* for 26 frames
+while a path at *the crown*, 43 states ahead, closed in from 117 to 13 nats
+and sat at the 256-state band's top with its successors outside, so the edge
+check fired and the whole decode was redone with 512 states (it had not lost
+the optimum); 5 minutes of LJ Speech widened to 512 the same way. With the
+64-nat beam the band keeps such a hypothesis ``W/8 + 2`` states below its top,
+and bands of 96 to 256 states decode both, and 60 s of LJ Speech, edge-free
+and equal to the exact Viterbi (int8 and float), so the first band is 128.
+States that cannot reach
 the end any more (fewer frames left than characters after them) are
 unreachable by definition. Because ``lo(t+1) <= best`` and both ``best`` and
 its next character state lie in the next window, a reachable state that can
@@ -60,7 +73,7 @@ segment's last frame to its first. Memory, with ``W`` the widest band tried
 
 (two int32 rows with guards, one segment of packed back-pointers, the
 segment's window positions and ``smin``; a 16-bit state table and the int32
-checkpoints). The scratch does not depend on ``T``. Defaults: ``W`` = 256
+checkpoints). The scratch does not depend on ``T``. Defaults: ``W`` = 128
 widened up to 1024, ``K`` = 128, i.e. 42,024 bytes of SRAM at any length
 (<= 48 KB) and checkpoints of 32 bytes per frame: 13.6 KB for 10 s (``S`` <
 1024: ``W = S``), 223 KB for 60 s, 11.8 MB for 60 min (measured ``S`` of LJ
@@ -95,12 +108,13 @@ and the aligned one), and tighter bounds need the backward scores of the
 whole graph, i.e. the full ``T x S`` computation the band avoids. Instead the
 tests compare the banded decoders with an unbounded exact Viterbi on every
 test recording (tests/test_decode.py, tests/test_decode_long.py). Measured on
-real model outputs (LJ Speech clips concatenated, int8 and float): 1, 5 and
-13 minutes equal the exact Viterbi with the defaults (band 512 after one
-widening from 5 minutes on), while bands of 64 and 128 lose the optimum there
-and are flagged (not edge-free); 60 minutes decode edge-free at band 512. On
+real model outputs (LJ Speech clips concatenated, int8 and float): 1 and 5
+minutes equal the exact Viterbi with the defaults at the first band, 128 (with
+the former 4-nat beam: 1, 5 and 13 minutes equal with the defaults of then,
+band 512 after one widening from 5 minutes on, while bands of 64 and 128 lost
+the optimum there and were flagged; 60 minutes decoded edge-free at band 512). On
 deliberately poor synthetic models (frame accuracy far below a trained
-model's, 2 s pauses) a 256-state band loses the optimum on 8 of 12
+model's, 2 s pauses; measured with the former 4-nat beam) a 256-state band lost the optimum on 8 of 12
 utterances, and every one of them is flagged.
 
 **Arithmetic** (integer decoder and C kernel). Every frame is renormalised:
@@ -135,10 +149,10 @@ MAX_VOCAB = 32768         # score columns: 15-bit token id + skip flag per state
 MIN_BAND = 3              # the window proof needs W >= 3
 MAX_BAND = 65536
 MAX_INTERVAL = 65536
-DEFAULT_BAND = 256        # band=0 (auto): the first band tried
+DEFAULT_BAND = 128        # band=0 (auto): the first band tried
 DEFAULT_MAX_BAND = 1024   # max_band=0 (auto): widest band of a retry (scratch 42,024 B)
 DEFAULT_INTERVAL = 128    # checkpoint_interval=0 (auto): K frames per checkpoint
-DEFAULT_BEAM = 64         # window placement beam, int8 score units (4 nats at scale 1/16)
+DEFAULT_BEAM = 1024       # window placement beam, int8 score units (64 nats at scale 1/16) = DROP_MARGIN_INT
 DROP_MARGIN_INT = 1024    # a state this close to the frame's best leaving the band is an edge touch (64 nats)
 MAX_BEAM = 1 << 20
 NEG_INT = -(1 << 30)      # unreachable states in the integer decoder

@@ -53,7 +53,7 @@ def viterbi_align(log_probs, words: Sequence[Sequence[int]], *, silence_penalty:
             (e.g. :func:`microalign.text.tokens.encode_words`); strings are encoded.
         silence_penalty: subtracted from the path score for every silence state entered
             (including starting in the leading silence); positive values discourage pauses.
-        band: first band (states kept per frame, see :mod:`._core`), ``0`` = auto (256), as in the
+        band: first band (states kept per frame, see :mod:`._core`), ``0`` = auto (128), as in the
             integer decoder; ``None`` = all states (the exact full Viterbi, memory ``O(T S / K)``).
         max_band: widest band tried when the path touches its band's edge (``0`` = auto, 1024).
         checkpoint_interval: frames between checkpoints (``0`` = auto, 128).

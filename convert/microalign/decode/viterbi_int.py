@@ -17,7 +17,7 @@ scores). Memory, ``W`` the widest band tried (``max_band``, capped at ``S``),
     scratch    (SRAM, any T)   8 (W + 4) + 4 K ceil(W/16) + 8 (K + 1)        bytes  (scratch_bytes)
     checkpoint (external RAM)  4 ceil(S/2) + 4 (floor((T-1)/K) + 1) (W + 3)   bytes  (checkpoint_bytes)
 
-With the defaults (W 256 widened up to 1024, K 128): 42,024 bytes of scratch at
+With the defaults (W 128 widened up to 1024, K 128): 42,024 bytes of scratch at
 any length; checkpoints of 32 bytes per frame (13.6 KB for 10 s, 223 KB for
 60 s, 11.8 MB for 60 min), see :mod:`._core` for the trade-offs.
 
@@ -95,7 +95,7 @@ def viterbi_align_int(scores, words: Sequence[Sequence[int]], *, silence_penalty
             transcript's columns (:func:`._core.compact`).
         words: one sequence of token ids (``1..V-1``) per word; strings are encoded.
         silence_penalty: int, ``|p| <= 1024``, subtracted per silence state entered.
-        band: first band (states kept per frame), ``0`` = auto (256), otherwise ``>= 3``.
+        band: first band (states kept per frame), ``0`` = auto (128), otherwise ``>= 3``.
         max_band: widest band tried when the path touches the band's edge (``0`` = auto, 1024;
             ``<= band``: no retry). The result says whether its path is ``edge_free``.
         checkpoint_interval: frames between checkpoints ``K`` (``0`` = auto, 128).
