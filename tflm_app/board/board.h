@@ -15,7 +15,8 @@
  *
  * Memory placement (the STM32H743 plan, also used on QEMU by the linker script of each board):
  * MA_IN_DTCM (stacks, small state), MA_IN_AXISRAM (TFLM arena, frontend and decode scratch),
- * MA_IN_SRAM123 (staging buffers for the weights, DMA-reachable), MA_IN_EXTRAM (audio, frame
+ * MA_IN_SRAM123 (DMA-reachable, non-cacheable on the H743; the weight staging buffer now lives at the
+ * end of the TFLM arena in AXI SRAM, sized from the model at start-up), MA_IN_EXTRAM (audio, frame
  * scores of long recordings; NOLOAD, not zeroed).
  */
 #ifndef MA_BOARD_H

@@ -4,7 +4,7 @@
  * 64 KB per request (CBNDTR.BNDT), larger copies are chained block by block in ma_h743_mdma_wait.
  * Word transfers when source, destination and length are multiples of 4, else bytes; 128-byte buffer
  * transfers (TLEN). Source/destination in the TCMs go through the AHBS bus (CTBR.SBUS/DBUS).
- * Caches: SRAM1-3 (the staging buffers) are non-cacheable (h743_mpu_cache.c) and need nothing; a source in
+ * Caches: SRAM1-3 is non-cacheable (h743_mpu_cache.c) and needs nothing; a source in
  * cacheable memory (AXI SRAM, SDRAM) is cleaned before the start, a cacheable destination is cleaned and
  * invalidated before and invalidated after (callers should keep such destinations 32-byte aligned). */
 #include "board_stm32h743.h"

@@ -7,8 +7,9 @@
  *                         beyond the flash (AN4760: a speculative read of an absent address stalls the bus)
  *   1  0x90000000 128 MB  the NOR flash (64 MB single-flash): normal, write-through, read-only, XN --
  *                         XIP weights through the D-cache; nothing writes it, so no maintenance
- *   2  0x30000000 512 KB  SRAM1-3 (288 KB used): normal, NON-cacheable, shareable, XN -- the MDMA staging
- *                         buffers: CPU and MDMA see the same bytes without cache maintenance
+ *   2  0x30000000 512 KB  SRAM1-3 (288 KB used): normal, NON-cacheable, shareable, XN -- DMA-shared data:
+ *                         CPU and MDMA see the same bytes without cache maintenance (the weight staging
+ *                         buffer is in the cacheable AXI SRAM arena; h743_mdma.c maintains its lines)
  *   3  SDRAM 32 MB        normal, write-back write-allocate, XN (the default map would make it Device
  *                         memory: no unaligned access, no cache)
  * AXI SRAM and the TCMs keep the default map (AXI SRAM write-back cacheable; TCMs are never cached).
