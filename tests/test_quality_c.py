@@ -197,7 +197,7 @@ def test_cases_exercise_every_check(vectors):
     # the cut audio and the other text draw warnings
     assert results[0].flags == [] and min(results[0].q4) > 0 and len(set(results[0].q4)) > 5
     i = cases[1]["words"].index("banana")
-    assert results[1].q4[i] == min(results[1].q4) < 100 < min(results[1].q4[:i] + results[1].q4[i + 1:])
+    assert results[1].q4[i] < min(results[1].q4[:i] + results[1].q4[i + 1:]) and results[1].q4[i] < 1000
     assert {"text_too_long", "squeezed_words"} <= {f.code for f in results[2].flags}
     # skip_gain: both signs and the clip (no path without the word fits) reach the C twin
     from microalign.quality.features import FEATURES

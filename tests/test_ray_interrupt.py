@@ -40,7 +40,10 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(tmp_path, how):
     cmd = [sys.executable, "-c", "from microalign.cli import main; main()", "align", str(corpus), str(out),
            "--backend", "tflite", *how]
     # a new session, as a terminal's foreground job: Ctrl-C sends SIGINT to the whole process group
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    # with SIGINT at its default even where this test runs with it ignored (pytest-xdist workers): a
+    # Python started with SIGINT ignored keeps ignoring it, as the CLI under nohup should
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         t0 = time.monotonic()
         while not list(out.glob("*.TextGrid")):

@@ -175,7 +175,7 @@ const char* PlanStaging(const tflite::Model* model, uint8_t* arena, uint32_t* ar
   return nullptr;
 }
 #else
-#define MA_OP(add, reg) r.add()
+#define MA_OP(add, reg) r.add(reg())  // the registration given, so our own LOG_SOFTMAX runs here too
 #endif
 
 void AddOps(Resolver& r) {
