@@ -15,46 +15,12 @@
  * subtraction MBQM(...) - L the threshold keeps it in range: no passing element overflowed in a
  * sweep of 3,000 input scales). */
 #include "ma_log_softmax_s8.h"
+#include "ma_fixedpoint.h"
 
 #include <stddef.h>
 
 /* ------------------------------------------------------------------------
- * gemmlowp / TFLite integer primitives (int32, as gemmlowp's scalar code) */
-/* SaturatingRoundingDoublingHighMul: gemmlowp's nudge and truncating division by 2^31 equal
- * floor((a*b + 2^30) / 2^31), an arithmetic shift. */
-static int32_t ma_srdhm(int32_t a, int32_t b) {
-  if (a == b && a == INT32_MIN) return INT32_MAX;
-  return (int32_t)(((int64_t)a * (int64_t)b + (1ll << 30)) >> 31);
-}
-
-/* RoundingDivideByPOT, 0 <= exponent <= 31. */
-static inline int32_t ma_rdbpot(int32_t x, int exponent) {
-  const int32_t mask = (int32_t)((1u << exponent) - 1u);
-  const int32_t remainder = x & mask;
-  const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)x >> 31);
-  return (x >> exponent) + (remainder > threshold ? 1 : 0);
-}
-
-/* x * 2^shift wrapped to 32 bits (TFLM's int32 x * (1 << shift)). */
-static int32_t ma_shl_wrap(int32_t x, int shift) { return (int32_t)((uint32_t)x << shift); }
-
-/* MultiplyByQuantizedMultiplier(int32 x, multiplier >= 0, shift), double rounding. */
-static int32_t ma_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
-  const int left = shift > 0 ? shift : 0;
-  const int right = shift > 0 ? 0 : -shift;
-  return ma_rdbpot(ma_srdhm(ma_shl_wrap(x, left), multiplier), right);
-}
-
-/* SaturatingRoundingMultiplyByPOTParam / SaturatingRoundingMultiplyByPOT<e> for 0 <= e <= 31. */
-static int32_t ma_sat_shl(int32_t x, int e) {
-  int32_t threshold;
-  if (e == 0) return x;
-  threshold = (int32_t)((1u << (31 - e)) - 1u);
-  if (x > threshold) return INT32_MAX;
-  if (x < -threshold) return INT32_MIN;
-  return ma_shl_wrap(x, e);
-}
-
+ * Integer helpers (the gemmlowp / TFLite primitives: ma_fixedpoint.h) */
 static int32_t ma_sat_add(int32_t a, int32_t b) {
   const int64_t s = (int64_t)a + (int64_t)b;
   return s > INT32_MAX ? INT32_MAX : (s < INT32_MIN ? INT32_MIN : (int32_t)s);
@@ -63,70 +29,6 @@ static int32_t ma_sat_add(int32_t a, int32_t b) {
 static int32_t ma_sat_sub(int32_t a, int32_t b) {
   const int64_t s = (int64_t)a - (int64_t)b;
   return s > INT32_MAX ? INT32_MAX : (s < INT32_MIN ? INT32_MIN : (int32_t)s);
-}
-
-/* gemmlowp's plain FixedPoint + and - (wrapping on two's-complement hardware). */
-static int32_t ma_add_wrap(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
-static int32_t ma_sub_wrap(int32_t a, int32_t b) { return (int32_t)((uint32_t)a - (uint32_t)b); }
-
-static int32_t ma_rounding_half_sum(int32_t a, int32_t b) {
-  const int64_t sum = (int64_t)a + (int64_t)b;
-  const int64_t sign = sum >= 0 ? 1 : -1;
-  return (int32_t)((sum + sign) / 2);
-}
-
-/* gemmlowp one_over_one_plus_x_for_x_in_0_1 (Q0.31 in and out). */
-static int32_t ma_one_over_one_plus_x(int32_t a) {
-  const int32_t half_denominator = ma_rounding_half_sum(a, INT32_MAX);
-  int32_t x = ma_add_wrap(1515870810, ma_srdhm(half_denominator, -1010580540)); /* Q2.29 */
-  int i;
-  for (i = 0; i < 3; ++i) {
-    const int32_t one_minus = ma_sub_wrap(1 << 29, ma_srdhm(half_denominator, x));
-    x = ma_add_wrap(x, ma_sat_shl(ma_srdhm(x, one_minus), 2));
-  }
-  return ma_sat_shl(x, 1);
-}
-
-static int ma_clz32(uint32_t x) {
-#if defined(__GNUC__) || defined(__clang__)
-  return x ? __builtin_clz(x) : 32;
-#else
-  int n = 0;
-  if (!x) return 32;
-  while (!(x & 0x80000000u)) {
-    x <<= 1;
-    ++n;
-  }
-  return n;
-#endif
-}
-
-/* gemmlowp exp_on_interval_between_negative_one_quarter_and_0_excl */
-static int32_t ma_exp_quarter(int32_t a) {
-  const int32_t constant_term = 1895147668;
-  const int32_t one_third = 715827883;
-  const int32_t x = ma_add_wrap(a, 1 << 28);
-  const int32_t x2 = ma_srdhm(x, x);
-  const int32_t x3 = ma_srdhm(x2, x);
-  const int32_t x4 = ma_srdhm(x2, x2);
-  const int32_t x4_over_4 = ma_rdbpot(x4, 2);
-  const int32_t poly = ma_rdbpot(ma_add_wrap(ma_srdhm(ma_add_wrap(x4_over_4, x3), one_third), x2), 1);
-  return ma_add_wrap(constant_term, ma_srdhm(constant_term, ma_add_wrap(x, poly)));
-}
-
-/* gemmlowp exp_on_negative_values for FixedPoint<int32, 5> (a <= 0); result Q0.31. */
-static int32_t ma_exp_on_negative_values_q5(int32_t a) {
-  static const int32_t multipliers[7] = {1672461947, 1302514674, 790015084, 290630308,
-                                         39332535,   720401,     242};
-  const int32_t one_quarter = 1 << 24;
-  const int32_t a_mod = (a & (one_quarter - 1)) - one_quarter;
-  int32_t result = ma_exp_quarter(ma_sat_shl(a_mod, 5));
-  const int32_t remainder = ma_sub_wrap(a_mod, a);
-  int e;
-  for (e = -2; e <= 4; ++e) {
-    if (remainder & (int32_t)(1u << (26 + e))) result = ma_srdhm(result, multipliers[e + 2]);
-  }
-  return a == 0 ? INT32_MAX : result;
 }
 
 /* TFLM log_x_for_x_greater_than_or_equal_to_1_impl<OutputIntegerBits 5, InputIntegerBits 12>. */
@@ -162,23 +64,7 @@ int32_t ma_log_softmax_s8_log_q5(int32_t z_a) {
 }
 
 /* ------------------------------------------------------------------------
- * Prepare: no libm (frexp and round of finite positive doubles, exact) */
-static int ma_isfinite(double x) { return x == x && x - x == 0.0; }
-
-static double ma_frexp(double x, int *e) { /* x > 0, finite: x = m * 2^e, m in [0.5, 1) */
-  int n = 0;
-  while (x >= 1.0) {
-    x *= 0.5;
-    ++n;
-  }
-  while (x < 0.5) {
-    x *= 2.0;
-    --n;
-  }
-  *e = n;
-  return x;
-}
-
+ * Prepare */
 /* QuantizeMultiplier(double) for 0 < real < 2^31 (TFLITE_SINGLE_ROUNDING unset). */
 static void ma_quantize_multiplier(double real, int32_t *multiplier, int32_t *shift) {
   int sh = 0;
