@@ -106,9 +106,6 @@ static inline int32_t ma_clamp_s8(int32_t x) {
  * Prepare */
 /* QuantizeMultiplier(double): frexp, q * 2^31 rounded half away from zero (std::round). */
 static int32_t ma_quantize_multiplier(double real, int32_t *multiplier, int32_t *shift) {
-  int sh = 0;
-  double q;
-  int64_t q_fixed;
   if (!(real >= 0.0) || !ma_isfinite(real)) return MA_ATTENTION_S8_ERR_QUANT;
   if (real == 0.0) {
     *multiplier = 0;
@@ -116,20 +113,7 @@ static int32_t ma_quantize_multiplier(double real, int32_t *multiplier, int32_t 
     return MA_ATTENTION_S8_OK;
   }
   if (real < 1e-30 || real > 1e30) return MA_ATTENTION_S8_ERR_QUANT;
-  q = ma_frexp(real, &sh);
-  q_fixed = (int64_t)(q * 2147483648.0 + 0.5); /* q > 0: truncation of x + 0.5 = round */
-  if (q_fixed > (1ll << 31)) return MA_ATTENTION_S8_ERR_QUANT;
-  if (q_fixed == (1ll << 31)) {
-    q_fixed /= 2;
-    ++sh;
-  }
-  if (sh < -31) {
-    sh = 0;
-    q_fixed = 0;
-  }
-  if (q_fixed > INT32_MAX) return MA_ATTENTION_S8_ERR_QUANT;
-  *multiplier = (int32_t)q_fixed;
-  *shift = sh;
+  ma_quantize_multiplier_pos(real, multiplier, shift);
   return MA_ATTENTION_S8_OK;
 }
 

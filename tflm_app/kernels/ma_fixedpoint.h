@@ -133,4 +133,23 @@ static inline double ma_frexp(double x, int *e) { /* x > 0, finite: x = m * 2^e,
   return x;
 }
 
+/* TFLite's QuantizeMultiplier(double) for a finite real > 0 (TFLITE_SINGLE_ROUNDING unset):
+ * frexp, q * 2^31 rounded half away from zero (std::round; q > 0), 2^31 carried into the shift, and
+ * multipliers below 2^-31 flushed to zero. */
+static inline void ma_quantize_multiplier_pos(double real, int32_t *multiplier, int32_t *shift) {
+  int sh = 0;
+  const double q = ma_frexp(real, &sh);
+  int64_t q_fixed = (int64_t)(q * 2147483648.0 + 0.5);
+  if (q_fixed == (1ll << 31)) {
+    q_fixed /= 2;
+    ++sh;
+  }
+  if (sh < -31) {
+    sh = 0;
+    q_fixed = 0;
+  }
+  *multiplier = (int32_t)q_fixed;
+  *shift = sh;
+}
+
 #endif /* MA_FIXEDPOINT_H */

@@ -65,23 +65,6 @@ int32_t ma_log_softmax_s8_log_q5(int32_t z_a) {
 
 /* ------------------------------------------------------------------------
  * Prepare */
-/* QuantizeMultiplier(double) for 0 < real < 2^31 (TFLITE_SINGLE_ROUNDING unset). */
-static void ma_quantize_multiplier(double real, int32_t *multiplier, int32_t *shift) {
-  int sh = 0;
-  const double q = ma_frexp(real, &sh);
-  int64_t q_fixed = (int64_t)(q * 2147483648.0 + 0.5); /* q > 0: std::round */
-  if (q_fixed == (1ll << 31)) {
-    q_fixed /= 2;
-    ++sh;
-  }
-  if (sh < -31) {
-    sh = 0;
-    q_fixed = 0;
-  }
-  *multiplier = (int32_t)q_fixed;
-  *shift = sh;
-}
-
 int32_t ma_log_softmax_s8_params_init(ma_log_softmax_s8_params *p, float input_scale) {
   double real;
   int32_t m, ls, rm, rs;
@@ -92,12 +75,12 @@ int32_t ma_log_softmax_s8_params_init(ma_log_softmax_s8_params *p, float input_s
   real = (double)input_scale * 67108864.0; /* 2^26 */
   if (real > 2147483647.0) real = 2147483647.0;
   if (!(real > 1.0)) return MA_ERR_QUANT; /* TFLM: CHECK_GT(multiplier, 1) aborts */
-  ma_quantize_multiplier(real, &m, &ls);  /* 1 <= ls <= 31 */
+  ma_quantize_multiplier_pos(real, &m, &ls);  /* 1 <= ls <= 31 */
   if (ls < 1 || ls > 31 || m <= 0) return MA_ERR_QUANT;
   /* reverse scaling: (1 << (31 - ls)) / m in (0, 1), QuantizeMultiplierSmallerThanOneExp */
   real = (double)(1ll << (31 - ls)) / (double)m;
   if (!(real > 0.0 && real < 1.0)) return MA_ERR_QUANT;
-  ma_quantize_multiplier(real, &rm, &rs);
+  ma_quantize_multiplier_pos(real, &rm, &rs);
   if (rs > 0) return MA_ERR_QUANT;
   p->input_multiplier = m;
   p->input_left_shift = ls;

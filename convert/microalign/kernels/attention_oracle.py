@@ -33,9 +33,7 @@ Header layout (all arrays ``static const``; ``N`` = case number)::
 """
 from __future__ import annotations
 
-import argparse
 import copy
-import hashlib
 import os
 import shutil
 import tempfile
@@ -47,6 +45,7 @@ import numpy as np
 from ..export import flatbuffer as fbk
 from ..export.flatbuffer import AttentionSite, find_attention  # noqa: F401  (the oracle's API)
 from . import attention_ref as ar
+from .vectors_cli import vectors_main
 
 GENERATOR = "microalign.kernels.attention_oracle"
 HEADER_NAME = "ma_attention_s8_vectors.h"
@@ -514,14 +513,8 @@ def kernel_path_cases(rng) -> list[Case]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog=f"python -m {GENERATOR}", description=__doc__.split("\n")[0])
-    ap.add_argument("--out", required=True, help=f"directory for {HEADER_NAME}")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--small", action="store_true", help="small cases only (fits a test firmware easily)")
-    a = ap.parse_args(argv)
-    path = write_header(default_cases(a.seed, a.small), Path(a.out) / HEADER_NAME)
-    print(f"wrote {path} ({hashlib.sha256(path.read_bytes()).hexdigest()[:12]})")
-    return 0
+    return vectors_main(argv, generator=GENERATOR, header_name=HEADER_NAME, doc=__doc__,
+                        default_cases=default_cases, write=lambda cases, path, seed: write_header(cases, path))
 
 
 if __name__ == "__main__":

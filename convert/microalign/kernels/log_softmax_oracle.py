@@ -12,8 +12,6 @@ reference's integer parameters and tables for ``convert/microalign/kernels/c/ma_
 """
 from __future__ import annotations
 
-import argparse
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import numpy as np
 
 from ..export import flatbuffer as fbk
 from . import log_softmax as ls
+from .vectors_cli import vectors_main
 
 GENERATOR = "microalign.kernels.log_softmax_oracle"
 HEADER_NAME = "ma_log_softmax_s8_vectors.h"
@@ -212,14 +211,8 @@ def write_header(cases: list[Case], path: str | Path, seed: int = 0) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog=f"python -m {GENERATOR}", description=__doc__.split("\n")[0])
-    ap.add_argument("--out", required=True, help=f"directory for {HEADER_NAME}")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--small", action="store_true", help="small cases only (fits a test firmware easily)")
-    a = ap.parse_args(argv)
-    path = write_header(default_cases(a.seed, a.small), Path(a.out) / HEADER_NAME, a.seed)
-    print(f"wrote {path} ({hashlib.sha256(path.read_bytes()).hexdigest()[:12]})")
-    return 0
+    return vectors_main(argv, generator=GENERATOR, header_name=HEADER_NAME, doc=__doc__,
+                        default_cases=default_cases, write=write_header)
 
 
 if __name__ == "__main__":
