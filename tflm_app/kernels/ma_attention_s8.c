@@ -461,6 +461,14 @@ MA_ALWAYS_INLINE int32_t ma_score_r(const ma_score_fast *f, int smap, const int8
   return x;
 }
 
+/* One score of a row: requantised, stored, and folded into the row's running maximum. */
+MA_ALWAYS_INLINE void ma_put_score(const ma_score_fast *f, int smap, const int8_t *s_map, int32_t acc2,
+                                   int16_t *dst, int32_t *mx) {
+  const int32_t x = ma_score_r(f, smap, s_map, acc2);
+  *dst = (int16_t)x;
+  *mx = x > *mx ? x : *mx;
+}
+
 /* Scores of two query rows (qq: ma_prep_q2, with sums za, zb of their doubled values) against keys
  * 0..n-1 into sa[], sb[]; row maxima into *mxa, *mxb. The key zero point is folded into the
  * accumulators' start: sum_c qq_c (k_c - zk) = sum_c qq_c k_c - zk sum_c qq_c. */
@@ -468,7 +476,7 @@ MA_ALWAYS_INLINE void ma_row2_scores_dsp(const ma_attention_s8_params *p, const 
                                          const int16_t *qq, int32_t za, int32_t zb, const int8_t *k,
                                          int32_t k_rs, int32_t n, int32_t dk, int16_t *sa, int16_t *sb,
                                          int32_t *mxa, int32_t *mxb) {
-  int32_t ma = -128, mb = -128, j, c, x;
+  int32_t ma = -128, mb = -128, j, c;
   const int32_t zk = p->qk_rhs_zp, dk4 = dk & ~3;
   const int16_t *ta = qq + 2 * dk4, *tb = qq + 2 * dk4 + 4;
   const int8_t *s_map = p->s_map;
@@ -486,18 +494,10 @@ MA_ALWAYS_INLINE void ma_row2_scores_dsp(const ma_attention_s8_params *p, const 
       ba += tb[c - dk4] * k[c];
       bb += tb[c - dk4] * kb[c];
     }
-    x = ma_score_r(f, smap, s_map, aa);
-    sa[0] = (int16_t)x;
-    ma = x > ma ? x : ma;
-    x = ma_score_r(f, smap, s_map, ab);
-    sa[1] = (int16_t)x;
-    ma = x > ma ? x : ma;
-    x = ma_score_r(f, smap, s_map, ba);
-    sb[0] = (int16_t)x;
-    mb = x > mb ? x : mb;
-    x = ma_score_r(f, smap, s_map, bb);
-    sb[1] = (int16_t)x;
-    mb = x > mb ? x : mb;
+    ma_put_score(f, smap, s_map, aa, &sa[0], &ma);
+    ma_put_score(f, smap, s_map, ab, &sa[1], &ma);
+    ma_put_score(f, smap, s_map, ba, &sb[0], &mb);
+    ma_put_score(f, smap, s_map, bb, &sb[1], &mb);
     sa += 2;
     sb += 2;
     k = kb + k_rs;
@@ -513,12 +513,8 @@ MA_ALWAYS_INLINE void ma_row2_scores_dsp(const ma_attention_s8_params *p, const 
       aa += ta[c - dk4] * k[c];
       ba += tb[c - dk4] * k[c];
     }
-    x = ma_score_r(f, smap, s_map, aa);
-    sa[0] = (int16_t)x;
-    ma = x > ma ? x : ma;
-    x = ma_score_r(f, smap, s_map, ba);
-    sb[0] = (int16_t)x;
-    mb = x > mb ? x : mb;
+    ma_put_score(f, smap, s_map, aa, &sa[0], &ma);
+    ma_put_score(f, smap, s_map, ba, &sb[0], &mb);
   }
   *mxa = ma;
   *mxb = mb;

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cheader import c_array
 from ..text.tokens import NUM_TOKENS, encode_words
 from . import _core
 from ._core import MIN_CHAR_FRAMES, checkpoint_bytes, compact, expand_min_frames, scratch_bytes
@@ -216,14 +217,6 @@ def random_cases(rng: np.random.Generator, n: int, max_frames: int = 300) -> lis
     return cs
 
 
-def _c_array(ctype: str, name: str, values: np.ndarray, per_line: int = 24) -> str:
-    v = np.asarray(values).ravel()
-    if v.size == 0:
-        v = np.zeros(1, dtype=np.int64)  # C forbids empty arrays
-    lines = [", ".join(str(int(x)) for x in v[i:i + per_line]) for i in range(0, v.size, per_line)]
-    return f"static const {ctype} {name}[{v.size}] = {{\n  " + ",\n  ".join(lines) + "\n};\n"
-
-
 def write_header(cases: list[Case], path: Path, stamp: str) -> None:
     scores, fmaxes, tokens, lengths, etok, ewrd, rows = [], [], [], [], [], [], []
     so = fo = to = wo = 0
@@ -259,12 +252,12 @@ def write_header(cases: list[Case], path: Path, stamp: str) -> None:
             "  int32_t expect_scratch, expect_checkpoint, status, path_score, expect_band, expect_edge_free;\n"
             "  uint32_t scores_offset;\n  int32_t frame_max_offset; /* -1: NULL */\n"
             "  uint32_t tokens_offset, words_offset;\n} ma_decode_case;\n\n",
-            _c_array("int8_t", "ma_decode_scores", np.concatenate(scores) if scores else np.zeros(0)),
-            _c_array("int8_t", "ma_decode_frame_max", np.concatenate(fmaxes) if fmaxes else np.zeros(0)),
-            _c_array("int32_t", "ma_decode_tokens", np.asarray(tokens)),
-            _c_array("int32_t", "ma_decode_lengths", np.asarray(lengths)),
-            _c_array("int32_t", "ma_decode_expect_tokens", np.concatenate(etok)),
-            _c_array("int32_t", "ma_decode_expect_words", np.concatenate(ewrd)),
+            c_array("int8_t", "ma_decode_scores", np.concatenate(scores) if scores else np.zeros(0)),
+            c_array("int8_t", "ma_decode_frame_max", np.concatenate(fmaxes) if fmaxes else np.zeros(0)),
+            c_array("int32_t", "ma_decode_tokens", np.asarray(tokens)),
+            c_array("int32_t", "ma_decode_lengths", np.asarray(lengths)),
+            c_array("int32_t", "ma_decode_expect_tokens", np.concatenate(etok)),
+            c_array("int32_t", "ma_decode_expect_words", np.concatenate(ewrd)),
             f"#define MA_DECODE_N_CASES {len(cases)}\n",
             "static const ma_decode_case ma_decode_cases[MA_DECODE_N_CASES] = {\n" + "\n".join(rows) + "\n};\n",
             "\n#endif\n"]
