@@ -115,13 +115,10 @@ def train(cfg: TrainConfig, sources: list[Source], run_dir: str | Path, val_sour
     for x, y, w in loader:
         for g in opt.param_groups:
             g["lr"] = _lr(step, cfg)
-        if pron is not None:
-            logp, phone_logp = model.forward_with_phones(x)
-            loss, info = alignment_loss(logp, y, w)
+        logp, phone_logp = model.forward_with_phones(x) if pron is not None else (model(x), None)
+        loss, info = alignment_loss(logp, y, w)
+        if phone_logp is not None:
             loss = loss + cfg.phones * alignment_loss(phone_logp, y, w, units="phones")[0]
-        else:
-            logp = model(x)
-            loss, info = alignment_loss(logp, y, w)
         if teacher_model is not None:
             with torch.no_grad():
                 t_logp = teacher_model(x)
