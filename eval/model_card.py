@@ -32,9 +32,10 @@ def main() -> None:
         "out, one per 10 ms frame. Decoding is a Viterbi forced alignment over the transcript's characters.", "",
         "## Architecture", "",
         f"- window {cfg.window} frames ({cfg.window / 100:.1f} s), conv stem {cfg.stem} ch (k={cfg.kernel}) at 10 ms, "
-        f"strided conv to 20 ms, depthwise positional conv (k={cfg.pos_kernel}), {cfg.n_layers} transformer layers "
+        f"{'two strided convs' if cfg.downsample == 4 else 'strided conv'} to {10 * cfg.downsample} ms, "
+        f"depthwise positional conv (k={cfg.pos_kernel}), {cfg.n_layers} transformer layers "
         f"(d={cfg.d_model}, {cfg.n_heads} heads, FFN {cfg.d_ff}, ReLU, BatchNorm folded at export), "
-        f"20 → 10 ms upsampling with a skip from the stem (d={cfg.d_out}), {cfg.n_tokens} outputs",
+        f"{10 * cfg.downsample} → 10 ms upsampling with a skip from the stem (d={cfg.d_out}), {cfg.n_tokens} outputs",
         f"- parameters: {meta.get('parameters', sum(p.numel() for p in model.parameters())):,}",
         f"- multiply-accumulates: {sum(macs.values()) / (cfg.window / 100) / 1e6:.2f} M per second of audio "
         f"({', '.join(f'{k} {v / 1e6:.2f} M' for k, v in macs.items())} per window)", "",

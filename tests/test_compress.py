@@ -116,3 +116,36 @@ def test_train_distils_and_fine_tunes_a_pruned_model(tmp_path):
     assert meta["teacher"] == str(teacher) and meta["train"]["distill"] == 0.5
     with pytest.raises(ValueError, match="teacher"):
         train(TrainConfig(steps=1, batch=2, workers=0, distill=0.5, model=cfg), src, tmp_path / "r2", progress=False)
+
+
+# --------------------------------------------------------------------------- the 40 ms transformer rate
+SMALL40 = StudentConfig(window=40, stem=12, d_model=16, n_heads=4, d_ff=20, n_layers=2, d_out=10, downsample=4)
+
+
+def test_40ms_model_scores_every_10ms_frame_and_exports_faithfully():
+    from microalign.export.graph import ExportAligner, check_equivalence
+
+    torch.manual_seed(0)
+    m = StudentAligner(SMALL40).eval()
+    x = torch.randn(2, 40, 40)
+    assert m(x).shape == (2, 40, SMALL40.n_tokens)
+    # the transformer runs on 10 frames (one per 40 ms), the 20 ms model on 20
+    seen = []
+    m.blocks[0].register_forward_hook(lambda mod, inp, out: seen.append(out.shape[1]))
+    m(x)
+    assert seen == [10]
+    # each 40 ms frame emits four 10 ms frames: the upsampling layer is 4 x d_out wide
+    assert m.up.out_features == 4 * SMALL40.d_out
+    assert macs_per_second(SMALL40) < macs_per_second(SMALL)
+    for mode in ("per_head", "batched"):
+        assert check_equivalence(m, ExportAligner(m, attention=mode), x) < 1e-4
+    p = prune_student(m, n_heads=2, d_ff=12, stem=8, d_out=6)
+    assert p.cfg.downsample == 4
+    assert check_equivalence(p, ExportAligner(p, attention="per_head"), x) < 1e-4
+
+
+def test_transformer_rate_must_divide_the_window():
+    with pytest.raises(ValueError, match="downsample must be 2"):
+        StudentConfig(downsample=3)
+    with pytest.raises(ValueError, match="multiple of downsample 4"):
+        StudentConfig(window=402, downsample=4)

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..model.student import Attention, StudentAligner
+from ..model.student import Attention, StudentAligner, downsample
 
 ATTENTION_MODES = ("per_head", "batched")
 
@@ -124,7 +124,7 @@ class ExportAligner(nn.Module):
         fused = model.fuse()
         self.cfg = fused.cfg
         self.attention = attention
-        self.stem, self.down = fused.stem, fused.down
+        self.stem, self.down, self.down2 = fused.stem, fused.down, fused.down2
         self.pos = _conv1d_as_2d(fused.pos)     # rank 4: onnx2tf makes DEPTHWISE_CONV_2D, not a grouped CONV_2D
         self.blocks = nn.ModuleList(_ExportBlock(b, attention) for b in fused.blocks)
         self.up, self.skip, self.head = fused.up, fused.skip, fused.head
@@ -133,8 +133,8 @@ class ExportAligner(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = self.cfg.window
         s = F.relu(self.stem(x.transpose(1, 2)))             # [1, stem, T]
-        h = F.relu(self.down(s))                             # [1, d, T/2]
-        h = (h + self.pos(h.unsqueeze(2)).squeeze(2)).transpose(1, 2)   # [1, T/2, d]
+        h = downsample(self, s)                              # [1, d, T/ds]
+        h = (h + self.pos(h.unsqueeze(2)).squeeze(2)).transpose(1, 2)   # [1, T/ds, d]
         for blk in self.blocks:
             h = blk(h)
         u = self.up(h).reshape(1, t, self.cfg.d_out)

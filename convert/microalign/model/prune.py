@@ -86,10 +86,10 @@ def prune_student(model: StudentAligner, **sizes: int) -> StudentAligner:
     down.weight.data, down.bias.data = m.down.weight.data[:, st].clone(), m.down.bias.data.clone()
     m.stem, m.down, m.skip = stem, down, _cols(m.skip, st)
 
-    up = m.up.weight.view(2, cfg.d_out, -1)
+    up = m.up.weight.view(cfg.downsample, cfg.d_out, -1)
     score = (up.permute(1, 0, 2).flatten(1).norm(dim=1) + m.skip.weight.norm(dim=1)) * m.head.weight.norm(dim=0)
     ko = _keep(score, new_cfg.d_out)
-    m.up = _rows(m.up, torch.cat([ko, cfg.d_out + ko]))
+    m.up = _rows(m.up, torch.cat([k * cfg.d_out + ko for k in range(cfg.downsample)]))
     m.skip, m.head = _rows(m.skip, ko), _cols(m.head, ko)
 
     out = StudentAligner(new_cfg).eval()

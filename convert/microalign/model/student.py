@@ -9,10 +9,11 @@ Built for a Cortex-M7 running TFLite Micro in full int8:
 - normalisation is BatchNorm, which :meth:`StudentAligner.fuse` folds into the
   neighbouring linear layers for export (LayerNorm becomes a six-op int8
   chain in TFLite, the weakest link for int8 accuracy);
-- a non-autoregressive encoder: conv stem at 10 ms, a strided conv to 20 ms,
-  transformer layers with full self-attention over the window at 20 ms, then
-  back to 10 ms (each 20 ms frame emits two 10 ms frames) with a skip from
-  the 10 ms stem, so boundaries resolve at 10 ms.
+- a non-autoregressive encoder: conv stem at 10 ms, strided convs to 20 ms
+  (``downsample`` 2) or 40 ms (``downsample`` 4: a second strided conv),
+  transformer layers with full self-attention over the window at that rate,
+  then back to 10 ms (each transformer frame emits ``downsample`` 10 ms frames)
+  with a skip from the 10 ms stem, so boundaries resolve at 10 ms.
 
 Input: ``[B, window, N_MELS]`` float (int8 feature × INPUT_SCALE).
 Output: ``[B, window, NUM_TOKENS]`` log-probabilities.
@@ -45,10 +46,13 @@ class StudentConfig:
     pos_kernel: int = 7
     dropout: float = 0.1
     n_phones: int = 0          # auxiliary phone head for training only (train/phones.py); 0: none
+    downsample: int = 2        # 10 ms frames per transformer frame: 2 (20 ms) or 4 (40 ms)
 
     def __post_init__(self) -> None:
-        if self.window % 2:
-            raise ValueError(f"window must be even (got {self.window})")
+        if self.downsample not in (2, 4):
+            raise ValueError(f"downsample must be 2 (20 ms) or 4 (40 ms) (got {self.downsample})")
+        if self.window % self.downsample:
+            raise ValueError(f"window must be a multiple of downsample {self.downsample} (got {self.window})")
         if not self.d_head and self.d_model % self.n_heads:
             raise ValueError(f"d_model {self.d_model} not divisible by n_heads {self.n_heads}")
         if self.n_heads < 1:
@@ -107,11 +111,13 @@ class StudentAligner(nn.Module):
         self.cfg = cfg = cfg or StudentConfig()
         self.stem = nn.Conv1d(cfg.n_mels, cfg.stem, cfg.kernel, padding=cfg.kernel // 2)
         self.down = nn.Conv1d(cfg.stem, cfg.d_model, 3, stride=2, padding=1)
+        # 40 ms: a second strided conv (absent at 20 ms, so 20 ms checkpoints keep their keys)
+        self.down2 = nn.Conv1d(cfg.d_model, cfg.d_model, 3, stride=2, padding=1) if cfg.downsample == 4 else None
         self.pos = nn.Conv1d(cfg.d_model, cfg.d_model, cfg.pos_kernel, padding=cfg.pos_kernel // 2,
                              groups=cfg.d_model)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.norm_out = ChannelNorm(cfg.d_model)
-        self.up = nn.Linear(cfg.d_model, 2 * cfg.d_out)       # one 20 ms frame -> two 10 ms frames
+        self.up = nn.Linear(cfg.d_model, cfg.downsample * cfg.d_out)   # one frame -> downsample 10 ms frames
         self.skip = nn.Linear(cfg.stem, cfg.d_out)
         self.head = nn.Linear(cfg.d_out, cfg.n_tokens)
         # training-only: never computed by forward(), so never exported
@@ -132,8 +138,8 @@ class StudentAligner(nn.Module):
         """The 10 ms frame representation [B, T, d_out] that the output layers read."""
         b, t, _ = x.shape
         s = F.relu(self.stem(x.transpose(1, 2)))             # [B, stem, T]
-        h = F.relu(self.down(s))                             # [B, d, T/2]
-        h = (h + self.pos(h)).transpose(1, 2)                # [B, T/2, d]
+        h = downsample(self, s)                              # [B, d, T/ds]
+        h = (h + self.pos(h)).transpose(1, 2)                # [B, T/ds, d]
         for blk in self.blocks:
             h = blk(h)
         u = self.up(self.norm_out(h)).reshape(b, t, self.cfg.d_out)
@@ -156,6 +162,12 @@ class StudentAligner(nn.Module):
         _fold(m.norm_out, m.up)
         m.norm_out = nn.Identity()
         return m
+
+
+def downsample(m: nn.Module, s: torch.Tensor) -> torch.Tensor:
+    """The strided conv(s) from the 10 ms stem ``s`` [B, stem, T] to the transformer's rate [B, d, T/ds]."""
+    h = F.relu(m.down(s))
+    return F.relu(m.down2(h)) if m.down2 is not None else h
 
 
 @torch.no_grad()
@@ -182,15 +194,15 @@ def count_parameters(model: nn.Module) -> int:
 
 def macs_per_window(cfg: StudentConfig) -> dict[str, int]:
     """Multiply-accumulates of one window, by part (biases and activations not counted)."""
-    t, t2 = cfg.window, cfg.window // 2
+    t, t2, tn = cfg.window, cfg.window // 2, cfg.window // cfg.downsample
     d, da = cfg.d_model, cfg.n_heads * cfg.head_dim
-    per_layer = t2 * (4 * d * da + 2 * d * cfg.d_ff) + 2 * t2 * t2 * da  # projections, FFN, QK^T and AV
+    per_layer = tn * (4 * d * da + 2 * d * cfg.d_ff) + 2 * tn * tn * da  # projections, FFN, QK^T and AV
     return {
         "stem": t * cfg.n_mels * cfg.stem * cfg.kernel,
-        "down": t2 * cfg.stem * d * 3,
-        "pos": t2 * d * cfg.pos_kernel,
+        "down": t2 * cfg.stem * d * 3 + (tn * d * d * 3 if cfg.downsample == 4 else 0),
+        "pos": tn * d * cfg.pos_kernel,
         "transformer": cfg.n_layers * per_layer,
-        "up+skip+head": t2 * d * 2 * cfg.d_out + t * cfg.stem * cfg.d_out + t * cfg.d_out * cfg.n_tokens,
+        "up+skip+head": t * d * cfg.d_out + t * cfg.stem * cfg.d_out + t * cfg.d_out * cfg.n_tokens,
     }
 
 
