@@ -2,12 +2,13 @@
 often they catch constructed mismatches (:mod:`microalign.quality.cases`).
 
 Correct recordings: the TIMIT dev sample (never used to calibrate) and LJ Speech clips
-LJ002-* (the calibration used LJ001-0001 ... LJ001-0080). Goal: warnings on at most 2 % of
-correct utterances. Mismatches: each correct pair turned into a partial transcript, an
+LJ002-* (the calibration's ``data/teacher/ljspeech_heldout.jsonl:43`` holds every tenth clip of
+LJ001-0006 ... LJ002-0161 and LJ002-0196 ... 0200: ten of LJ002-0061 ... LJ002-0161 among them).
+Goal: warnings on at most 2 % of correct utterances. Mismatches: each correct pair turned into a partial transcript, an
 unspoken word inserted, truncated audio, white noise, another clip's transcript.
 
     python eval/false_warnings.py --timit ../shared/data/timit-sample-dev \\
-        --ljspeech ../shared/data/ljspeech-subset --lj-first LJ002-0001 --n-lj 100 --backend torch --backend tflm
+        --ljspeech ../shared/data/ljspeech-subset --lj-first LJ002-0061 --n-lj 100 --backend torch
 
 Writes ``eval/results/quality.md`` (``-o``) and prints the same tables.
 """
@@ -16,23 +17,25 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "convert"))
 
 from microalign.align import align_pcm  # noqa: E402
 from microalign.audio import load_audio  # noqa: E402
-from microalign.quality import cases  # noqa: E402
+from microalign.quality import cases, load_calibration  # noqa: E402
 from microalign.runtime import load_backend  # noqa: E402
 
 # the warnings each constructed case is meant to draw (any of them counts as caught)
-EXPECTED = {"partial_transcript": {"text_too_short", "stretched_word", "low_score"},
+EXPECTED = {"partial_transcript": {"text_too_short", "stretched_word", "low_score", "unlikely_transcript"},
             "unspoken_word": {"unspoken_word", "squeezed_words"},
-            "truncated_audio": {"text_too_long", "squeezed_words", "low_score"},
-            "white_noise": {"no_speech", "low_score", "text_too_long"},
+            "truncated_audio": {"text_too_long", "squeezed_words", "low_score", "unlikely_transcript"},
+            "white_noise": {"no_speech", "low_score", "text_too_long", "unlikely_transcript"},
             "other_transcript": {"low_score", "text_too_long", "text_too_short", "stretched_word", "squeezed_words",
-                                 "unspoken_word"}}
+                                 "unspoken_word", "unlikely_transcript"}}
 
 
 def corpora(timit: Path | None, lj: Path | None, lj_first: str, n_lj: int):
@@ -52,13 +55,16 @@ def corpora(timit: Path | None, lj: Path | None, lj_first: str, n_lj: int):
 
 def run(backend: str, sets: dict, with_cases: bool) -> tuple[list[str], dict]:
     scorer = load_backend(backend)
-    rows, details = [], {}
+    rows, details, evidence = [], {}, []
     for name, utts in sets.items():
         t0 = time.time()
         flagged, codes, caught, tried, named = [], Counter(), Counter(), Counter(), 0
+        ev = defaultdict(list)      # case -> (fit loss, score) of each aligned utterance
+        without = Counter()         # caught without the transcript-level detector (unlikely_transcript)
         for j, (uid, audio, text) in enumerate(utts):
             pcm = load_audio(audio)
             al = align_pcm(pcm, text, scorer)
+            ev["correct"].append((al.quality.stats["fit_loss"], al.score))
             if al.warnings:
                 flagged.append(f"{uid}: " + "; ".join(w.line() for w in al.warnings))
                 codes.update({w.code for w in al.warnings})
@@ -75,9 +81,14 @@ def run(backend: str, sets: dict, with_cases: bool) -> tuple[list[str], dict]:
                     bad = align_pcm(p2, t2, scorer)
                 except ValueError:          # refused outright (e.g. transcript longer than the audio): caught
                     caught[case] += 1
+                    without[case] += 1
                     continue
-                if {w.code for w in bad.warnings} & EXPECTED[case]:
+                got = {w.code for w in bad.warnings}
+                ev[case].append((bad.quality.stats["fit_loss"], bad.score))
+                if got & EXPECTED[case]:
                     caught[case] += 1
+                if got & EXPECTED[case] - {"unlikely_transcript"}:
+                    without[case] += 1
                 if case == "unspoken_word":     # does a warning name the inserted word itself?
                     idx = [w.word for w in bad.words].index(cases.UNSPOKEN_WORD)
                     named += any(w.code == "unspoken_word" and w.word == idx for w in bad.warnings)
@@ -88,7 +99,13 @@ def run(backend: str, sets: dict, with_cases: bool) -> tuple[list[str], dict]:
                     f"{', '.join(f'{k} {v}' for k, v in sorted(codes.items())) or '–'} | {case_cols} | "
                     f"{time.time() - t0:.0f} s |")
         details[(backend, name)] = flagged
-    return rows, details
+        for case, v in ev.items():
+            f, sc = np.array(v).T
+            evidence.append(f"| {backend} | {name} | {case} | {len(v)} | {np.median(f):.2f} [{f.min():.2f}–{f.max():.2f}] | "
+                            f"{np.median(sc):.2f} [{sc.min():.2f}–{sc.max():.2f}] | "
+                            + ("–" if case == "correct" else f"{without[case]}/{tried[case]} → {caught[case]}/{tried[case]}")
+                            + " |")
+    return rows, details, evidence
 
 
 def main(argv=None) -> int:
@@ -107,16 +124,29 @@ def main(argv=None) -> int:
     head = ["| backend | correct recordings | utterances | with a warning (false) | codes | "
             + " | ".join(f"{c} caught" for c in cases.CASES) + " | time |",
             "|---|---|---|---|---|" + "---|" * len(cases.CASES) + "---|"]
-    rows, details = [], {}
+    rows, details, evidence = [], {}, []
+    cal_info = load_calibration().info
+    cal_cmd = cal_info.get("command") or ("python eval/calibrate_confidence.py "
+                                          + " ".join(f"--data {d}" for d in cal_info.get("fitted_on", [])))
     for b in a.backend or ["torch"]:
-        r, d = run(b, sets, not a.no_cases)
+        r, d, e = run(b, sets, not a.no_cases)
         rows += r
         details |= d
+        evidence += e
     lines = ["# Mismatch checks: false warnings on correct recordings, constructed mismatches caught", "",
              f"`python eval/false_warnings.py {' '.join(sys.argv[1:] if argv is None else argv)}`", "",
+             f"Quality calibration (`convert/microalign/assets/quality_calibration.json`): "
+             f"`{cal_cmd}`",
+             "",
              "A case counts as caught when it draws one of the warnings meant for it (or is refused with an error); "
              "for the inserted unspoken word, \"names it\" counts the cases where an unspoken_word warning names that word.",
-             "", *head, *rows, "", "## Warnings on correct recordings", ""]
+             "", *head, *rows, "", "## Utterance evidence per case", "",
+             "`fit loss`: how much better the model's own best reading (each frame's best token) explains the audio "
+             "than the decoded transcript, in nats per speech frame (what the transcript-level detector, "
+             "`unlikely_transcript`, reads with the score); median [min–max] over the aligned utterances. "
+             "`caught`: by the other checks alone → with `unlikely_transcript` too.", "",
+             "| backend | correct recordings | case | aligned | fit loss | score | caught |", "|---|---|---|---|---|---|---|",
+             *evidence, "", "## Warnings on correct recordings", ""]
     for (b, name), flagged in details.items():
         lines += [f"- {b}, {name}: " + ("none" if not flagged else "")] + [f"  - {f}" for f in flagged]
     text = "\n".join(lines) + "\n"

@@ -3,13 +3,14 @@ the device's ``skip_gain`` feature) against a brute-force search, and the unspok
 feeds on constructed cases (a word nobody said inserted anywhere in the bundled sample's transcript)."""
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from microalign.quality import FEATURES, QualityError, fixed
+from microalign.quality import FEATURES, QualityError, fixed, load_calibration
 from microalign.quality.features import SKIP_CLIP, SKIP_CONTEXT_CHARS, SKIP_MAX_FLOOR, skip_gain
 
 ASSETS = Path(__file__).resolve().parents[1] / "convert" / "microalign" / "assets"
@@ -154,3 +155,103 @@ def test_an_unspoken_word_is_flagged_wherever_it_is_inserted(sample):
             (named if idx in flagged else []).append((word, pos))
             (warned if flagged else silent).append((word, pos, round(float(al.quality.unspoken[idx]), 4)))
     assert len(warned) >= 14 and len(named) >= 8, f"named {named}; no unspoken_word warning: {silent}"
+
+
+# ---- the transcript-level detector (unlikely_transcript) -------------------------------------------
+
+def peaked_utterance(spoken: list[list[int]], n_tokens: int = 8, frames: int = 6):
+    """int8 scores of an utterance whose frames clearly say ``spoken`` (token ids >= 1), each character
+    ``frames`` frames, 10 frames of silence before, between words and after; the decoded spans."""
+    spans, words, t = [], [], 10
+    for w in spoken:
+        start = t
+        for _ in w:
+            spans.append((t, t + frames))
+            t += frames
+        words.append((start, t))
+        t += 10
+    q = np.full((t, n_tokens), -100, dtype=np.int8)
+    q[:, 0] = 120
+    for tok, (s, e) in zip([c for w in spoken for c in w], spans):
+        q[s:e, 0], q[s:e, tok] = -100, 120
+    rng = np.random.default_rng(1)
+    level = rng.integers(-4000, 4000, size=t)       # a level that varies (speech), no other warning matters here
+    return q, np.array(spans), np.array(words), level
+
+
+def test_fit_loss_is_the_best_reading_minus_the_decoded_path():
+    """fit_loss_steps against its definition on random scores; the C twin is compared in test_quality_c."""
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        lp, tokens, spans, words = random_utterance(rng, int(rng.integers(1, 5)), 2)
+        q = fixed.quantize_log_probs(lp)
+        path = [0] * len(q)
+        for tok, (s, e) in zip([t for w in tokens for t in w], spans):
+            path[s:e] = [tok] * (e - s)
+        want = sum(int(q[t].max()) - int(q[t, path[t]]) for t in range(len(q)))
+        assert fixed.fit_loss_steps(q, q.max(axis=1), tokens, spans) == want >= 0
+    # the Q16 feature: nats per speech frame, clipped
+    st = fixed.FixedStats(speech_frames=40, placed_frames=0, placed_speech=0, level_var=0.0, q4_sum=30000,
+                          fit_loss_steps=16 * 40)            # 16 steps = 1 nat per speech frame
+    assert st.utterance_q16(4) == [fixed.ONE, round(0.75 * fixed.ONE)]
+    st = dataclasses.replace(st, speech_frames=0, fit_loss_steps=10 ** 6)
+    assert st.utterance_q16(4)[0] == fixed.FIT_LOSS_CLIP_Q16
+
+
+def test_another_transcript_is_flagged_and_the_right_one_is_not():
+    """Frames that clearly say "ab c" (tokens 1 2, 3): the right transcript fits them exactly (fit loss 0),
+    another one with the same timing ("de f") loses 13.75 nats per speech frame: only it draws
+    unlikely_transcript, with the shipped calibration."""
+    from microalign.quality import assess
+
+    q, spans, words, level = peaked_utterance([[1, 2], [3]])
+    feats = np.repeat((level // 40)[:, None], 40, axis=1).astype(np.int8)
+    model = fixed.FixedModel.of(load_calibration())
+    frames = fixed.FixedFrames.from_parts(q[:, 0], q.max(axis=1), fixed.frame_levels(feats))
+    results = {}
+    for name, tokens in (("right", [[1, 2], [3]]), ("wrong", [[4, 5], [6]])):
+        r = fixed.evaluate(model, q, frames, tokens, spans, words, 3)
+        results[name] = r
+        a = assess(q, tokens, spans, words, feats, 3, scale=fixed.SCORE_SCALE, zero_point=fixed.SCORE_ZERO_POINT)
+        assert [w.code for w in a.warnings] == [f.code for f in r.flags]       # host report = fixed definition
+        assert a.stats["fit_loss"] == r.utterance[0] / fixed.ONE
+    assert results["right"].utterance[0] == 0
+    assert results["wrong"].utterance[0] == round(220 * fixed.SCALE_Q16 * 18 / 18)   # 220 steps every speech frame
+    assert "unlikely_transcript" not in {f.code for f in results["right"].flags}
+    assert "unlikely_transcript" in {f.code for f in results["wrong"].flags}
+    assert results["wrong"].z_mismatch > model.thresholds.mismatch_z_q32 > results["right"].z_mismatch
+
+
+def test_the_mismatch_threshold_is_strict_and_read_from_the_calibration():
+    """The check fires exactly when z > logit(threshold), whatever the file says."""
+    q, spans, words, level = peaked_utterance([[1, 2], [3]])
+    frames = fixed.FixedFrames.from_parts(q[:, 0], q.max(axis=1), level)
+    cal = load_calibration()
+    tokens = [[4, 5], [6]]
+    z = fixed.evaluate(fixed.FixedModel.of(cal), q, frames, tokens, spans, words, 3).z_mismatch
+    p = 1 / (1 + np.exp(-z / 2 ** 32))
+    for th, fires in ((p * 0.999, True), (min(p * 1.001, 1 - 1e-12), False)):
+        if not 0 < th < 1:
+            continue
+        c = dataclasses.replace(cal, thresholds=dataclasses.replace(cal.thresholds, mismatch_probability=float(th)))
+        got = {f.code for f in fixed.evaluate(fixed.FixedModel.of(c), q, frames, tokens, spans, words, 3).flags}
+        assert ("unlikely_transcript" in got) == fires, (th, p)
+    with pytest.raises(QualityError, match="must lie in"):
+        fixed.FixedModel.of(dataclasses.replace(cal, thresholds=dataclasses.replace(cal.thresholds,
+                                                                                    mismatch_probability=1.0)))
+
+
+def test_another_clips_transcript_on_real_speech_is_unlikely(sample):
+    """The bundled sample (8.4 s) with two other LJ Speech clips' transcripts: unlikely_transcript fires,
+    its fit loss is several times the correct transcript's, which draws no warning."""
+    from microalign.align import align_pcm
+
+    pcm, text, scorer = sample
+    right = align_pcm(pcm, text, scorer)
+    assert right.warnings == []
+    for other in ("in being comparatively modern.",
+                  "Printing, in the only sense with which we are at present concerned, differs from most if not "
+                  "from all the arts and crafts represented in the Exhibition"):
+        al = align_pcm(pcm, other, scorer)
+        assert "unlikely_transcript" in {w.code for w in al.warnings}, [w.line() for w in al.warnings]
+        assert al.quality.stats["fit_loss"] > 2 * right.quality.stats["fit_loss"]

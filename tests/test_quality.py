@@ -1,4 +1,5 @@
 """Mismatch detection, calibrated confidence, warnings, --strict and progress (microalign.quality)."""
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -12,7 +13,8 @@ from microalign.audio import load_audio
 from microalign.cli import main
 from microalign.quality import (CODES, FEATURES, Calibration, Logistic, QualityError, QualityWarning, Thresholds,
                                 UtteranceFrames, cases, load_calibration, word_features)
-from microalign.quality.confidence import CALIBRATION_FILE
+from microalign.quality.confidence import CALIBRATION_FILE, FORMAT_VERSION
+from microalign.quality.features import UTTERANCE_FEATURES
 from microalign.quality.progress import ProgressScorer
 from microalign.runtime import load_backend
 
@@ -46,15 +48,26 @@ def test_logistic_fit_recovers_a_known_model():
 def test_shipped_calibration_file_is_valid():
     cal = load_calibration()
     assert set(cal.confidence.features) <= set(FEATURES) and set(cal.unspoken.features) <= set(FEATURES)
+    assert set(cal.mismatch.features) == set(UTTERANCE_FEATURES)
+    # a worse fit (larger loss) and a lower score both make the transcript more suspicious
+    w = dict(zip(cal.mismatch.features, cal.mismatch.weights))
+    assert w["fit_loss"] > 0 and w["score"] <= 0 and 0.5 <= cal.thresholds.mismatch_probability < 1
     assert "timit" not in json.dumps(cal.info).lower()      # never fitted on the dev set
     assert 0 < cal.thresholds.chars_per_second_low < cal.thresholds.chars_per_second_high
     d = json.loads(CALIBRATION_FILE.read_text())
     d["version"] = 99
     with pytest.raises(QualityError, match="version 99"):
         Calibration.from_json(d)
-    d["version"] = 1
+    d["version"] = FORMAT_VERSION
     d["thresholds"]["bogus"] = 1
     with pytest.raises(QualityError, match="bogus"):
+        Calibration.from_json(d)
+    del d["thresholds"]["bogus"]
+    d["mismatch"]["features"] = ["fit_loss", "gap"]
+    with pytest.raises(QualityError, match="unknown features"):
+        Calibration.from_json(d)
+    del d["mismatch"]
+    with pytest.raises(QualityError, match="no 'mismatch' model"):
         Calibration.from_json(d)
 
 
@@ -170,11 +183,9 @@ def test_calibration_thresholds_drive_the_checks(scorer, sample_pcm):
     """A looser threshold silences a check, a stricter one fires it: the file is what decides."""
     cal = load_calibration()
     pcm, text = cases.truncated_audio(sample_pcm, TEXT)
-    loose = Calibration(cal.confidence, cal.unspoken,
-                        Thresholds(**(cal.thresholds.__dict__ | {"chars_per_second_high": 1e6})))
+    loose = dataclasses.replace(cal, thresholds=Thresholds(**(cal.thresholds.__dict__ | {"chars_per_second_high": 1e6})))
     assert "text_too_long" not in codes(align_pcm(pcm, text, scorer, calibration=loose))
-    strict = Calibration(cal.confidence, cal.unspoken,
-                         Thresholds(**(cal.thresholds.__dict__ | {"score_low": 0.999})))
+    strict = dataclasses.replace(cal, thresholds=Thresholds(**(cal.thresholds.__dict__ | {"score_low": 0.999})))
     assert "low_score" in codes(align_pcm(sample_pcm, TEXT, scorer, calibration=strict))
 
 

@@ -176,7 +176,17 @@ def all_cases(rng, real: bool) -> list[dict]:
     cases += [synthetic_case(rng, silence=True), synthetic_case(rng, steady=True),
               synthetic_case(rng, n_words=8, floor_run=True), synthetic_case(rng, n_words=3, long_word=True),
               synthetic_case(rng, n_words=1), synthetic_case(rng, n_words=6, tiny=True)]
-    return cases
+    return cases + peaked_cases()
+
+
+def peaked_cases() -> list[dict]:
+    """Frames that clearly say "ab c": decoded with the right transcript (fit loss 0) and with another
+    one of the same timing (the last two cases; only the second draws unlikely_transcript)."""
+    from test_mismatch import peaked_utterance
+
+    q, spans, words, level = peaked_utterance([[1, 2], [3]])
+    return [dict(scores=q, frame_max=q.max(axis=1), level=level.astype(np.int64), tokens=tokens, token_spans=spans,
+                 word_spans=words, k=3, edge_free=True) for tokens in ([[1, 2], [3]], [[4, 5], [6]])]
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +202,7 @@ def test_cases_exercise_every_check(vectors):
     _, cases, results = vectors
     seen = {f.code for r in results for f in r.flags}
     assert seen >= {"unspoken_word", "stretched_word", "squeezed_words", "no_speech", "text_too_long",
-                    "text_too_short", "low_score", "band_edge"}, seen
+                    "text_too_short", "low_score", "unlikely_transcript", "band_edge"}, seen
     # the real sample aligns cleanly; the inserted word ("banana") gets the lowest confidence;
     # the cut audio and the other text draw warnings
     assert results[0].flags == [] and min(results[0].q4) > 0 and len(set(results[0].q4)) > 5
@@ -204,7 +214,13 @@ def test_cases_exercise_every_check(vectors):
     sk = np.concatenate([r.features[:, FEATURES.index("skip_gain")] for r in results])
     assert (sk < 0).any() and (sk > 0).any() and (sk == fixed.SKIP_CLIP_Q16).any()
     assert results[1].features[i, FEATURES.index("skip_gain")] < 0   # "banana" is better skipped
-    assert "low_score" in {f.code for f in results[3].flags}
+    assert {"low_score", "unlikely_transcript"} <= {f.code for f in results[3].flags}
+    # the transcript-level detector: the right transcript fits the frames exactly, another one does not
+    assert results[-2].utterance[0] == 0 and "unlikely_transcript" not in {f.code for f in results[-2].flags}
+    assert "unlikely_transcript" in {f.code for f in results[-1].flags}
+    # utterance features of both signs of the decision reach the C twin
+    z = [r.z_mismatch > MODEL.thresholds.mismatch_z_q32 for r in results]
+    assert any(z) and not all(z)
 
 
 def _firmware(d: Path):

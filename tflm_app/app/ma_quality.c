@@ -60,8 +60,9 @@ int32_t ma_quality_scratch_size(int32_t n_words)
 
 uint32_t ma_quality_max_warnings(int32_t n_words)
 {
-    /* per word: unspoken + stretched; squeezed runs; no_speech, text_too_*, low_score, band_edge */
-    return n_words < 1 ? 4u : 2u * (uint32_t)n_words + (uint32_t)n_words / MA_Q_SQUEEZED_RUN + 4u;
+    /* per word: unspoken + stretched; squeezed runs; no_speech, text_too_*, low_score, unlikely_transcript,
+     * band_edge */
+    return n_words < 1 ? 5u : 2u * (uint32_t)n_words + (uint32_t)n_words / MA_Q_SQUEEZED_RUN + 5u;
 }
 
 /* k-th smallest (0-based) level of the speech frames (all frames when all_frames): two passes of a
@@ -256,9 +257,21 @@ ma_status ma_quality_assess(const ma_quality_input *in, void *scratch, int32_t s
     int32_t *gaps = (int32_t *)scratch;
     uint8_t *flags = (uint8_t *)(gaps + nw); /* 1 unspoken, 2 stretched, 4 at floor */
 
-    /* utterance frames: speech count, twice the median speech level */
+    /* utterance frames: speech count, twice the median speech level; fit loss U - F (fixed.fit_loss_steps):
+     * each frame's best score minus the decoded path's (silence, then the characters on their spans) */
     uint32_t n_speech = 0;
-    for (int32_t t = 0; t < T; ++t) n_speech += silence_q16(in->scores[(size_t)t * C]) < MA_Q_SPEECH_BELOW_Q16;
+    int64_t fit_loss = 0;
+    for (int32_t t = 0; t < T; ++t) {
+        const int8_t q0 = in->scores[(size_t)t * C];
+        n_speech += silence_q16(q0) < MA_Q_SPEECH_BELOW_Q16;
+        fit_loss += (int64_t)in->frame_max[t] - q0;
+    }
+    for (int32_t c = 0; c < in->n_chars; ++c) {
+        for (int32_t t = in->char_start[c]; t < in->char_end[c]; ++t) {
+            const int8_t *row = in->scores + (size_t)t * C;
+            fit_loss -= (int64_t)row[in->char_col[c]] - row[0];
+        }
+    }
     int all = n_speech == 0;
     uint32_t m = all ? (uint32_t)T : n_speech;
     int64_t level2 = (int64_t)select_level(in, all, (m - 1u) / 2u) + select_level(in, all, m / 2u);
@@ -360,6 +373,14 @@ ma_status ma_quality_assess(const ma_quality_input *in, void *scratch, int32_t s
         PUSH(MA_Q_W_TEXT_TOO_SHORT, -1, -1);
     }
     if (out->confidence_sum_q4 < (int64_t)MA_Q_SCORE_LOW_MILLI * 10 * nw) PUSH(MA_Q_W_LOW_SCORE, -1, -1);
+    /* the mismatch detector on the utterance features (fixed.FixedStats.utterance_q16) */
+    int64_t xu[MA_Q_NUM_UTT_FEATURES];
+    xu[MA_Q_U_FIT_LOSS] = rdiv(MA_Q_SCALE_Q16 * fit_loss, sf);
+    if (xu[MA_Q_U_FIT_LOSS] > MA_Q_FIT_LOSS_CLIP_Q16) xu[MA_Q_U_FIT_LOSS] = MA_Q_FIT_LOSS_CLIP_Q16;
+    xu[MA_Q_U_SCORE] = rdiv(out->confidence_sum_q4 * MA_Q_ONE, (int64_t)10000 * nw);
+    int64_t zm = MA_Q_MISM_BIAS_Q32;
+    for (int j = 0; j < MA_Q_NUM_UTT_FEATURES; ++j) zm += MA_Q_MISM_W_Q16[j] * xu[j];
+    if (zm > MA_Q_MISMATCH_Z_Q32) PUSH(MA_Q_W_UNLIKELY_TRANSCRIPT, -1, -1);
     if (!in->edge_free) PUSH(MA_Q_W_BAND_EDGE, -1, -1);
 #undef PUSH
     out->n_warnings = k;

@@ -8,6 +8,10 @@
  * frame's sum of its int8 log-mel features, the decoded (merged) character and word spans.
  * The scores must have the quantisation of MA_Q_SCORE_SCALE / MA_Q_SCORE_ZERO_POINT.
  *
+ * Warnings: the word checks, then the utterance checks, among them the mismatch detector (a logistic
+ * of the fit loss -- each frame's best score over the vocabulary minus the decoded path's, per speech
+ * frame -- and the utterance score; code unlikely_transcript).
+ *
  * Cost: O(frames) integer work (four passes for the median, one per word span) plus, per word, a
  * Viterbi over its window without the word (skip_gain: at most 2 * MA_Q_SKIP_CONTEXT_CHARS *
  * MA_Q_SKIP_MAX_FLOOR + 1 states, each frame of the window), no allocation; SRAM: 5 bytes per word

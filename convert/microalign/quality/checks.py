@@ -19,6 +19,8 @@ code                 word  meaning
 ``text_too_short``   no    far fewer characters than the speech in the audio needs
 ``low_score``        no    the utterance score is so low that the transcript probably is not
                            what was said
+``unlikely_transcript`` no the model's own best reading explains the speech far better than the
+                           transcript does, given the score (fitted detector, see below)
 ``band_edge``        no    the decoder's path touched the edge of its widest band, so the
                            alignment is not proven optimal (added by :func:`microalign.align.align_pcm`)
 ===================  ====  =================================================================
@@ -35,6 +37,15 @@ it does not depend on one model's absolute scores). Its threshold
 (``eval/calibrate_confidence.py``) is the 0.99 quantile of the correct calibration utterances'
 most suspicious word; inserted and correct words still overlap (an inserted "the" can hide in a
 vowel, a correct "though" said short looks better skipped).
+
+The transcript-level detector (``unlikely_transcript``) is a logistic regression on two utterance
+numbers (:data:`~.features.UTTERANCE_FEATURES`), fitted on the calibration utterances with another
+utterance's transcript or a partial transcript (positives) against the correct ones: ``fit_loss``,
+the log-likelihood ratio of the model's unconstrained best reading (each frame's best token) against
+the decoded path, per frame the model hears as speech (near 1 nat for a correct transcript: characters
+held for their minimum duration, silent letters; 2-10 for another sentence; a ratio of the model's own
+scores, so it does not depend on one model's absolute level), and the utterance score. Its threshold is
+the highest probability any correct calibration utterance reaches.
 """
 from __future__ import annotations
 
@@ -48,7 +59,7 @@ from .confidence import Calibration, load_calibration
 from .features import UtteranceFrames, log_probs_of
 
 CODES = ("unspoken_word", "stretched_word", "squeezed_words", "no_speech", "text_too_long", "text_too_short",
-         "low_score", "band_edge")
+         "low_score", "unlikely_transcript", "band_edge")
 
 
 @dataclass(frozen=True)
@@ -137,6 +148,7 @@ def assess(values: np.ndarray, tokens: list[list[int]], token_spans: np.ndarray,
     stats = fs.as_dict(len(tokens))
     stats["chars_per_speech_second"] = n_chars / max(stats["speech_seconds"], FRAME_SECONDS)
     score = stats["score"]
+    stats["mismatch_probability"] = float(1.0 / (1.0 + np.exp(-np.clip(r.z_mismatch / 2.0 ** 32, -50, 50))))
     sec = np.asarray(word_spans) * FRAME_SECONDS
     th = cal.thresholds
     out: list[QualityWarning] = []
@@ -168,6 +180,10 @@ def assess(values: np.ndarray, tokens: list[list[int]], token_spans: np.ndarray,
         elif f.code == "low_score":
             msg = (f"utterance score {score:.2f} (expected share of words within 50 ms): "
                    "the transcript may not match the audio")
+        elif f.code == "unlikely_transcript":
+            msg = (f"the model's own best reading explains the speech {stats['fit_loss']:.2f} nats per speech frame "
+                   f"better than the transcript (utterance score {score:.2f}; mismatch probability "
+                   f"{stats['mismatch_probability']:.3f}): the transcript is probably not what was said")
         else:   # pragma: no cover - checks() emits only the codes above (band_edge comes from align.py)
             raise AssertionError(f.code)
         if i is None:

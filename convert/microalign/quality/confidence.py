@@ -11,6 +11,11 @@ measures it. Over many words, those given confidence 0.8 have both boundaries wi
 The **utterance score** is the mean confidence of its words: the expected share of words
 whose both boundaries are within 50 ms.
 
+The **mismatch detector** is a logistic regression on two utterance numbers
+(:data:`~.features.UTTERANCE_FEATURES`: how much better the model's own best reading explains the
+speech than the transcript does, per speech frame, and the score), fitted on the same calibration
+utterances (correct: negatives; another utterance's transcript and partial transcripts: positives).
+
 The parameters live in ``microalign/assets/quality_calibration.json`` (a few hundred bytes of
 numbers, rewritten by the script); :func:`load_calibration` reads them once.
 """
@@ -23,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .features import FEATURES, QualityError
+from .features import FEATURES, UTTERANCE_FEATURES, QualityError
 
 TOLERANCE_SECONDS = 0.05
 CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "assets" / "quality_calibration.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,7 @@ class Thresholds:
     speech_fraction_low: float = 0.3        #: share of the words' frames the model hears as speech
     level_spread_db_low: float = 2.0        #: spread (std) of the level over the words' frames (steady noise)
     score_low: float = 0.3                  #: utterance score below this: the transcript may not match
+    mismatch_probability: float = 0.5       #: the mismatch detector flags the transcript above this
 
     @classmethod
     def from_json(cls, d: dict) -> "Thresholds":
@@ -123,22 +129,27 @@ class Calibration:
     confidence: Logistic
     unspoken: Logistic
     thresholds: Thresholds
+    mismatch: Logistic          #: over UTTERANCE_FEATURES
     info: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"version": FORMAT_VERSION, "confidence": self.confidence.to_json(),
-                "unspoken": self.unspoken.to_json(), "thresholds": dict(self.thresholds.__dict__), "info": self.info}
+                "unspoken": self.unspoken.to_json(), "mismatch": self.mismatch.to_json(),
+                "thresholds": dict(self.thresholds.__dict__), "info": self.info}
 
     @classmethod
     def from_json(cls, d: dict) -> "Calibration":
         if d.get("version") != FORMAT_VERSION:
             raise QualityError(f"calibration file version {d.get('version')!r}, expected {FORMAT_VERSION}")
-        conf, unsp = Logistic.from_json(d["confidence"]), Logistic.from_json(d["unspoken"])
-        for m in (conf, unsp):
-            missing = set(m.features) - set(FEATURES)
+        try:
+            conf, unsp, mism = (Logistic.from_json(d[k]) for k in ("confidence", "unspoken", "mismatch"))
+        except KeyError as e:
+            raise QualityError(f"calibration file has no {e.args[0]!r} model") from None
+        for m, known in ((conf, FEATURES), (unsp, FEATURES), (mism, UTTERANCE_FEATURES)):
+            missing = set(m.features) - set(known)
             if missing:
                 raise QualityError(f"calibration file uses unknown features {sorted(missing)}")
-        return cls(conf, unsp, Thresholds.from_json(d.get("thresholds", {})), dict(d.get("info", {})))
+        return cls(conf, unsp, Thresholds.from_json(d.get("thresholds", {})), mism, dict(d.get("info", {})))
 
     def save(self, path: str | Path = CALIBRATION_FILE) -> None:
         Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")

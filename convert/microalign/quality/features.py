@@ -57,11 +57,17 @@ SKIP_CONTEXT_CHARS = 4
 #: the skip path's characters last at least min(min_char_frames, SKIP_MAX_FLOOR) frames (bounds its states)
 SKIP_MAX_FLOOR = 8
 SKIP_CLIP = 100.0
+#: the utterance's fit loss (nats per speech frame) is clipped here (white noise reaches hundreds)
+FIT_LOSS_CLIP = 32.0
 
 
 FEATURES = ("gap", "worst_char_gap", "silence", "log_frames_per_char", "at_floor",
             "pause_before", "pause_after", "level_db", "neighbour_gap", "removal_gain", "skip_gain")
 NEIGHBOUR = FEATURES.index("neighbour_gap")
+#: utterance features of the mismatch detector (:mod:`.fixed`): ``fit_loss``, the log-likelihood ratio
+#: of the model's own best reading (each frame's best token) against the decoded path, in nats per
+#: speech frame (clipped to ``FIT_LOSS_CLIP``), and ``score``, the mean calibrated word confidence
+UTTERANCE_FEATURES = ("fit_loss", "score")
 
 
 class QualityError(ValueError):

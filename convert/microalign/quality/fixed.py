@@ -27,12 +27,20 @@ skip_gain                   ``SCALE_Q16 * (decoded path - best path without the 
                             word's window, in int8 steps (exact integer Viterbi of
                             :func:`.features.skip_gain`), clipped; ``SKIP_CLIP_Q16`` when no
                             path without the word fits
+fit_loss (utterance)        ``round_div(SCALE_Q16 * (U - F), max(speech frames, 1))`` clipped to
+                            ``FIT_LOSS_CLIP_Q16``: ``U`` the sum of each frame's best int8 score over
+                            the vocabulary, ``F`` the decoded path's (a character's score on its span,
+                            silence elsewhere): the log-likelihood ratio of the model's own best
+                            reading against the transcript, in nats per frame the model hears as speech
+score (utterance)           ``round_div(sum(confidence_1e-4) * ONE, 10000 * words)``
 logistic ``z``              Q32: ``BIAS_Q32 + sum(W_Q16[j] * x_q16[j])`` (int64), with
                             ``W = weight / std`` and the means folded into the bias
 confidence                  ``sigmoid(z)`` in units of 1e-4 (:func:`sigmoid_q4`: an ``exp2``
                             table of 257 entries with linear interpolation, exact integer
                             rounding); the JSON's ``confidence`` is this number / 10000
 unspoken detector           ``z_unspoken > logit(threshold)`` compared in Q32
+mismatch detector           ``z_mismatch > logit(threshold)`` in Q32, ``z`` the logistic of the two
+                            utterance features (:data:`~.features.UTTERANCE_FEATURES`)
 level spread                variance of ``L`` over the placed frames as IEEE doubles from
                             exact integer sums, compared with a double threshold
 ==========================  ===============================================================
@@ -48,8 +56,8 @@ import numpy as np
 
 from ..decode.viterbi_int import LOG_SOFTMAX_SCALE
 from ..frontend.features import N_MELS
-from .features import (DB_PER_FEATURE_STEP, FEATURES, GAIN_CLIP, PAUSE_CAP_SECONDS, SKIP_CLIP, SPEECH_PROB,
-                       QualityError, skip_gain)
+from .features import (DB_PER_FEATURE_STEP, FEATURES, FIT_LOSS_CLIP, GAIN_CLIP, PAUSE_CAP_SECONDS, SKIP_CLIP,
+                       SPEECH_PROB, UTTERANCE_FEATURES, QualityError, skip_gain)
 
 Q = 16
 ONE = 1 << Q
@@ -62,6 +70,7 @@ DB_STEP_Q16 = int(round(DB_PER_FEATURE_STEP * ONE))
 PAUSE_CAP_FRAMES = int(round(PAUSE_CAP_SECONDS * 100))
 GAIN_CLIP_Q16 = int(round(GAIN_CLIP * ONE))
 SKIP_CLIP_Q16 = int(round(SKIP_CLIP * ONE))
+FIT_LOSS_CLIP_Q16 = int(round(FIT_LOSS_CLIP * ONE))
 Z_CLIP_Q16 = 20 * ONE               #: |z| beyond 20 gives confidence 0 or 1 in 1e-4 units anyway
 EXP2_BITS = 8                       #: the exp2 table has 2**8 + 1 entries
 #: ``round(2**(-i / 256) * 2**30)``, i = 0..256
@@ -133,17 +142,20 @@ def frame_levels(feats: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class FixedLogistic:
     """A :class:`~.confidence.Logistic` in integers: ``z_Q32 = bias_q32 + sum(w_q16 * x_q16)`` over all
-    :data:`~.features.FEATURES` (unused ones weigh 0)."""
+    of ``names`` (:data:`~.features.FEATURES` for the word models, :data:`~.features.UTTERANCE_FEATURES`
+    for the mismatch detector; unused ones weigh 0)."""
 
     w_q16: tuple[int, ...]
     bias_q32: int
 
     @classmethod
-    def of(cls, m) -> "FixedLogistic":
-        a = np.zeros(len(FEATURES))
+    def of(cls, m, names: tuple[str, ...] = FEATURES) -> "FixedLogistic":
+        a = np.zeros(len(names))
         bias = float(m.bias)
         for name, mean, std, w in zip(m.features, m.mean, m.std, m.weights):
-            a[FEATURES.index(name)] += w / std
+            if name not in names:
+                raise QualityError(f"feature {name!r} is not one of {names}")
+            a[names.index(name)] += w / std
             bias -= w * mean / std
         return cls(tuple(int(round(v * ONE)) for v in a), int(round(bias * (1 << 32))))
 
@@ -172,6 +184,7 @@ class FixedThresholds:
     speech_fraction_milli: int
     level_var_low: float      # variance of L (feature-sum steps squared) below which the level is steady
     score_low_milli: int
+    mismatch_z_q32: int       # the mismatch detector's z above which the transcript is flagged
 
     @classmethod
     def of(cls, th) -> "FixedThresholds":
@@ -180,7 +193,7 @@ class FixedThresholds:
                    int(th.squeezed_run), int(round(th.chars_per_second_low * 100)),
                    int(round(th.chars_per_second_high * 100)), int(round(th.speech_fraction_low * 1000)),
                    float((th.level_spread_db_low * N_MELS / DB_PER_FEATURE_STEP) ** 2),
-                   int(round(th.score_low * 1000)))
+                   int(round(th.score_low * 1000)), logit_q32(th.mismatch_probability))
 
 
 @dataclass(frozen=True)
@@ -188,10 +201,12 @@ class FixedModel:
     confidence: FixedLogistic
     unspoken: FixedLogistic
     thresholds: FixedThresholds
+    mismatch: FixedLogistic     #: over UTTERANCE_FEATURES
 
     @classmethod
     def of(cls, cal) -> "FixedModel":
-        return cls(FixedLogistic.of(cal.confidence), FixedLogistic.of(cal.unspoken), FixedThresholds.of(cal.thresholds))
+        return cls(FixedLogistic.of(cal.confidence), FixedLogistic.of(cal.unspoken), FixedThresholds.of(cal.thresholds),
+                   FixedLogistic.of(cal.mismatch, UTTERANCE_FEATURES))
 
 
 # --------------------------------------------------------------------------- features
@@ -324,10 +339,16 @@ class FixedStats:
     placed_speech: int        #: ... of which speech
     level_var: float          #: variance of L over the placed frames (all frames when none)
     q4_sum: int               #: sum of the words' confidences (1e-4 units)
+    fit_loss_steps: int = 0   #: U - F of :func:`fit_loss_steps` (int8 steps, >= 0)
+
+    def utterance_q16(self, n_words: int) -> list[int]:
+        """The mismatch detector's inputs, :data:`~.features.UTTERANCE_FEATURES` in Q16."""
+        fit = min(round_div(SCALE_Q16 * self.fit_loss_steps, max(self.speech_frames, 1)), FIT_LOSS_CLIP_Q16)
+        return [fit, round_div(self.q4_sum * ONE, 10000 * max(n_words, 1))]
 
     def as_dict(self, n_words: int) -> dict:
         speech_s = self.speech_frames * FRAME_MS / 1000.0
-        return {"speech_seconds": speech_s,
+        return {"speech_seconds": speech_s, "fit_loss": self.utterance_q16(n_words)[0] / ONE,
                 "chars_per_speech_second": 0.0,
                 "speech_fraction": self.placed_speech / self.placed_frames if self.placed_frames else 0.0,
                 "level_spread_db": math.sqrt(max(self.level_var, 0.0)) * DB_PER_FEATURE_STEP / N_MELS,
@@ -345,14 +366,27 @@ def level_variance(level: np.ndarray) -> float:
     return float(s2) / float(n) - m * m
 
 
-def utterance_stats_fixed(frames: FixedFrames, word_spans: np.ndarray, q4: list[int]) -> FixedStats:
+def fit_loss_steps(scores: np.ndarray, qmax: np.ndarray, tokens: list[list[int]], token_spans: np.ndarray) -> int:
+    """``U - F`` in int8 steps: the sum over all frames of each frame's best score (``qmax``, over the
+    whole vocabulary) minus the decoded path's score (a character's column on its span, silence,
+    column 0, on every other frame). ``>= 0``; the log-likelihood ratio of the model's own best
+    reading against the transcript's, times ``1 / SCORE_SCALE``."""
+    q = np.asarray(scores)
+    col = np.zeros(len(q), dtype=np.int64)
+    for tok, (s, e) in zip((t for w in tokens for t in w), np.asarray(token_spans, dtype=np.int64)):
+        col[int(s):int(e)] = tok
+    forced = int(q[np.arange(len(q)), col].astype(np.int64).sum())
+    return int(np.asarray(qmax, dtype=np.int64).sum()) - forced
+
+
+def utterance_stats_fixed(frames: FixedFrames, word_spans: np.ndarray, q4: list[int], fit_loss: int = 0) -> FixedStats:
     placed = np.zeros(len(frames.speech), dtype=bool)
     for a, b in np.asarray(word_spans):
         placed[int(a):int(b)] = True
     n_placed = int(placed.sum())
     lvl = frames.level[placed] if n_placed else frames.level
     return FixedStats(int(frames.speech.sum()), n_placed, int(frames.speech[placed].sum()), level_variance(lvl),
-                      int(sum(q4)))
+                      int(sum(q4)), int(fit_loss))
 
 
 @dataclass(frozen=True)
@@ -365,7 +399,8 @@ class Flag:
 
 
 def checks(model: FixedModel, x_q16: np.ndarray, q4: list[int], z_unspoken: list[int], tokens: list[list[int]],
-           word_spans: np.ndarray, stats: FixedStats, n_chars: int, edge_free: bool = True) -> list[Flag]:
+           word_spans: np.ndarray, stats: FixedStats, n_chars: int, edge_free: bool = True,
+           z_mismatch: int | None = None) -> list[Flag]:
     """The warnings, in the order the device emits them (the codes of :mod:`.checks`)."""
     th = model.thresholds
     spans = np.asarray(word_spans, dtype=np.int64)
@@ -396,6 +431,10 @@ def checks(model: FixedModel, x_q16: np.ndarray, q4: list[int], z_unspoken: list
         out.append(Flag("text_too_short"))
     if stats.q4_sum < th.score_low_milli * 10 * len(q4):
         out.append(Flag("low_score"))
+    if z_mismatch is None:
+        z_mismatch = model.mismatch.z([stats.utterance_q16(len(q4))])[0]
+    if z_mismatch > th.mismatch_z_q32:
+        out.append(Flag("unlikely_transcript"))
     if not edge_free:
         out.append(Flag("band_edge"))
     return out
@@ -408,6 +447,8 @@ class FixedResult:
     z_unspoken: list[int]     #: the unspoken detector's z (Q32)
     stats: FixedStats
     flags: list[Flag]
+    utterance: list[int]      #: UTTERANCE_FEATURES in Q16
+    z_mismatch: int           #: the mismatch detector's z (Q32)
 
 
 def evaluate(model: FixedModel, scores: np.ndarray, frames: FixedFrames, tokens: list[list[int]],
@@ -416,6 +457,8 @@ def evaluate(model: FixedModel, scores: np.ndarray, frames: FixedFrames, tokens:
     xq = features_q16(scores, tokens, token_spans, word_spans, frames, min_char_frames)
     q4 = [sigmoid_q4(z) for z in model.confidence.z(xq)]
     zu = model.unspoken.z(xq)
-    st = utterance_stats_fixed(frames, word_spans, q4)
+    st = utterance_stats_fixed(frames, word_spans, q4, fit_loss_steps(scores, frames.qmax, tokens, token_spans))
+    xu = st.utterance_q16(len(tokens))
+    zm = model.mismatch.z([xu])[0]
     n_chars = sum(len(t) for t in tokens)
-    return FixedResult(xq, q4, zu, st, checks(model, xq, q4, zu, tokens, word_spans, st, n_chars, edge_free))
+    return FixedResult(xq, q4, zu, st, checks(model, xq, q4, zu, tokens, word_spans, st, n_chars, edge_free, zm), xu, zm)
