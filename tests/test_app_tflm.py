@@ -82,6 +82,26 @@ def long_case(sample):
     return inp, want
 
 
+def model_window() -> int:
+    """Frames per window of the shipped device model (its input tensor [1, W, n_mels])."""
+    from microalign.export import flatbuffer as fbk
+
+    m = fbk.load(ASSETS / "student_device.tflite")
+    sg = m.subgraphs[0]
+    return fbk.shape(sg.tensors[int(sg.inputs[0])])[1]
+
+
+def check_frontend_report(fw, out: str, n_samples: int) -> None:
+    """The firmware's ``# aligner frontend`` line (MA_APP_REPORT): every frame through the frontend once, the
+    frames consecutive windows share carried from one to the next (not recomputed)."""
+    nums = fw.app_report(out)
+    window, n = model_window(), -(-n_samples // HOP)
+    starts = window_starts(n, window, MARGIN)
+    assert nums["frames"] == n and nums["frontend_frames"] == n, nums
+    assert nums["windows"] == len(starts) > 1, nums
+    assert nums["carried_frames"] == sum(min(window, n - s) for s in starts) - n > 0, nums
+
+
 def bad_images(d: Path) -> dict[str, tuple[Path, str]]:
     """A corrupt, a truncated and a mismatched (other generated headers) image, with their message."""
     good = bytearray(I.write_image((ASSETS / "student_device.tflite").read_bytes()))
@@ -246,6 +266,7 @@ def test_m7_sample_matches_cli(m7_app, sample):
     largest = max(sum((b + 15) // 16 * 16 for b in op) for op in ops)
     m = re.search(r"largest op (\d+)\), buffer (\d+) bytes", report)
     assert m and int(m.group(1)) == largest and int(m.group(2)) == 2 * ((largest + 31) // 32 * 32), report
+    check_frontend_report(fw, out, len(load_audio(ASSETS / "sample.wav")))
 
 
 @pytest.mark.parametrize("m7_app", LONG_BUILDS, ids=["-".join(b) for b in LONG_BUILDS], indirect=True)
@@ -254,6 +275,8 @@ def test_m7_60s_matches_cli(m7_app, sample, long_case):
     rc, out = run_m7(fw, elf, mode, sample[1], long_case[0])
     assert rc == 0, out
     assert "".join(ln for ln in out.splitlines(keepends=True) if not ln.startswith("# ")) == long_case[1]
+    if mode == "staged":   # built with MA_APP_REPORT
+        check_frontend_report(fw, out, 7 * (len(load_audio(ASSETS / "sample.wav")) + 8000))
 
 
 @pytest.mark.parametrize("m7_app", BUILDS, ids=["-".join(b) for b in BUILDS], indirect=True)

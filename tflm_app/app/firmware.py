@@ -207,7 +207,8 @@ def build_tflm_firmware(root: Path, build: Path, mode: str = "xip", jobs: int = 
 def app_report(out: str) -> dict[str, int]:
     """The numbers main.c prints with ``-DMA_APP_REPORT`` (the keys present in ``out``): ``arena``, ``stack``
     (TFLM arena used, main stack painted), ``aligner_sram`` / ``aligner_sram_reserved``, ``aligner_ext`` /
-    ``aligner_ext_reserved`` (the aligner's SRAM and external RAM used of reserved), and in staged mode ``ops``,
+    ``aligner_ext_reserved`` (the aligner's SRAM and external RAM used of reserved), ``frontend_frames`` /
+    ``frames`` / ``carried_frames`` / ``windows`` (``ma_aligner_get_stats``), and in staged mode ``ops``,
     ``tensors``, ``staged_bytes`` (copied per window), ``largest_op``, ``staging_buffer``, ``staging_arena_tail``
     (the staging buffer and plan, taken from the end of the arena: not in ``arena``)."""
     nums: dict[str, int] = {}
@@ -218,6 +219,10 @@ def app_report(out: str) -> dict[str, int]:
     if m:
         nums.update(aligner_sram=int(m.group(1)), aligner_sram_reserved=int(m.group(2)),
                     aligner_ext=int(m.group(3)), aligner_ext_reserved=int(m.group(4)))
+    m = re.search(r"# aligner frontend: (\d+) of (\d+) frames computed, (\d+) carried between (\d+) windows", out)
+    if m:
+        nums.update(frontend_frames=int(m.group(1)), frames=int(m.group(2)), carried_frames=int(m.group(3)),
+                    windows=int(m.group(4)))
     m = re.search(r"# staged weights: (\d+) ops, (\d+) constant tensors, (\d+) bytes per window \(largest op (\d+)\), "
                   r"buffer (\d+) bytes", out)
     if m:

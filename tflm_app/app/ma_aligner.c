@@ -31,6 +31,7 @@ struct ma_aligner {
     uint8_t *ext;
     uint32_t ext_bytes;
     uint32_t sram_used, ext_used; /* SRAM: fixed at init; external: the peak of the last ma_aligner_align */
+    ma_aligner_stats stats;       /* of the last ma_aligner_align */
     int32_t ready;                /* ma_aligner_init succeeded */
     char error[192];
 };
@@ -80,6 +81,13 @@ ma_aligner_params ma_aligner_default_params(void)
 }
 
 const char *ma_aligner_error(const ma_aligner *ctx) { return ctx ? ctx->error : "no context"; }
+
+ma_status ma_aligner_get_stats(const ma_aligner *ctx, ma_aligner_stats *stats)
+{
+    if (ctx == NULL || stats == NULL) return MA_ERR_ARGUMENT;
+    *stats = ctx->stats;
+    return MA_OK;
+}
 
 ma_status ma_aligner_memory_used(const ma_aligner *ctx, uint32_t *sram_bytes, uint32_t *ext_bytes)
 {
@@ -162,6 +170,7 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
     if (ctx == NULL) return MA_ERR_ARGUMENT;
     if (!ctx->ready) return MA_ERR_ARGUMENT; /* init failed; ma_aligner_error still says why */
     ctx->error[0] = 0;
+    memset(&ctx->stats, 0, sizeof ctx->stats);
     if (audio == NULL || audio->read == NULL || on_word == NULL || (transcript == NULL && transcript_bytes)) {
         return fail(ctx, MA_ERR_ARGUMENT, "NULL audio source, reader, transcript or callback");
     }
@@ -241,19 +250,63 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
         return fail(ctx, MA_ERR_SCRATCH, "memory too small for %ld frames of scores (%lu columns)", (long)n_frames, (unsigned long)cols);
     }
 
-    /* windows: frontend, model, owner rule */
+    /* windows: frontend, model, owner rule. A frame's features depend only on the audio around it
+     * (ma_frontend.h: samples [t*HOP - PAD_LEFT, t*HOP - PAD_LEFT + WIN), zeros outside the signal), not
+     * on the window that asks for it, so the frames window k shares with window k + 1 (2 * margin, more
+     * for the last window, flush with the end) are carried in `carry` rather than computed again: every
+     * frame of the recording goes through the frontend exactly once. The model may overwrite its input
+     * (ma_model.h), hence the copy before each run. `carry` holds the largest overlap of this schedule:
+     * 2 * margin frames of M bytes, up to W - 1 frames when the last window starts just after its
+     * predecessor; in external RAM, so SRAM does not change. */
     int32_t n_win = ma_window_count((uint32_t)n_frames, W, p->window_margin);
     if (n_win < 0) return fail(ctx, n_win, "bad window schedule");
+    uint32_t carry_cap = 0; /* frames */
+    for (uint32_t k = 1; k < (uint32_t)n_win; ++k) {
+        ma_window a, b;
+        ma_window_get((uint32_t)n_frames, W, p->window_margin, k - 1u, &a);
+        ma_window_get((uint32_t)n_frames, W, p->window_margin, k, &b);
+        uint32_t a_end = (uint32_t)n_frames - a.start < W ? (uint32_t)n_frames : a.start + W;
+        if (a_end > b.start && a_end - b.start > carry_cap) carry_cap = a_end - b.start;
+    }
+    int8_t *carry = carry_cap ? (int8_t *)take(&ext, carry_cap * M) : NULL;
+    if (carry_cap && carry == NULL) {
+        return fail(ctx, MA_ERR_SCRATCH, "external RAM too small for the %lu frames two windows share", (unsigned long)carry_cap);
+    }
+    uint32_t carry_first = 0, carry_n = 0; /* carry holds the features of frames [carry_first, carry_first + carry_n) */
+    ctx->stats.frames = (uint32_t)n_frames;
     for (uint32_t k = 0; k < (uint32_t)n_win; ++k) {
         ma_window win;
         ma_window_get((uint32_t)n_frames, W, p->window_margin, k, &win);
-        if (win.own_begin == win.own_end) continue; /* owns no frame: its scores would be dropped */
+        if (win.own_begin == win.own_end) continue; /* owns no frame: its scores would be dropped (the carry stays) */
         uint32_t avail = (uint32_t)n_frames - win.start, cnt = avail < W ? avail : W;
-        if (ma_frontend_compute_frames(pcm, (int32_t)n, (int32_t)win.start, (int32_t)cnt, feats) != (int32_t)cnt) {
-            return fail(ctx, MA_ERR_ARGUMENT, "frontend refused frames %lu..%lu", (unsigned long)win.start, (unsigned long)(win.start + cnt));
+        uint32_t reuse = 0; /* the window's first frames, from the previous window */
+        if (carry_n && win.start >= carry_first && win.start < carry_first + carry_n) {
+            reuse = carry_first + carry_n - win.start;
+            reuse = reuse < cnt ? reuse : cnt;
         }
-        memset(feats + cnt * M, (uint8_t)MA_FEATURE_FLOOR, (W - cnt) * M);
-        for (uint32_t f = win.own_begin; f < win.own_end; ++f) { /* before the run: it may overwrite its input */
+        uint32_t next_start = (uint32_t)n_frames; /* what window k + 1 will need from this one */
+        if (k + 1u < (uint32_t)n_win) {
+            ma_window nx;
+            ma_window_get((uint32_t)n_frames, W, p->window_margin, k + 1u, &nx);
+            next_start = nx.start;
+        }
+        if (reuse) memcpy(feats, carry + (size_t)(win.start - carry_first) * M, (size_t)reuse * M);
+        if (ma_frontend_compute_frames(pcm, (int32_t)n, (int32_t)(win.start + reuse), (int32_t)(cnt - reuse),
+                                       feats + (size_t)reuse * M) != (int32_t)(cnt - reuse)) {
+            return fail(ctx, MA_ERR_ARGUMENT, "frontend refused frames %lu..%lu", (unsigned long)(win.start + reuse),
+                        (unsigned long)(win.start + cnt));
+        }
+        ctx->stats.frontend_frames += cnt - reuse;
+        ctx->stats.carried_frames += reuse;
+        memset(feats + (size_t)cnt * M, (uint8_t)MA_FEATURE_FLOOR, (size_t)(W - cnt) * M);
+        /* before the run (it may overwrite its input): the next window's shared frames, each owned frame's sum */
+        carry_n = 0;
+        if (next_start > win.start && next_start < win.start + cnt) {
+            carry_first = next_start;
+            carry_n = win.start + cnt - next_start; /* <= carry_cap */
+            memcpy(carry, feats + (size_t)(next_start - win.start) * M, (size_t)carry_n * M);
+        }
+        for (uint32_t f = win.own_begin; f < win.own_end; ++f) {
             const int8_t *fr = feats + (size_t)(f - win.start) * M;
             int32_t lv = 0;
             for (uint32_t m = 0; m < M; ++m) lv += fr[m];
@@ -262,6 +315,7 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
         const int8_t *out = NULL;
         s = ma_model_run_window(ctx->p.model, feats, &out);
         if (s != MA_OK || out == NULL) return fail(ctx, MA_ERR_MODEL, "model failed on window %lu (status %ld)", (unsigned long)k, (long)s);
+        ctx->stats.windows++;
         for (uint32_t f = win.own_begin; f < win.own_end; ++f) {
             const int8_t *row = out + (size_t)(f - win.start) * V;
             int8_t mx = row[0];

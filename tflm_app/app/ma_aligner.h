@@ -12,7 +12,8 @@
  * into external memory (MA_ERR_TOO_SHORT: empty or silent -- peak < MA_SILENT_PEAK); parses the
  * spoken-form transcript (ma_transcript.h; MA_ERR_TOKEN names the byte); refuses more characters
  * than frames (MA_ERR_TOO_SHORT); computes the frontend window by window (frames past the end =
- * MA_FEATURE_FLOOR) and runs the model on each window (MA_WINDOW_FRAMES, MA_WINDOW_MARGIN), keeping
+ * MA_FEATURE_FLOOR; each frame computed once, the frames two windows share carried from one to the
+ * next) and runs the model on each window (MA_WINDOW_FRAMES, MA_WINDOW_MARGIN), keeping
  * each frame's scores from the window whose centre is nearest (ma_windows.h), compacted to the
  * columns the transcript uses plus each frame's maximum (decode.compact); decodes with ma_decode_s8
  * (each character repeated k = max(1, min(MA_MIN_CHAR_FRAMES, frames / characters)) times, default
@@ -28,7 +29,9 @@
  * the context, one JSON line (4 KB) and the decoder's scratch for the widest band it may widen to
  * (ma_decode_s8_get_scratch_size; at most MA_DECODE_SRAM_BYTES, microalign_aligner_config.h). One
  * window of features is computed straight into the model's input buffer (ma_model_input). External
- * RAM holds everything that grows with the recording: the transcript's parse arrays, the audio, the
+ * RAM holds the frames carried from one window to the next (the schedule's largest overlap, n_mels
+ * bytes a frame: 2 * window_margin frames, up to window_frames - 1 when the last window, flush with
+ * the end, starts just after its predecessor) and everything that grows with the recording: the transcript's parse arrays, the audio, the
  * compacted frame scores, each frame's maximum and feature sum, the decoder's checkpoints, the
  * per-token and per-word outputs, the quality scratch and the warnings. ma_aligner_init and
  * ma_aligner_align report what was missing (MA_ERR_SCRATCH) with the bytes needed in ma_aligner_error.
@@ -99,6 +102,18 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
 /* Bytes of memory->sram the context uses (context included; placed at init, the same for every
  * recording) and of memory->ext the last ma_aligner_align that reached the decoder used (its peak). */
 ma_status ma_aligner_memory_used(const ma_aligner *ctx, uint32_t *sram_bytes, uint32_t *ext_bytes);
+
+/* What the last ma_aligner_align computed (zeros until it reaches the windows). Every frame goes through
+ * the frontend once: the frames two consecutive windows share are carried from one to the next (external
+ * RAM, the schedule's largest overlap), so frontend_frames == frames and carried_frames is the overlap. */
+typedef struct {
+    uint32_t frames;          /* feature frames of the recording (10 ms each) */
+    uint32_t windows;         /* model windows run */
+    uint32_t frontend_frames; /* frames the frontend computed */
+    uint32_t carried_frames;  /* window frames copied from the previous window instead */
+} ma_aligner_stats;
+
+ma_status ma_aligner_get_stats(const ma_aligner *ctx, ma_aligner_stats *stats);
 
 /* What the last failure was about, in one line (never NULL; "" after success). */
 const char *ma_aligner_error(const ma_aligner *ctx);

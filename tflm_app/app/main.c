@@ -114,6 +114,12 @@ int main(void)
         printf("# aligner memory: sram %lu of %lu bytes, external %lu of %lu bytes\n", (unsigned long)sram_used,
                (unsigned long)sizeof aligner_sram, (unsigned long)ext_used, (unsigned long)ext_bytes);
     }
+    ma_aligner_stats stats;
+    if (ma_aligner_get_stats(ctx, &stats) == MA_OK) {
+        printf("# aligner frontend: %lu of %lu frames computed, %lu carried between %lu windows\n",
+               (unsigned long)stats.frontend_frames, (unsigned long)stats.frames, (unsigned long)stats.carried_frames,
+               (unsigned long)stats.windows);
+    }
     ma_model_tflm_staging_info st;
     if (ma_model_tflm_staging(&st) == MA_OK) {
         printf("# staged weights: %lu ops, %lu constant tensors, %lu bytes per window (largest op %lu), "

@@ -93,7 +93,7 @@ static uint8_t sram[MA_DECODE_SRAM_BYTES + MA_ALIGNER_FIXED_SRAM_BYTES] MA_IN_AX
 static uint8_t ext_ram[2 * 1024 * 1024] MA_IN_EXTRAM __attribute__((aligned(8)));
 
 static ma_status run(int c, const char *text, uint32_t text_len, const int16_t *pcm, uint32_t n, sink_t *sink,
-                     ma_model *model, char *err, size_t err_size)
+                     ma_model *model, char *err, size_t err_size, ma_aligner_stats *stats)
 {
     ma_aligner_params p = ma_aligner_default_params();
     p.model = model;
@@ -108,6 +108,7 @@ static ma_status run(int c, const char *text, uint32_t text_len, const int16_t *
     ma_audio_source src = {read_audio, &a, n};
     s = ma_aligner_align(ctx, &src, text, text_len, on_word, sink);
     snprintf(err, err_size, "%s", ma_aligner_error(ctx));
+    if (stats != NULL && ma_aligner_get_stats(ctx, stats) != MA_OK) memset(stats, 0xFF, sizeof *stats);
     uint32_t used_sram = 0, used_ext = 0;
     if (s == MA_OK && ma_aligner_memory_used(ctx, &used_sram, &used_ext) == MA_OK) {
         printf("memory: %lu samples: aligner SRAM %lu bytes, external %lu bytes\n", (unsigned long)n,
@@ -124,13 +125,23 @@ int main(void)
         const v_case *vc = &V_CASES[c];
         ma_model model = {vc->feats, vc->scores, vc->n_windows, 0, 0};
         sink_t sink = {vc->lines, 0, 0, 0, 0};
-        ma_status s = run(c, vc->text, (uint32_t)strlen(vc->text), vc->pcm, vc->n_samples, &sink, &model, err, sizeof err);
+        ma_aligner_stats st;
+        ma_status s = run(c, vc->text, (uint32_t)strlen(vc->text), vc->pcm, vc->n_samples, &sink, &model, err, sizeof err, &st);
         CHECK(s == MA_OK, "case %d: %s (%s)", c, ma_status_str(s), err);
+        /* each frame through the frontend once, the windows' shared frames carried (the replay model has
+         * checked every window's features, carried ones included, against Python's) */
+        CHECK(st.frames == vc->n_frames && st.frontend_frames == vc->n_frames && st.carried_frames == vc->carried &&
+              st.windows == vc->n_windows, "case %d: stats %lu frames, %lu computed, %lu carried, %lu windows; expected "
+              "%lu, %lu, %lu, %lu", c, (unsigned long)st.frames, (unsigned long)st.frontend_frames,
+              (unsigned long)st.carried_frames, (unsigned long)st.windows, (unsigned long)vc->n_frames,
+              (unsigned long)vc->n_frames, (unsigned long)vc->carried, (unsigned long)vc->n_windows);
         CHECK(model.next == vc->n_windows && model.feature_mismatches == 0, "case %d: %lu windows run, %lu with other features",
               c, (unsigned long)model.next, (unsigned long)model.feature_mismatches);
         CHECK(!sink.mismatch && sink.words == vc->n_words && sink.offset == strlen(vc->lines),
               "case %d: JSON lines differ from Python's (%lu words)", c, (unsigned long)sink.words);
-        printf("case %d: %lu words, %lu windows\n", c, (unsigned long)sink.words, (unsigned long)model.next);
+        printf("case %d: %lu words, %lu windows, %lu of %lu frames computed, %lu carried\n", c, (unsigned long)sink.words,
+               (unsigned long)model.next, (unsigned long)st.frontend_frames, (unsigned long)st.frames,
+               (unsigned long)st.carried_frames);
     }
 
     /* bad input: each with its status, nothing emitted */
@@ -158,7 +169,8 @@ int main(void)
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
         ma_model model = {vc->feats, vc->scores, vc->n_windows, 0, 0};
         sink_t sink = {"", 0, 0, 0, 0};
-        ma_status s = run(0, bad[i].text, (uint32_t)strlen(bad[i].text), bad[i].pcm, bad[i].n, &sink, &model, err, sizeof err);
+        ma_status s = run(0, bad[i].text, (uint32_t)strlen(bad[i].text), bad[i].pcm, bad[i].n, &sink, &model, err, sizeof err,
+                          NULL);
         CHECK(s == bad[i].want && sink.words == 0 && strstr(err, bad[i].message) != NULL, "%s: %s (%s), expected %s (%s)",
               bad[i].what, ma_status_str(s), err, ma_status_str(bad[i].want), bad[i].message);
         printf("bad input, %s: %s: %s\n", bad[i].what, ma_status_str(s), err);
@@ -167,7 +179,8 @@ int main(void)
     {
         ma_model model = {vc->feats, vc->scores, vc->n_windows, 0, 0};
         sink_t sink = {vc->lines, 0, 0, 2, 0};
-        ma_status s = run(0, vc->text, (uint32_t)strlen(vc->text), vc->pcm, vc->n_samples, &sink, &model, err, sizeof err);
+        ma_status s = run(0, vc->text, (uint32_t)strlen(vc->text), vc->pcm, vc->n_samples, &sink, &model, err, sizeof err,
+                          NULL);
         CHECK(s == MA_ERR_IO && sink.words == 1, "callback stop: %s after %lu words", ma_status_str(s), (unsigned long)sink.words);
     }
     /* SRAM is placed at init, the same for every recording: ma_aligner_sram_size bytes suffice (the
