@@ -91,6 +91,7 @@ TFLM_SHARED = {"kernel_util", "micro_tensor_utils", "quantization_util", "common
 OURS = {"ma_frontend": "frontend", "ma_attention_s8": "attention", "fa_attention": "attention",
         "ma_decode_s8": "decode", "ma_hash": "boot_hash", "ma_image": "boot_image", "ma_model_tflm": "model_glue",
         "ma_log_softmax_s8": "op_softmax", "ma_log_softmax_tflm": "op_softmax",
+        "ma_add_s8": "op_add_mul", "ma_add_tflm": "op_add_mul",
         "ma_aligner": "app", "ma_windows": "app", "ma_transcript": "app", "ma_json": "app", "ma_quality": "app",
         "main": "app", "ma_tflm_log": "board"}
 SHARED_LIBS = ("libc", "libc_nano", "libm", "libgcc", "libstdc++", "libstdc++_nano", "libsupc++", "libnosys",

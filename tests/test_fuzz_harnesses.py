@@ -21,6 +21,7 @@ K, A = T / "kernels", T / "app"
 HARNESSES = {
     "ma_decode_s8": [K / "fuzz" / "ma_decode_s8_fuzz.c", K / "ma_decode_s8.c"],
     "ma_attention_s8": [K / "fuzz" / "ma_attention_s8_fuzz.c", K / "ma_attention_s8.c"],
+    "ma_add_s8": [K / "fuzz" / "ma_add_s8_fuzz.c", K / "ma_add_s8.c"],
     "ma_image": [A / "fuzz" / "ma_image_fuzz.c", A / "ma_image.c", A / "ma_hash.c"],
     "ma_transcript": [A / "fuzz" / "ma_transcript_fuzz.c", A / "ma_transcript.c", A / "ma_json.c"],
 }
@@ -58,3 +59,6 @@ def test_harness_short_campaign(clang, tmp_path, name):
     if name == "ma_decode_s8":           # the harness reaches the decoder, not only its argument checks
         m = re.search(r"ok_exact=(\d+) ok_banded=(\d+)", out)
         assert m and int(m.group(1)) + int(m.group(2)) > 0, out[-2000:]
+    if name == "ma_add_s8":              # most inputs reach the kernel, some are refused
+        m = re.search(r"ran=(\d+) refused=(\d+)", out)
+        assert m and int(m.group(1)) > RUNS // 4 and int(m.group(2)) > 0, out[-2000:]

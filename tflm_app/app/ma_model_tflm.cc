@@ -7,6 +7,7 @@
 #include <new>
 
 #include "fa_attention.h"
+#include "ma_add_tflm.h"
 #include "ma_log_softmax_tflm.h"
 #include "microalign_frontend_config.h"
 #include "tensorflow/lite/micro/micro_context.h"
@@ -175,11 +176,11 @@ const char* PlanStaging(const tflite::Model* model, uint8_t* arena, uint32_t* ar
   return nullptr;
 }
 #else
-#define MA_OP(add, reg) r.add(reg())  // the registration given, so our own LOG_SOFTMAX runs here too
+#define MA_OP(add, reg) r.add(reg())  // the registration given, so our own ADD and LOG_SOFTMAX run here too
 #endif
 
 void AddOps(Resolver& r) {
-  MA_OP(AddAdd, tflite::Register_ADD);
+  MA_OP(AddAdd, microalign::Register_ADD);  // same-shape int8 on ma_add_s8, bit-exact with TFLM's and CMSIS-NN's
   MA_OP(AddBatchMatMul, tflite::Register_BATCH_MATMUL);
   MA_OP(AddConcatenation, tflite::Register_CONCATENATION);
   MA_OP(AddConv2D, tflite::Register_CONV_2D);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fa_attention.h"
+#include "ma_add_tflm.h"
 #include "ma_log_softmax_tflm.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
@@ -30,10 +31,11 @@ bool ReadFile(const char* path, std::vector<uint8_t>* out) {
 }
 
 // Every builtin the converted students use (and a few neighbours), plus FA_ATTENTION; LOG_SOFTMAX
-// is TFLM's builtin with its int8 path on ma_log_softmax_s8 (ma_log_softmax_tflm.h).
+// is TFLM's builtin with its int8 path on ma_log_softmax_s8 (ma_log_softmax_tflm.h), ADD with its
+// same-shape int8 path on ma_add_s8 (ma_add_tflm.h).
 using Resolver = tflite::MicroMutableOpResolver<32>;
 void AddOps(Resolver& r) {
-  r.AddAdd();
+  r.AddAdd(microalign::Register_ADD());  // same-shape int8: ma_add_s8 (bit-exact)
   r.AddBatchMatMul();
   r.AddConcatenation();
   r.AddConv2D();

@@ -9,4 +9,8 @@
   ``ma_log_softmax_s8``'s reference), integer-exact.
 - :mod:`.log_softmax_oracle`: one-op LOG_SOFTMAX models run in the TFLite Micro
   Python runtime (the oracle), test cases and their C header.
+- :mod:`.add`: same-shape int8 ADD as TFLite Micro (and CMSIS-NN) computes it (the C
+  ``ma_add_s8``'s reference), integer-exact.
+- :mod:`.add_oracle`: one-op ADD models run in the TFLite Micro Python runtime (the
+  oracle), test cases and their C header.
 """
