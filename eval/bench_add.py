@@ -17,37 +17,15 @@ Needs arm-none-eabi-gcc, qemu-system-arm and the plugin (built on first use with
 """
 from __future__ import annotations
 
-import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tflm_app" / "app"))
-from firmware import Firmware, missing_tools  # noqa: E402
-
-from microalign.kernels import add as ad  # noqa: E402
-from microalign.kernels import add_oracle as ao  # noqa: E402
-
-KERNELS = REPO / "tflm_app" / "kernels"
-PLUGIN_BUILD = REPO / "build" / "qemu-insn"
-PLUGIN_SCRIPT = Path(os.environ.get("QEMU_INSN_DIR", REPO.parent / "shared" / "tools" / "qemu-insn")) / "build.sh"
-
-
-def plugin() -> Path:
-    so = PLUGIN_BUILD / "insn_range.so"
-    if not so.exists():
-        subprocess.run(["sh", str(PLUGIN_SCRIPT), str(PLUGIN_BUILD)], check=True)
-    return so
-
-
-def c_array(ctype: str, name: str, v) -> str:
-    v = np.asarray(v).ravel()
-    return f"static const {ctype} {name}[{v.size}] = {{" + ",".join(str(int(x)) for x in v) + "};\n"
+from kernel_bench import KERNELS, REPO, arg_parser, c_array, count, ready  # eval/kernel_bench.py
+from microalign.kernels import add as ad
+from microalign.kernels import add_oracle as ao
 
 
 def write_case(path: Path, ops, seed: int = 0) -> int:
@@ -73,27 +51,21 @@ def write_case(path: Path, ops, seed: int = 0) -> int:
     return total
 
 
-def count(workdir: Path, so: Path, calls: int, impl: int, opt: str, cmsis_nn: Path | None) -> int:
-    srcs, includes = [str(KERNELS / "ma_add_s8.c")], [str(KERNELS), str(workdir)]
+def count_add(workdir: Path, so: Path, calls: int, impl: int, opt: str, cmsis_nn: Path | None) -> int:
+    srcs, includes = [KERNELS / "ma_add_s8.c"], []
     if impl == 1:
-        srcs.append(str(cmsis_nn / "Source" / "BasicMathFunctions" / "arm_elementwise_add_s8.c"))
-        includes += [str(cmsis_nn / "Include"), str(cmsis_nn)]
-    fw = Firmware(test=str(REPO / "eval" / "bench_add_fw.c"), srcs=srcs, includes=includes, build=workdir,
-                  defines=[f"BENCH_CALLS={calls}", f"BENCH_IMPL={impl}"], opt=opt, name=f"bench{calls}{impl}")
-    total, _, out = fw.count_instructions(so)
-    if " ok" not in out:
-        raise RuntimeError(out)
-    return total
+        srcs.append(cmsis_nn / "Source" / "BasicMathFunctions" / "arm_elementwise_add_s8.c")
+        includes += [cmsis_nn / "Include", cmsis_nn]
+    return count(REPO / "eval" / "bench_add_fw.c", srcs, workdir, so, [f"BENCH_CALLS={calls}", f"BENCH_IMPL={impl}"],
+                 opt, f"bench{calls}{impl}", includes)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = arg_parser(__doc__)
     ap.add_argument("--model", type=Path, default=ao.DEVICE_MODEL, help="the model whose ADDs run (default: shipped)")
-    ap.add_argument("--opt", default="-O2", help="optimisation of the kernel build (default -O2, the firmware's)")
     a = ap.parse_args(argv)
-    missing = missing_tools(qemu=True)
-    if missing:
-        print(f"needs {', '.join(missing)}", file=sys.stderr)
+    so = ready()
+    if so is None:
         return 2
     ops = ao.model_add_quantisations(a.model)
     if not ops:
@@ -103,11 +75,10 @@ def main(argv: list[str] | None = None) -> int:
 
     m7 = tflm_host.find_tflm_m7_root()
     cmsis_nn = Path(m7) / "third_party" / "cmsis_nn" if m7 is not None else None
-    so = plugin()
     with tempfile.TemporaryDirectory(prefix="bench_add_") as tmp:
         d = Path(tmp)
         n = write_case(d / "bench_add_case.h", ops)
-        c = {(calls, impl): count(d, so, calls, impl, a.opt, cmsis_nn)
+        c = {(calls, impl): count_add(d, so, calls, impl, a.opt, cmsis_nn)
              for impl in ((0, 2, 1) if cmsis_nn is not None else (0, 2)) for calls in (1, 2)}
     per_window, tables = c[2, 0] - c[1, 0], c[2, 2] - c[1, 2]
     shifts = sorted({ad.make_params(*o[0], *o[1], *o[2], o[3]).output_shift for o in ops})

@@ -21,7 +21,6 @@ Needs arm-none-eabi-gcc, qemu-system-arm and the plugin (built on first use with
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import subprocess
 import sys
@@ -34,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tflm_app" / "app"))
 sys.path.insert(0, str(REPO / "eval"))
 from firmware import Firmware, missing_tools  # noqa: E402
+from kernel_bench import KERNELS, c_array, plugin  # noqa: E402  (eval/kernel_bench.py)
 
 from microalign.decode import (MIN_CHAR_FRAMES, checkpoint_bytes, compact,  # noqa: E402
                                scratch_bytes, viterbi_align_int)
@@ -42,19 +42,9 @@ from microalign.decode._core import (DEFAULT_BAND, DEFAULT_INTERVAL, DEFAULT_MAX
 from microalign.decode.synthetic import WORDS, synthesize  # noqa: E402
 from microalign.text.tokens import encode_words  # noqa: E402
 
-KERNELS = REPO / "tflm_app" / "kernels"
-PLUGIN_BUILD = REPO / "build" / "qemu-insn"
-PLUGIN_SCRIPT = Path(os.environ.get("QEMU_INSN_DIR", Path(__file__).resolve().parents[2] / "shared" / "tools" / "qemu-insn")) / "build.sh"
 KERNEL_FUNCS = ("ma_decode_s8", "ma_decode_s8_get_scratch_size", "ma_decode_s8_get_checkpoint_size", "decode_band",
                 "step", "next_lo", "advance_smin", "row_argmax", "row_max8", "resolve_band", "ceil_div",
                 "scratch_size", "checkpoint_size")
-
-
-def plugin() -> Path:
-    so = PLUGIN_BUILD / "insn_range.so"
-    if not so.exists():
-        subprocess.run(["sh", str(PLUGIN_SCRIPT), str(PLUGIN_BUILD)], check=True)
-    return so
 
 
 def utterance(rng: np.random.Generator, T: int, chars_per_s: float) -> tuple[np.ndarray, list[list[int]]]:
@@ -78,11 +68,6 @@ def real_input(seconds: float) -> tuple[np.ndarray, list[list[int]], str]:
     scorer = load_backend("tflm")
     scores = frame_scores(features_from_pcm(pcm), scorer)
     return scores.values, [scorer.tokens.encode_word(w.text) for w in normalize(text, scorer.tokens)], desc
-
-
-def c_array(ctype, name, v):
-    v = np.asarray(v).ravel()
-    return f"static const {ctype} {name}[{v.size}] = {{" + ",".join(str(int(x)) for x in v) + "};\n"
 
 
 def write_case(path: Path, scores, words, band: int) -> dict:

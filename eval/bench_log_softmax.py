@@ -17,38 +17,16 @@ Needs arm-none-eabi-gcc, qemu-system-arm and the plugin (built on first use with
 """
 from __future__ import annotations
 
-import argparse
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tflm_app" / "app"))
-from firmware import Firmware, missing_tools  # noqa: E402
+from kernel_bench import KERNELS, REPO, arg_parser, c_array, count, ready  # eval/kernel_bench.py
+from microalign.kernels import log_softmax as ls
+from microalign.kernels import log_softmax_oracle as lo
 
-from microalign.kernels import log_softmax as ls  # noqa: E402
-from microalign.kernels import log_softmax_oracle as lo  # noqa: E402
-
-KERNELS = REPO / "tflm_app" / "kernels"
-PLUGIN_BUILD = REPO / "build" / "qemu-insn"
-PLUGIN_SCRIPT = Path(os.environ.get("QEMU_INSN_DIR", REPO.parent / "shared" / "tools" / "qemu-insn")) / "build.sh"
 TFLM_REFERENCE_PER_WINDOW = 7.7e6     # eval/results/device.md, CMSIS-NN build, "op: softmax / log-softmax"
-
-
-def plugin() -> Path:
-    so = PLUGIN_BUILD / "insn_range.so"
-    if not so.exists():
-        subprocess.run(["sh", str(PLUGIN_SCRIPT), str(PLUGIN_BUILD)], check=True)
-    return so
-
-
-def c_array(ctype: str, name: str, v) -> str:
-    v = np.asarray(v).ravel()
-    return f"static const {ctype} {name}[{v.size}] = {{" + ",".join(str(int(x)) for x in v) + "};\n"
 
 
 def window(seed: int = 0, rows: int = 400, depth: int = 28) -> np.ndarray:
@@ -74,30 +52,21 @@ def write_case(path: Path, x: np.ndarray, scale: float) -> None:
         + "{" + ",".join(map(str, dq)) + "}, {" + ",".join(map(str, eq)) + "}};\n")
 
 
-def count(workdir: Path, so: Path, calls: int, init: int, opt: str) -> int:
-    fw = Firmware(test=str(REPO / "eval" / "bench_log_softmax_fw.c"), srcs=[str(KERNELS / "ma_log_softmax_s8.c")],
-                  includes=[str(KERNELS), str(workdir)], build=workdir,
-                  defines=[f"BENCH_CALLS={calls}", f"BENCH_INIT={init}"], opt=opt, name=f"bench{calls}{init}")
-    total, _, out = fw.count_instructions(so)
-    if " ok" not in out:
-        raise RuntimeError(out)
-    return total
+def count_log_softmax(workdir: Path, so: Path, calls: int, init: int, opt: str) -> int:
+    return count(REPO / "eval" / "bench_log_softmax_fw.c", [KERNELS / "ma_log_softmax_s8.c"], workdir, so,
+                 [f"BENCH_CALLS={calls}", f"BENCH_INIT={init}"], opt, f"bench{calls}{init}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--opt", default="-O2", help="optimisation of the kernel build (default -O2, the firmware's)")
-    a = ap.parse_args(argv)
-    missing = missing_tools(qemu=True)
-    if missing:
-        print(f"needs {', '.join(missing)}", file=sys.stderr)
+    a = arg_parser(__doc__).parse_args(argv)
+    so = ready()
+    if so is None:
         return 2
-    so = plugin()
     with tempfile.TemporaryDirectory(prefix="bench_ls_") as tmp:
         d = Path(tmp)
         x = window()
         write_case(d / "bench_log_softmax_case.h", x, lo.SHIPPED_INPUT_SCALE)
-        one, two, no_init = count(d, so, 1, 1, a.opt), count(d, so, 2, 1, a.opt), count(d, so, 1, 0, a.opt)
+        one, two, no_init = (count_log_softmax(d, so, calls, init, a.opt) for calls, init in ((1, 1), (2, 1), (1, 0)))
     per_window, init = two - one, one - no_init
     n = x.size
     print(f"ma_log_softmax_s8, one window [{x.shape[0]} x {x.shape[1]}] int8, input scale {lo.SHIPPED_INPUT_SCALE} "

@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO / "convert"))
 sys.path.insert(0, str(REPO / "eval"))
 sys.path.insert(0, str(REPO / "tflm_app" / "app"))
 
-from bench_decode import plugin  # noqa: E402
+from kernel_bench import plugin  # noqa: E402
 from firmware import AppFirmware  # noqa: E402
 from microalign.align import decode_scores  # noqa: E402
 from microalign.audio import load_audio  # noqa: E402
