@@ -9,6 +9,8 @@
 #include "tensorflow/lite/micro/micro_context.h"
 #include "tensorflow/lite/micro/micro_log.h"
 
+#include "ma_tflm_fallback.h"
+
 extern "C" {
 #include "ma_add_s8.h"
 }
@@ -17,8 +19,7 @@ namespace microalign {
 namespace {
 
 struct OpData {
-  int use_reference;     // 1: the build's own ADD runs this node, with its own user data below
-  void* reference_data;  // what its Init and Prepare left in node->user_data
+  Fallback fallback;     // the build's own ADD, for the nodes ma_add_s8 does not take
   int scratch_index;     // the tables' scratch buffer
   int32_t elements;
   ma_add_s8_params params;
@@ -32,23 +33,11 @@ const TFLMRegistration& Reference() {
 void* Init(TfLiteContext* context, const char* buffer, size_t length) {
   auto* data = static_cast<OpData*>(context->AllocatePersistentBuffer(context, sizeof(OpData)));
   if (data != nullptr) {
-    data->use_reference = 0;
-    data->reference_data = nullptr;
+    data->fallback = Fallback{0, nullptr};
     data->scratch_index = -1;
     data->elements = 0;
   }
   return data;
-}
-
-// The build's own ADD prepares the node (its Init allocates its user data); kept beside ours.
-TfLiteStatus PrepareReference(TfLiteContext* context, TfLiteNode* node, OpData* data) {
-  void* ref = Reference().init != nullptr ? Reference().init(context, nullptr, 0) : nullptr;
-  node->user_data = ref;
-  const TfLiteStatus s = Reference().prepare(context, node);
-  data->use_reference = 1;
-  data->reference_data = node->user_data;
-  node->user_data = data;
-  return s;
 }
 
 bool ZeroPointInt8(const TfLiteTensor* t) { return t->params.zero_point >= -128 && t->params.zero_point <= 127; }
@@ -110,25 +99,20 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
       status = context->RequestScratchBufferInArena(context, MA_ADD_S8_TABLE_WORDS * sizeof(int32_t),
                                                     &data->scratch_index);
     }
-    data->use_reference = 0;
+    data->fallback.active = 0;
     data->elements = static_cast<int32_t>(tflite::NumElements(input1));
   }
   mc->DeallocateTempTfLiteTensor(input1);
   mc->DeallocateTempTfLiteTensor(input2);
   mc->DeallocateTempTfLiteTensor(output);
-  if (use_reference) return PrepareReference(context, node, data);
+  if (use_reference) return PrepareFallback(Reference(), context, node, &data->fallback, data);
   return status;
 }
 
 TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
   auto* data = static_cast<OpData*>(node->user_data);
   TFLITE_DCHECK(data != nullptr);
-  if (data->use_reference) {
-    node->user_data = data->reference_data;
-    const TfLiteStatus s = Reference().invoke(context, node);
-    node->user_data = data;
-    return s;
-  }
+  if (data->fallback.active) return InvokeFallback(Reference(), context, node, data->fallback, data);
   auto* tables = static_cast<int32_t*>(context->GetScratchBuffer(context, data->scratch_index));
   TF_LITE_ENSURE(context, tables != nullptr);
   int32_t rc = ma_add_s8_tables(&data->params, tables);

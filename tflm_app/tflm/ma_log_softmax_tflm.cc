@@ -8,6 +8,8 @@
 #include "tensorflow/lite/micro/micro_context.h"
 #include "tensorflow/lite/micro/micro_log.h"
 
+#include "ma_tflm_fallback.h"
+
 extern "C" {
 #include "ma_log_softmax_s8.h"
 }
@@ -16,8 +18,7 @@ namespace microalign {
 namespace {
 
 struct OpData {
-  int use_reference;     // 1: TFLM's kernel runs this node, with its own user data below
-  void* reference_data;  // what TFLM's Prepare left in node->user_data
+  Fallback fallback;     // TFLM's LOG_SOFTMAX, for the nodes ma_log_softmax_s8 does not take
   int32_t rows, depth;
   ma_log_softmax_s8_params params;
 };
@@ -25,20 +26,6 @@ struct OpData {
 const TFLMRegistration& Reference() {
   static const TFLMRegistration r = tflite::Register_LOG_SOFTMAX();
   return r;
-}
-
-// TFLM's Prepare runs the node; its user data is kept beside ours.
-TfLiteStatus PrepareReference(TfLiteContext* context, TfLiteNode* node) {
-  node->user_data = nullptr;
-  const TfLiteStatus s = Reference().prepare(context, node);
-  if (s != kTfLiteOk) return s;
-  void* ref = node->user_data;
-  auto* data = static_cast<OpData*>(context->AllocatePersistentBuffer(context, sizeof(OpData)));
-  TF_LITE_ENSURE(context, data != nullptr);
-  data->use_reference = 1;
-  data->reference_data = ref;
-  node->user_data = data;
-  return kTfLiteOk;
 }
 
 TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
@@ -81,8 +68,7 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
                       static_cast<double>(input->params.scale), ma_status_str(rc));
           status = kTfLiteError;
         }
-        data->use_reference = 0;
-        data->reference_data = nullptr;
+        data->fallback = Fallback{0, nullptr};
         data->depth = depth;
         data->rows = depth > 0 ? static_cast<int32_t>(tflite::NumElements(input) / depth) : 0;
       }
@@ -90,7 +76,11 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   }
   mc->DeallocateTempTfLiteTensor(input);
   mc->DeallocateTempTfLiteTensor(output);
-  if (use_reference) return PrepareReference(context, node);
+  if (use_reference) {
+    data = static_cast<OpData*>(context->AllocatePersistentBuffer(context, sizeof(OpData)));
+    TF_LITE_ENSURE(context, data != nullptr);
+    return PrepareFallback(Reference(), context, node, &data->fallback, data);
+  }
   node->user_data = data;
   return status;
 }
@@ -98,12 +88,7 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
 TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
   auto* data = static_cast<OpData*>(node->user_data);
   TFLITE_DCHECK(data != nullptr);
-  if (data->use_reference) {
-    node->user_data = data->reference_data;
-    const TfLiteStatus s = Reference().invoke(context, node);
-    node->user_data = data;
-    return s;
-  }
+  if (data->fallback.active) return InvokeFallback(Reference(), context, node, data->fallback, data);
   if (data->rows == 0) return kTfLiteOk;  // an empty tensor
   const int32_t rc = ma_log_softmax_s8(
       &data->params, tflite::micro::GetTensorData<int8_t>(tflite::micro::GetEvalInput(context, node, 0)),
