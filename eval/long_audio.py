@@ -12,7 +12,9 @@ table reports:
 - whether the word spans equal those of the unbounded exact Viterbi (the float decoder with
   ``band=None`` on the same frame scores, dequantised for int8; only where ``T x states`` fits
   ``--exact-limit``);
-- the warnings the run drew (a correct recording should draw none).
+- the warnings the run drew (a correct recording should draw none), each with the clip it falls in and
+  whether that clip aligned alone draws the same warning (then the warning is the model's, on that clip,
+  not something the length caused).
 
     python eval/long_audio.py --ljspeech ../shared/data/ljspeech-subset --backend torch --backend tflm
 
@@ -83,18 +85,21 @@ def child_align(a) -> int:
         "duration": cat.duration, "clips": cat.clip_ids, "offsets": cat.offsets.tolist(),
         "first_word": cat.first_word.tolist(), "starts": starts.tolist(), "n_words": len(al.words),
         "scale": s.scale, "zero_point": s.zero_point, "text": cat.text,
-        "warnings": [w.code for w in al.warnings], "score": al.score,
+        "warnings": [[w.code, w.word] for w in al.warnings], "score": al.score,
         "load_seconds": t1 - t0, "align_seconds": t2 - t1}))
     return 0
 
 
 def child_alone(a) -> int:
-    """First-word start of every clip aligned alone (the expected positions)."""
+    """First-word start (the expected position) and warning codes of every clip aligned alone."""
     from microalign.align import align_pcm
     from microalign.runtime import load_backend
 
     scorer = load_backend(a.backend)
-    out = {cid: align_pcm(pcm, text, scorer).words[0].start for cid, pcm, text in load_clips(a.ljspeech, a.n_clips)}
+    out = {}
+    for cid, pcm, text in load_clips(a.ljspeech, a.n_clips):
+        al = align_pcm(pcm, text, scorer)
+        out[cid] = {"start": al.words[0].start, "warnings": sorted({w.code for w in al.warnings})}
     Path(a.work, "alone.json").write_text(json.dumps(out))
     return 0
 
@@ -120,6 +125,21 @@ def child_exact(a) -> int:
     Path(work, "exact.json").write_text(json.dumps({"equal": bool(np.array_equal(ws, spans)),
                                                     "differ": int((ws != spans).any(axis=1).sum())}))
     return 0
+
+
+def describe_warnings(warnings: list, clips: list[str], first_word: list[int], alone: dict) -> str:
+    """The table's warnings cell: each code once per clip, with that clip and whether the clip
+    aligned alone draws the same code (utterance-level warnings name no clip)."""
+    seen: dict[tuple, bool | None] = {}
+    for code, word in warnings:
+        if word is None:
+            seen.setdefault((code, None), None)
+            continue
+        cid = clips[int(np.searchsorted(np.asarray(first_word), word, side="right")) - 1]
+        seen.setdefault((code, cid), code in alone[cid]["warnings"])
+    cells = [code if cid is None else f"{code} ({cid}{', also alone' if same else ', not alone'})"
+             for (code, cid), same in sorted(seen.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))]
+    return "; ".join(cells) or "none"
 
 
 def run_child(mode: str, a, work: Path, seconds: float = 0.0) -> tuple[int, float, float]:
@@ -190,7 +210,7 @@ def main(argv=None) -> int:
                     continue
                 r = json.loads((work / "result.json").read_text())
                 starts = np.array(r["starts"])
-                expected = np.array(r["offsets"]) + np.array([alone[c] for c in r["clips"]])
+                expected = np.array(r["offsets"]) + np.array([alone[c]["start"] for c in r["clips"]])
                 err = np.abs(starts[np.array(r["first_word"], dtype=int)] - expected)
                 ok = int((err <= TOLERANCE + 1e-9).sum())
                 n_states = 2 * r["n_words"] + 1 + MIN_CHAR_FRAMES * sum(
@@ -203,7 +223,7 @@ def main(argv=None) -> int:
                         if st2 == 0 else f"failed ({st2})"
                 else:
                     exact = "– (too large)"
-                warns = ", ".join(sorted(set(r["warnings"]))) or "none"
+                warns = describe_warnings(r["warnings"], r["clips"], r["first_word"], alone)
                 rows.append(f"| {name} ({r['duration']:.1f} s) | {backend} | {len(err)} | {ok}/{len(err)} "
                             f"({100 * ok / len(err):.1f} %) | {1000 * err.max():.0f} ms | {wall:.1f} s "
                             f"(align {r['align_seconds']:.1f} s) | {rss:.0f} MB | {exact} | {warns} |")

@@ -37,8 +37,13 @@ def scorer(backend: str):
 
 
 @lru_cache(maxsize=None)
-def alone_starts(backend: str, n: int) -> dict:
-    return {cid: align_pcm(pcm, text, scorer(backend)).words[0].start for cid, pcm, text in clips(n)}
+def alone(backend: str, n: int) -> dict:
+    """Per clip aligned alone: its first word's start and the warning codes it draws."""
+    out = {}
+    for cid, pcm, text in clips(n):
+        al = align_pcm(pcm, text, scorer(backend))
+        out[cid] = (al.words[0].start, {w.code for w in al.warnings})
+    return out
 
 
 def check_recording(backend: str, seconds: float, n_clips: int, exact: bool):
@@ -54,14 +59,24 @@ def check_recording(backend: str, seconds: float, n_clips: int, exact: bool):
         full = viterbi_align(scores.log_probs().astype(np.float64), tokens, band=None, min_char_frames=k)
         assert np.array_equal(got.word_spans, full.word_spans), "differs from the unbounded exact Viterbi"
         assert np.array_equal(got.token_spans, full.token_spans)
-    err = first_word_errors(cat, np.array([w.start for w in al.words]), alone_starts(backend, n_clips))
+    ref = alone(backend, n_clips)
+    err = first_word_errors(cat, np.array([w.start for w in al.words]), {c: v[0] for c, v in ref.items()})
     n_bad = int((err > TOLERANCE + 1e-9).sum())
-    # >= 95 % of clips within 100 ms of where the clip alone puts its first word, no gross error; the
-    # 60 s recording has only 10 clips, so one may miss: there LJ001-0007's first word "the" lands
-    # 0.34 s away on both backends, in the unbounded exact Viterbi too (the model, not the decoder)
-    assert n_bad <= max(1, int(0.05 * len(err))) and err.max() < 0.5, (
+    # >= 95 % of clips within 100 ms of where the clip alone puts its first word, and no lost path (the
+    # old diagonal band's errors were seconds to minutes). The 60 s recording has only 10 clips, so one
+    # may miss. The misses are the model's or the corpus's, on both backends and in the unbounded exact
+    # Viterbi too: LJ001-0007's "the" (0.34 s early, taken for the end of "typography") and, from 5 min
+    # on, LJ001-0034's "they" (0.60 s early: LJ001-0033 ends with "MSS.", spoken "manuscripts", which
+    # three letters cannot cover when the clip is not cut off there).
+    assert n_bad <= max(1, int(0.05 * len(err))) and err.max() < 1.0, (
         f"{backend} {seconds} s: {n_bad} of {len(err)} clips beyond 100 ms, worst {err.max():.2f} s")
-    assert al.warnings == [], [w.line() for w in al.warnings]
+    # no warning that length causes: a word-level warning only where the clip aligned alone draws the
+    # same code (from 20 min on, LJ001-0055's "Jacques le Rouge": "rouge" stretched to 1 s alone too)
+    clip_of = np.searchsorted(cat.first_word, [w.word if w.word is not None else -1 for w in al.warnings],
+                              side="right") - 1
+    caused = [w.line() for w, k in zip(al.warnings, clip_of)
+              if w.word is None or w.code not in ref[cat.clip_ids[k]][1]]
+    assert caused == [], caused
 
 
 @pytest.mark.parametrize("backend", ["torch", "tflm"])
