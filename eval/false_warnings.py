@@ -26,9 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "convert"))
 
 from microalign.align import align_pcm  # noqa: E402
 from microalign.audio import load_audio  # noqa: E402
-from microalign.quality import cases, load_calibration  # noqa: E402
+from microalign.quality import FEATURES, cases, load_calibration  # noqa: E402
+from microalign.quality.features import SKIP_CLIP  # noqa: E402
 from microalign.runtime import load_backend  # noqa: E402
 
+SKIP, CTX = FEATURES.index("skip_gain"), FEATURES.index("context_loss")
 # the warnings each constructed case is meant to draw (any of them counts as caught)
 EXPECTED = {"partial_transcript": {"text_too_short", "stretched_word", "low_score", "unlikely_transcript"},
             "unspoken_word": {"unspoken_word", "squeezed_words"},
@@ -53,18 +55,22 @@ def corpora(timit: Path | None, lj: Path | None, lj_first: str, n_lj: int):
     return out
 
 
-def run(backend: str, sets: dict, with_cases: bool) -> tuple[list[str], dict]:
+def run(backend: str, sets: dict, with_cases: bool) -> tuple[list[str], dict, list[str], list[str]]:
     scorer = load_backend(backend)
-    rows, details, evidence = [], {}, []
+    rows, details, evidence, word_ev = [], {}, [], []
     for name, utts in sets.items():
         t0 = time.time()
         flagged, codes, caught, tried, named = [], Counter(), Counter(), Counter(), 0
         ev = defaultdict(list)      # case -> (fit loss, score) of each aligned utterance
+        wev = defaultdict(list)     # word-level evidence of the unspoken_word case (see WORD_EVIDENCE)
         without = Counter()         # caught without the transcript-level detector (unlikely_transcript)
         for j, (uid, audio, text) in enumerate(utts):
             pcm = load_audio(audio)
             al = align_pcm(pcm, text, scorer)
             ev["correct"].append((al.quality.stats["fit_loss"], al.score))
+            fq = al.quality.features
+            sus = int(np.argmax(al.quality.unspoken))          # the correct utterance's most suspicious word
+            wev["correct words: most suspicious"].append((fq[sus, SKIP], fq[sus, CTX], al.quality.unspoken[sus]))
             if al.warnings:
                 flagged.append(f"{uid}: " + "; ".join(w.line() for w in al.warnings))
                 codes.update({w.code for w in al.warnings})
@@ -92,6 +98,11 @@ def run(backend: str, sets: dict, with_cases: bool) -> tuple[list[str], dict]:
                 if case == "unspoken_word":     # does a warning name the inserted word itself?
                     idx = [w.word for w in bad.words].index(cases.UNSPOKEN_WORD)
                     named += any(w.code == "unspoken_word" and w.word == idx for w in bad.warnings)
+                    fq, pu = bad.quality.features, bad.quality.unspoken
+                    wev["inserted word"].append((fq[idx, SKIP], fq[idx, CTX], pu[idx]))
+                    for j in (idx - 1, idx + 1):
+                        if 0 <= j < len(pu):
+                            wev["its neighbours"].append((fq[j, SKIP], fq[j, CTX], pu[j]))
         n = len(utts)
         case_cols = " | ".join(f"{caught[c]}/{tried[c]}" + (f" (names it: {named})" if c == "unspoken_word" else "")
                                for c in cases.CASES) if with_cases else ""
@@ -105,7 +116,15 @@ def run(backend: str, sets: dict, with_cases: bool) -> tuple[list[str], dict]:
                             f"{np.median(sc):.2f} [{sc.min():.2f}–{sc.max():.2f}] | "
                             + ("–" if case == "correct" else f"{without[case]}/{tried[case]} → {caught[case]}/{tried[case]}")
                             + " |")
-    return rows, details, evidence
+        for who, v in wev.items():
+            sk, cl, pu = np.array(v).T
+            word_ev.append(f"| {backend} | {name} | {who} | {len(v)} | {_mr(sk, '.1f')} | {_mr(cl, '.2f')} | "
+                           f"{_mr(pu, '.3f')} |")
+    return rows, details, evidence, word_ev
+
+
+def _mr(v: np.ndarray, fmt: str) -> str:
+    return f"{np.median(v):{fmt}} [{v.min():{fmt}}–{v.max():{fmt}}]"
 
 
 def main(argv=None) -> int:
@@ -124,15 +143,16 @@ def main(argv=None) -> int:
     head = ["| backend | correct recordings | utterances | with a warning (false) | codes | "
             + " | ".join(f"{c} caught" for c in cases.CASES) + " | time |",
             "|---|---|---|---|---|" + "---|" * len(cases.CASES) + "---|"]
-    rows, details, evidence = [], {}, []
+    rows, details, evidence, word_ev = [], {}, [], []
     cal_info = load_calibration().info
     cal_cmd = cal_info.get("command") or ("python eval/calibrate_confidence.py "
                                           + " ".join(f"--data {d}" for d in cal_info.get("fitted_on", [])))
     for b in a.backend or ["torch"]:
-        r, d, e = run(b, sets, not a.no_cases)
+        r, d, e, w = run(b, sets, not a.no_cases)
         rows += r
         details |= d
         evidence += e
+        word_ev += w
     lines = ["# Mismatch checks: false warnings on correct recordings, constructed mismatches caught", "",
              f"`python eval/false_warnings.py {' '.join(sys.argv[1:] if argv is None else argv)}`", "",
              f"Quality calibration (`convert/microalign/assets/quality_calibration.json`): "
@@ -146,7 +166,16 @@ def main(argv=None) -> int:
              "`unlikely_transcript`, reads with the score); median [min–max] over the aligned utterances. "
              "`caught`: by the other checks alone → with `unlikely_transcript` too.", "",
              "| backend | correct recordings | case | aligned | fit loss | score | caught |", "|---|---|---|---|---|---|---|",
-             *evidence, "", "## Warnings on correct recordings", ""]
+             *evidence, "", "## Word evidence of the inserted unspoken word", "",
+             "What the unspoken-word detector reads, median [min–max]: `skip_gain`, how much better the best path "
+             "without the word explains its window (the previous word's last four characters to the next word's first "
+             "four) than the decoded path does, in nats (negative: better skipped; clipped at ±"
+             f"{SKIP_CLIP:.0f}); `context_loss`, the decoded path's loss against each frame's best token summed "
+             "over the same window, in nats; `p(unspoken)`, the detector's probability (it warns above "
+             f"{load_calibration().thresholds.unspoken_probability}). Rows: the inserted word, its two neighbours, and "
+             "the most suspicious word of each correct utterance (what a threshold must stay above).", "",
+             "| backend | correct recordings | words | n | skip_gain | context_loss | p(unspoken) |",
+             "|---|---|---|---|---|---|---|", *word_ev, "", "## Warnings on correct recordings", ""]
     for (b, name), flagged in details.items():
         lines += [f"- {b}, {name}: " + ("none" if not flagged else "")] + [f"  - {f}" for f in flagged]
     text = "\n".join(lines) + "\n"

@@ -176,7 +176,17 @@ def all_cases(rng, real: bool) -> list[dict]:
     cases += [synthetic_case(rng, silence=True), synthetic_case(rng, steady=True),
               synthetic_case(rng, n_words=8, floor_run=True), synthetic_case(rng, n_words=3, long_word=True),
               synthetic_case(rng, n_words=1), synthetic_case(rng, n_words=6, tiny=True)]
-    return cases + peaked_cases()
+    return cases + [inserted_word_case()] + peaked_cases()
+
+
+def inserted_word_case() -> dict:
+    """Frames that clearly say "ab c", decoded with "ab xyz c" ("xyz" never said: unspoken_word on it)."""
+    from test_mismatch import inserted_case
+
+    q, tokens, d, level = inserted_case([5, 6, 7])
+    return dict(scores=q, frame_max=q.max(axis=1), level=level.astype(np.int64), tokens=tokens,
+                token_spans=np.asarray(d.token_spans), word_spans=np.asarray(d.word_spans), k=d.min_char_frames,
+                edge_free=True)
 
 
 def peaked_cases() -> list[dict]:
@@ -195,6 +205,9 @@ def vectors(tmp_path_factory):
     d = tmp_path_factory.mktemp("quality")
     cases = all_cases(rng, real=True)
     results = write_vectors(d, cases, rng)
+    # the C twin against the current definition: the header as the generator writes it now (first on the
+    # include path; test_generated_header_is_current checks that tflm_app/generated holds the same)
+    (d / FILENAME).write_text(render())
     return d, cases, results
 
 
@@ -218,6 +231,11 @@ def test_cases_exercise_every_check(vectors):
     # the transcript-level detector: the right transcript fits the frames exactly, another one does not
     assert results[-2].utterance[0] == 0 and "unlikely_transcript" not in {f.code for f in results[-2].flags}
     assert "unlikely_transcript" in {f.code for f in results[-1].flags}
+    # the inserted word ("xyz" between "ab" and "c", test_mismatch): a context loss of 9 x 220 int8 steps in
+    # each window, and unspoken_word on it alone
+    cl = FEATURES.index("context_loss")
+    assert results[-3].features[1, cl] == 9 * 220 * fixed.SCALE_Q16
+    assert [(f.code, f.word) for f in results[-3].flags if f.code == "unspoken_word"] == [("unspoken_word", 1)]
     # utterance features of both signs of the decision reach the C twin
     z = [r.z_mismatch > MODEL.thresholds.mismatch_z_q32 for r in results]
     assert any(z) and not all(z)

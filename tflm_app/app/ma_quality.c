@@ -122,9 +122,10 @@ static int64_t removal_gain(const ma_quality_input *in, int32_t a, int32_t b, in
 /* skip_gain (microalign.quality.features.skip_gain): the decoded path's score over word w's window
  * minus the best path over the same frames without the word; 0 (and *gain untouched) when no path
  * without the word fits. c is the word's first character. One int64 row of at most
- * MA_Q_SKIP_STATES states, updated in place from the last state down. */
+ * MA_Q_SKIP_STATES states, updated in place from the last state down. Also, whatever it returns,
+ * *context_loss: the window's context_loss feature in Q16 (0 for an empty window). */
 #define MA_Q_SKIP_STATES (2 * MA_Q_SKIP_CONTEXT_CHARS * MA_Q_SKIP_MAX_FLOOR + 1)
-static int skip_gain(const ma_quality_input *in, int32_t w, int32_t c, int64_t *gain)
+static int skip_gain(const ma_quality_input *in, int32_t w, int32_t c, int64_t *gain, int64_t *context_loss)
 {
     const int32_t C = in->cols, zp = MA_Q_SCORE_ZERO_POINT, K = MA_Q_SKIP_CONTEXT_CHARS;
     const int32_t k = in->min_char_frames < MA_Q_SKIP_MAX_FLOOR ? in->min_char_frames : MA_Q_SKIP_MAX_FLOOR;
@@ -157,16 +158,20 @@ static int skip_gain(const ma_quality_input *in, int32_t w, int32_t c, int64_t *
         c_hi = c + in->word_chars[w];
         B = in->word_end[w];
     }
+    *context_loss = 0;
     if (B <= A) return 0;
-    /* the decoded path: silence everywhere, the window's characters on their spans */
-    int64_t forced = 0;
-    for (int32_t t = A; t < B; ++t) forced += in->scores[(size_t)t * C] - zp;
+    /* the decoded path: silence everywhere, the window's characters on their spans; context_loss: each
+     * frame's best score minus the decoded path's, summed over the window, clipped (fixed.features_q16) */
+    int64_t forced = 0, best_sum = 0;
+    for (int32_t t = A; t < B; ++t) forced += in->scores[(size_t)t * C] - zp, best_sum += in->frame_max[t] - zp;
     for (int32_t cc = c_lo; cc < c_hi; ++cc) {
         for (int32_t t = in->char_start[cc]; t < in->char_end[cc]; ++t) {
             const int8_t *row = in->scores + (size_t)t * C;
             forced += row[in->char_col[cc]] - row[0];
         }
     }
+    *context_loss = MA_Q_SCALE_Q16 * (best_sum - forced);
+    if (*context_loss > MA_Q_CONTEXT_LOSS_CLIP_Q16) *context_loss = MA_Q_CONTEXT_LOSS_CLIP_Q16;
     for (int32_t j = 0; j < S; ++j) x[j] = NEG;
     const int8_t *row = in->scores + (size_t)A * C;
     x[0] = row[col[0]] - zp;
@@ -321,14 +326,16 @@ ma_status ma_quality_assess(const ma_quality_input *in, void *scratch, int32_t s
                                                  w + 1 < nw ? in->char_col[c + len] : 0);
         }
         x[MA_Q_F_REMOVAL_GAIN] = gain < -MA_Q_GAIN_CLIP_Q16 ? -MA_Q_GAIN_CLIP_Q16 : gain > MA_Q_GAIN_CLIP_Q16 ? MA_Q_GAIN_CLIP_Q16 : gain;
-        int64_t skip = 0;
-        if (skip_gain(in, w, c, &skip)) {
+        int64_t skip = 0, context_loss = 0;
+        if (skip_gain(in, w, c, &skip, &context_loss)) {
             skip *= MA_Q_SCALE_Q16;
             skip = skip < -MA_Q_SKIP_CLIP_Q16 ? -MA_Q_SKIP_CLIP_Q16 : skip > MA_Q_SKIP_CLIP_Q16 ? MA_Q_SKIP_CLIP_Q16 : skip;
         } else {
             skip = MA_Q_SKIP_CLIP_Q16;
         }
         x[MA_Q_F_SKIP_GAIN] = skip;
+        x[MA_Q_F_CONTEXT_LOSS] = context_loss;
+        x[MA_Q_F_CHARS] = (int64_t)len * MA_Q_ONE;
         if (out->features_q16) memcpy(out->features_q16 + (size_t)w * MA_Q_NUM_FEATURES, x, sizeof x);
 
         uint32_t q4 = ma_quality_sigmoid_q4(dot(MA_Q_CONF_W_Q16, x, MA_Q_CONF_BIAS_Q32));

@@ -14,7 +14,8 @@
  *
  * Cost: O(frames) integer work (four passes for the median, one per word span) plus, per word, a
  * Viterbi over its window without the word (skip_gain: at most 2 * MA_Q_SKIP_CONTEXT_CHARS *
- * MA_Q_SKIP_MAX_FLOOR + 1 states, each frame of the window), no allocation; SRAM: 5 bytes per word
+ * MA_Q_SKIP_MAX_FLOOR + 1 states, each frame of the window) and the decoded path's loss over the same
+ * window (context_loss), no allocation; SRAM: 5 bytes per word
  * of caller scratch (ma_quality_scratch_size), 1 KB of stack. Characters must lie in order inside
  * their word (MA_ERR_ARGUMENT otherwise). */
 #ifndef MA_QUALITY_H

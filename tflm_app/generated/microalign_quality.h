@@ -24,6 +24,7 @@
 #define MA_Q_GAIN_CLIP_Q16      3276800
 #define MA_Q_SKIP_CLIP_Q16      6553600
 #define MA_Q_FIT_LOSS_CLIP_Q16  2097152
+#define MA_Q_CONTEXT_LOSS_CLIP_Q16 INT64_C(65536000)
 #define MA_Q_SKIP_CONTEXT_CHARS 4
 #define MA_Q_SKIP_MAX_FLOOR     8
 #define MA_Q_Z_CLIP_Q16         1310720
@@ -32,7 +33,7 @@
 #define MA_Q_FRAME_MS           10
 
 /* word features (columns) */
-#define MA_Q_NUM_FEATURES       11
+#define MA_Q_NUM_FEATURES       13
 #define MA_Q_F_GAP                    0
 #define MA_Q_F_WORST_CHAR_GAP         1
 #define MA_Q_F_SILENCE                2
@@ -44,6 +45,8 @@
 #define MA_Q_F_NEIGHBOUR_GAP          8
 #define MA_Q_F_REMOVAL_GAIN           9
 #define MA_Q_F_SKIP_GAIN              10
+#define MA_Q_F_CONTEXT_LOSS           11
+#define MA_Q_F_CHARS                  12
 
 /* utterance features of the mismatch detector */
 #define MA_Q_NUM_UTT_FEATURES   2
@@ -63,7 +66,7 @@
 #define MA_Q_W_BAND_EDGE              8
 
 /* thresholds of the checks, as integers (microalign.quality.fixed.FixedThresholds) */
-#define MA_Q_UNSPOKEN_Z_Q32         INT64_C(27041749804)
+#define MA_Q_UNSPOKEN_Z_Q32         INT64_C(24823798270)
 #define MA_Q_STRETCHED_MIN_FRAMES   100
 #define MA_Q_STRETCHED_MS_PER_CHAR  384
 #define MA_Q_STRETCHED_Q4           2000
@@ -71,19 +74,19 @@
 #define MA_Q_CPS_LOW_C              377
 #define MA_Q_CPS_HIGH_C             2793
 #define MA_Q_SPEECH_FRACTION_MILLI  455
-#define MA_Q_LEVEL_VAR_LOW          26057.13382716049
+#define MA_Q_LEVEL_VAR_LOW          25600.0
 #define MA_Q_SCORE_LOW_MILLI        177
 #define MA_Q_MISMATCH_Z_Q32         INT64_C(5043928251)
 
 /* logistic models: z (Q32) = BIAS + sum(W[j] * x[j]) with x in Q16 */
 #define MA_Q_CONF_BIAS_Q32      INT64_C(25531756674)
-#define MA_Q_UNSP_BIAS_Q32      INT64_C(-11650854454)
+#define MA_Q_UNSP_BIAS_Q32      INT64_C(-13833671003)
 #define MA_Q_MISM_BIAS_Q32      INT64_C(3394488906)
 
 #ifdef MA_QUALITY_DEFINE_TABLES
 static const char *const MA_Q_CODE_NAMES[MA_Q_NUM_CODES] = {"unspoken_word", "stretched_word", "squeezed_words", "no_speech", "text_too_long", "text_too_short", "low_score", "unlikely_transcript", "band_edge"};
-static const int64_t MA_Q_CONF_W_Q16[MA_Q_NUM_FEATURES] = {INT64_C(6180), INT64_C(8850), INT64_C(-165747), INT64_C(-149899), INT64_C(-110052), INT64_C(-34837), INT64_C(-95686), INT64_C(-1265), INT64_C(23273), INT64_C(475), INT64_C(754)};
-static const int64_t MA_Q_UNSP_W_Q16[MA_Q_NUM_FEATURES] = {INT64_C(-17089), INT64_C(-22872), INT64_C(231688), INT64_C(-30633), INT64_C(-4127), INT64_C(-28184), INT64_C(79528), INT64_C(-130), INT64_C(-62420), INT64_C(-755), INT64_C(-1391)};
+static const int64_t MA_Q_CONF_W_Q16[MA_Q_NUM_FEATURES] = {INT64_C(6180), INT64_C(8850), INT64_C(-165747), INT64_C(-149899), INT64_C(-110052), INT64_C(-34837), INT64_C(-95686), INT64_C(-1265), INT64_C(23273), INT64_C(475), INT64_C(754), INT64_C(0), INT64_C(0)};
+static const int64_t MA_Q_UNSP_W_Q16[MA_Q_NUM_FEATURES] = {INT64_C(-11372), INT64_C(-16119), INT64_C(186860), INT64_C(-44248), INT64_C(3530), INT64_C(3571), INT64_C(95079), INT64_C(108), INT64_C(-48045), INT64_C(-1139), INT64_C(-1367), INT64_C(663), INT64_C(12760)};
 static const int64_t MA_Q_MISM_W_Q16[MA_Q_NUM_UTT_FEATURES] = {INT64_C(103793), INT64_C(-401418)};
 /* round(exp(min((q - zero point) * scale, 0)) * 2^16), index q + 128 */
 static const int32_t MA_Q_SILENCE_Q16[256] = {

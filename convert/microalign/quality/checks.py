@@ -31,12 +31,17 @@ confidences and warnings of ``microalign align`` and of the firmware are the sam
 
 The unspoken-word detector is a logistic regression on the same word features as the
 confidence, fitted on words inserted into correct transcripts (positives) against the
-correct words. Its main evidence is ``skip_gain``: how much better the best path without the
-word explains the word's neighbourhood than the decoded path does (a log-likelihood ratio, so
-it does not depend on one model's absolute scores). Its threshold
-(``eval/calibrate_confidence.py``) is the 0.99 quantile of the correct calibration utterances'
-most suspicious word; inserted and correct words still overlap (an inserted "the" can hide in a
-vowel, a correct "though" said short looks better skipped).
+correct words. It reads two word-level log-likelihood ratios over the word's window (the previous
+word's last characters to the next word's first ones), both ratios of the model's own scores, so
+they do not depend on one model's absolute level: ``skip_gain``, how much better the best path
+without the word explains the window than the decoded path does, and ``context_loss``, how much
+worse the decoded path explains the window than each frame's best token, per frame. A correct word
+said short (a reduced "the", "for") can look better skipped, but it leaves its neighbours' fit
+alone; an unspoken word is forced onto frames the model hears as something else *and* pushes its
+neighbours' adjoining characters off their sounds, so the loss of the whole window rises. Its
+threshold (``eval/calibrate_confidence.py``) is the highest probability the most suspicious word of
+any correct calibration utterance reaches; inserted and correct words still overlap (an inserted
+"the" can hide in a vowel).
 
 The transcript-level detector (``unlikely_transcript``) is a logistic regression on two utterance
 numbers (:data:`~.features.UTTERANCE_FEATURES`), fitted on the calibration utterances with another
@@ -94,6 +99,28 @@ class Assessment:
     warnings: list[QualityWarning]
     features: np.ndarray                #: [n, len(FEATURES)]
     stats: dict = field(default_factory=dict)   #: utterance-level numbers the checks used
+    #: what the device keeps of the utterance (:class:`FixedInputs`): enough to recompute every feature
+    inputs: "FixedInputs | None" = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class FixedInputs:
+    """The inputs of :func:`.fixed.evaluate` for one utterance: int8 scores ``[T, V]``, each frame's sum of
+    its log-mel features, the words' token ids, the decoded spans and the decoder's character floor
+    (``eval/calibrate_confidence.py`` caches these, so that a refit with changed features needs no realignment)."""
+
+    scores: np.ndarray
+    level: np.ndarray
+    tokens: list
+    token_spans: np.ndarray
+    word_spans: np.ndarray
+    min_char_frames: int
+
+    def features_q16(self) -> np.ndarray:
+        """``[n_words, len(FEATURES)]`` Q16 word features (:func:`.fixed.features_q16`)."""
+        q = self.scores
+        frames = fixed.FixedFrames.from_parts(q[:, 0], q.max(axis=1), self.level)
+        return fixed.features_q16(q, self.tokens, self.token_spans, self.word_spans, frames, self.min_char_frames)
 
 
 def utterance_stats(frames: UtteranceFrames, word_spans: np.ndarray, n_chars: int) -> dict:
@@ -190,4 +217,6 @@ def assess(values: np.ndarray, tokens: list[list[int]], token_spans: np.ndarray,
             out.append(QualityWarning(f.code, msg))
         else:
             out.append(QualityWarning(f.code, msg, i, float(sec[i, 0]), float(sec[i, 1])))
-    return Assessment(conf, unsp, score, out, xq.astype(np.float64) / fixed.ONE, stats)
+    inputs = FixedInputs(q, frames.level, [list(t) for t in tokens], np.asarray(token_spans), np.asarray(word_spans),
+                         int(min_char_frames))
+    return Assessment(conf, unsp, score, out, xq.astype(np.float64) / fixed.ONE, stats, inputs)

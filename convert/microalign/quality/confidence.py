@@ -2,7 +2,8 @@
 
 **Confidence** of a word = the probability that *both* of its boundaries are within
 :data:`TOLERANCE_SECONDS` (50 ms) of where a careful annotator would put them. It is a
-logistic regression on the word's :data:`~.features.FEATURES`, fitted by
+logistic regression on the word's :data:`~.features.FEATURES` (all but the unspoken-word detector's
+own ``context_loss`` and ``chars``, which weigh 0 in it), fitted by
 ``eval/calibrate_confidence.py`` on synthetic speech with exact timings (held-out voices) and
 on real speech labelled by the pocketsphinx teacher — never on the TIMIT dev set, which
 measures it. Over many words, those given confidence 0.8 have both boundaries within

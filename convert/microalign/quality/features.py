@@ -36,6 +36,13 @@ Per word (columns of :func:`word_features`, names in :data:`FEATURES`):
                        minimum duration, optional silence between), in nats, clipped to
                        +-``SKIP_CLIP``. A spoken word is worth many nats; an unspoken one costs
                        them (its characters are forced onto frames its neighbours explain)
+``context_loss``       the decoded path's loss against each frame's best token summed over the
+                       same window as ``skip_gain`` (:func:`skip_windows`), in nats, clipped to
+                       ``CONTEXT_LOSS_CLIP``: an unspoken word is forced onto frames the model hears
+                       as something else and squeezes its neighbours, so the window's loss rises
+                       with the word's length (a correct word said short, which may look better
+                       skipped, costs little and leaves its neighbours' fit alone)
+``chars``              the word's characters (what its context loss and skip gain scale with)
 =====================  =====================================================================
 """
 from __future__ import annotations
@@ -57,12 +64,15 @@ SKIP_CONTEXT_CHARS = 4
 #: the skip path's characters last at least min(min_char_frames, SKIP_MAX_FLOOR) frames (bounds its states)
 SKIP_MAX_FLOOR = 8
 SKIP_CLIP = 100.0
+#: the context loss of a word (nats over its window) is clipped here
+CONTEXT_LOSS_CLIP = 1000.0
 #: the utterance's fit loss (nats per speech frame) is clipped here (white noise reaches hundreds)
 FIT_LOSS_CLIP = 32.0
 
 
 FEATURES = ("gap", "worst_char_gap", "silence", "log_frames_per_char", "at_floor",
-            "pause_before", "pause_after", "level_db", "neighbour_gap", "removal_gain", "skip_gain")
+            "pause_before", "pause_after", "level_db", "neighbour_gap", "removal_gain", "skip_gain",
+            "context_loss", "chars")
 NEIGHBOUR = FEATURES.index("neighbour_gap")
 #: utterance features of the mismatch detector (:mod:`.fixed`): ``fit_loss``, the log-likelihood ratio
 #: of the model's own best reading (each frame's best token) against the decoded path, in nats per
@@ -128,6 +138,34 @@ def removal_gain(lp: np.ndarray, a: int, b: int, aligned: float, prev_tok: int |
     last = (Z - N + N[n]) if N is not None else np.where(idx == n, Z, -np.inf)
     alternative = float((best_first + last).max())
     return float(np.clip(aligned - alternative, -GAIN_CLIP, GAIN_CLIP))
+
+
+def skip_windows(tokens: list[list[int]], token_spans: np.ndarray, word_spans: np.ndarray) -> list[tuple[int, int]]:
+    """Per word, the frames ``[A, B)`` of :func:`skip_gain`'s window: from the start of the previous word's
+    last :data:`SKIP_CONTEXT_CHARS` characters (the word's own start for the first word) to the end of
+    the next word's first ones (its own end for the last word)."""
+    first = np.cumsum([0] + [len(t) for t in tokens])
+    n = len(tokens)
+    out = []
+    for i in range(n):
+        if i > 0:
+            A = int(token_spans[first[i - 1] + max(0, len(tokens[i - 1]) - SKIP_CONTEXT_CHARS)][0])
+        else:
+            A = int(word_spans[i][0])
+        if i + 1 < n:
+            B = int(token_spans[first[i + 1] + min(SKIP_CONTEXT_CHARS, len(tokens[i + 1])) - 1][1])
+        else:
+            B = int(word_spans[i][1])
+        out.append((A, B))
+    return out
+
+
+def decoded_tokens(T: int, tokens: list[list[int]], token_spans: np.ndarray) -> np.ndarray:
+    """``[T]`` the decoded path's token per frame: a character on its span, silence (0) elsewhere."""
+    col = np.zeros(T, dtype=np.int64)
+    for tok, (s, e) in zip((t for w in tokens for t in w), np.asarray(token_spans, dtype=np.int64)):
+        col[int(s):int(e)] = tok
+    return col
 
 
 def skip_gain(v: np.ndarray, tokens: list[list[int]], token_spans: np.ndarray, word_spans: np.ndarray,
@@ -236,9 +274,12 @@ def word_features(log_probs: np.ndarray, tokens: list[list[int]], token_spans: n
                   min((next_start - b) * FRAME_SECONDS, PAUSE_CAP_SECONDS),
                   float(frames.level_db[a:b].mean() - frames.speech_level_db) if b > a else 0.0, 0.0,
                   removal_gain(lp, a, b, aligned, tokens[i - 1][-1] if i > 0 else None,
-                               tokens[i + 1][0] if i + 1 < len(tokens) else None), 0.0)
+                               tokens[i + 1][0] if i + 1 < len(tokens) else None), 0.0, 0.0, len(word))
     for i, g in enumerate(skip_gain(lp, tokens, token_spans, word_spans, min_char_frames)):
         out[i, FEATURES.index("skip_gain")] = SKIP_CLIP if g is None else float(np.clip(g, -SKIP_CLIP, SKIP_CLIP))
+    loss = best - lp[np.arange(T), decoded_tokens(T, tokens, token_spans)]
+    for i, (A, B) in enumerate(skip_windows(tokens, token_spans, word_spans)):
+        out[i, FEATURES.index("context_loss")] = min(float(loss[A:B].sum()), CONTEXT_LOSS_CLIP)
     gap = out[:, 0]
     if len(gap) == 1:
         out[:, NEIGHBOUR] = gap

@@ -27,6 +27,10 @@ skip_gain                   ``SCALE_Q16 * (decoded path - best path without the 
                             word's window, in int8 steps (exact integer Viterbi of
                             :func:`.features.skip_gain`), clipped; ``SKIP_CLIP_Q16`` when no
                             path without the word fits
+context_loss                ``SCALE_Q16 * sum(q_max[t] - q[t, decoded token])`` over the window
+                            ``[A, B)`` of skip_gain (:func:`.features.skip_windows`), clipped to
+                            ``CONTEXT_LOSS_CLIP_Q16``
+chars                       ``chars * ONE``
 fit_loss (utterance)        ``round_div(SCALE_Q16 * (U - F), max(speech frames, 1))`` clipped to
                             ``FIT_LOSS_CLIP_Q16``: ``U`` the sum of each frame's best int8 score over
                             the vocabulary, ``F`` the decoded path's (a character's score on its span,
@@ -56,8 +60,9 @@ import numpy as np
 
 from ..decode.viterbi_int import LOG_SOFTMAX_SCALE
 from ..frontend.features import N_MELS
-from .features import (DB_PER_FEATURE_STEP, FEATURES, FIT_LOSS_CLIP, GAIN_CLIP, PAUSE_CAP_SECONDS, SKIP_CLIP,
-                       SPEECH_PROB, UTTERANCE_FEATURES, QualityError, skip_gain)
+from .features import (CONTEXT_LOSS_CLIP, DB_PER_FEATURE_STEP, FEATURES, FIT_LOSS_CLIP, GAIN_CLIP, PAUSE_CAP_SECONDS,
+                       SKIP_CLIP, SPEECH_PROB, UTTERANCE_FEATURES, QualityError, decoded_tokens, skip_gain,
+                       skip_windows)
 
 Q = 16
 ONE = 1 << Q
@@ -71,6 +76,7 @@ PAUSE_CAP_FRAMES = int(round(PAUSE_CAP_SECONDS * 100))
 GAIN_CLIP_Q16 = int(round(GAIN_CLIP * ONE))
 SKIP_CLIP_Q16 = int(round(SKIP_CLIP * ONE))
 FIT_LOSS_CLIP_Q16 = int(round(FIT_LOSS_CLIP * ONE))
+CONTEXT_LOSS_CLIP_Q16 = int(round(CONTEXT_LOSS_CLIP * ONE))
 Z_CLIP_Q16 = 20 * ONE               #: |z| beyond 20 gives confidence 0 or 1 in 1e-4 units anyway
 EXP2_BITS = 8                       #: the exp2 table has 2**8 + 1 entries
 #: ``round(2**(-i / 256) * 2**30)``, i = 0..256
@@ -312,11 +318,16 @@ def features_q16(scores: np.ndarray, tokens: list[list[int]], token_spans: np.nd
                   ONE if n <= min_char_frames * len(word) else 0,
                   round_div(min(a - prev_end, PAUSE_CAP_FRAMES) * ONE, PAUSE_CAP_FRAMES),
                   round_div(min(next_start - b, PAUSE_CAP_FRAMES) * ONE, PAUSE_CAP_FRAMES),
-                  level, 0, max(-GAIN_CLIP_Q16, min(GAIN_CLIP_Q16, SCALE_Q16 * gain)), 0)
+                  level, 0, max(-GAIN_CLIP_Q16, min(GAIN_CLIP_Q16, SCALE_Q16 * gain)), 0, 0, len(word) * ONE)
     sk = FEATURES.index("skip_gain")
     for i, g in enumerate(skip_gain(q.astype(np.int64) - SCORE_ZERO_POINT, tokens, token_spans, word_spans,
                                     min_char_frames)):
         out[i, sk] = SKIP_CLIP_Q16 if g is None else max(-SKIP_CLIP_Q16, min(SKIP_CLIP_Q16, SCALE_Q16 * int(g)))
+    loss = np.concatenate([np.zeros(1, dtype=np.int64),
+                           np.cumsum(qmax - q[np.arange(T), decoded_tokens(T, tokens, token_spans)].astype(np.int64))])
+    cl = FEATURES.index("context_loss")
+    for i, (A, B) in enumerate(skip_windows(tokens, token_spans, word_spans)):
+        out[i, cl] = min(SCALE_Q16 * int(loss[B] - loss[A]), CONTEXT_LOSS_CLIP_Q16)
     gap = [int(v) for v in out[:, 0]]
     nb = FEATURES.index("neighbour_gap")
     for i in range(len(gap)):

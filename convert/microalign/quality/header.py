@@ -69,6 +69,7 @@ def render(calibration=None) -> str:
 #define MA_Q_GAIN_CLIP_Q16      {fixed.GAIN_CLIP_Q16}
 #define MA_Q_SKIP_CLIP_Q16      {fixed.SKIP_CLIP_Q16}
 #define MA_Q_FIT_LOSS_CLIP_Q16  {fixed.FIT_LOSS_CLIP_Q16}
+#define MA_Q_CONTEXT_LOSS_CLIP_Q16 {_i64(fixed.CONTEXT_LOSS_CLIP_Q16)}
 #define MA_Q_SKIP_CONTEXT_CHARS {SKIP_CONTEXT_CHARS}
 #define MA_Q_SKIP_MAX_FLOOR     {SKIP_MAX_FLOOR}
 #define MA_Q_Z_CLIP_Q16         {fixed.Z_CLIP_Q16}
