@@ -178,6 +178,7 @@ def main(argv=None) -> int:
     rows = ["| length | backend | clips | first word within 100 ms | worst error | time | peak memory | "
             "= exact Viterbi | warnings |", "|---|---|---|---|---|---|---|---|---|"]
     from microalign.decode import __doc__ as decoder_doc
+    misses: list[str] = []
 
     def write(final: bool) -> None:
         text = "\n".join([
@@ -188,7 +189,9 @@ def main(argv=None) -> int:
             "aligned alone with the same backend. Time and peak memory (ru_maxrss) are those of one child process "
             "that loads all the clips, builds the recording, loads the model and aligns (align: the alignment "
             "alone). The exact Viterbi is the float decoder with band=None on the same frame scores. "
-            f"Decoder: {(decoder_doc or '').strip().splitlines()[0]}", "", *rows, ""])
+            f"Decoder: {(decoder_doc or '').strip().splitlines()[0]}", "", *rows, "",
+            "Clips whose first word is more than 100 ms from where it is expected (signed error: the long "
+            "alignment minus the expected start):", "", *(misses or ["none"]), ""])
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(text, encoding="utf-8")
 
@@ -211,7 +214,12 @@ def main(argv=None) -> int:
                 r = json.loads((work / "result.json").read_text())
                 starts = np.array(r["starts"])
                 expected = np.array(r["offsets"]) + np.array([alone[c]["start"] for c in r["clips"]])
-                err = np.abs(starts[np.array(r["first_word"], dtype=int)] - expected)
+                signed = starts[np.array(r["first_word"], dtype=int)] - expected
+                err = np.abs(signed)
+                far = np.nonzero(err > TOLERANCE + 1e-9)[0]
+                if len(far):
+                    misses.append(f"- {name}, {backend}: " + ", ".join(
+                        f"{r['clips'][k]} at {r['offsets'][k]:.1f} s ({1000 * signed[k]:+.0f} ms)" for k in far))
                 ok = int((err <= TOLERANCE + 1e-9).sum())
                 n_states = 2 * r["n_words"] + 1 + MIN_CHAR_FRAMES * sum(
                     len(w) for w in r["text"].split())   # approximate size of the state graph
