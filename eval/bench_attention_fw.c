@@ -20,7 +20,8 @@
 #include "ma_attention_s8.h"
 
 #define NQ ((size_t)BENCH_H * BENCH_T * BENCH_DK)
-#define SCRATCH_BYTES (2u * 64u + 2u * BENCH_T + 4u + 16u * (BENCH_T + 1u) + 16u)
+#define SCRATCH_BYTES \
+  (1280u + 4u * 64u + 4u * BENCH_T + 8u + 16u * (BENCH_T + 1u) + 4u * ((BENCH_T + 1u) / 2u) * BENCH_DK + 16u)
 
 static int8_t q[NQ], k[NQ], v[NQ], out_fused[NQ];
 static uint32_t scratch[SCRATCH_BYTES / 4u];

@@ -54,12 +54,12 @@ CPU_HZ = 480e6
 LABELS = {
     "frontend": "frontend (ma_frontend)",
     "attention": "attention (FA_ATTENTION: ma_attention_s8 + adapter)",
-    "op_fully_connected": "op: fully connected",
-    "op_conv": "op: conv 2D",
+    "op_fully_connected": "op: fully connected (FULLY_CONNECTED: ma_fc_s8 + adapter)",
+    "op_conv": "op: conv 2D (1-D convs: ma_fc_s8 + adapter)",
     "op_depthwise_conv": "op: depthwise conv",
     "op_batch_matmul": "op: batch matmul (builtin attention)",
     "op_softmax": "op: softmax / log-softmax (LOG_SOFTMAX: ma_log_softmax_s8 + adapter)",
-    "op_add_mul": "op: add / sub / mul",
+    "op_add_mul": "op: add / sub / mul (same-shape ADD: ma_add_s8 + adapter)",
     "op_norm": "op: mean / squared difference / rsqrt (layer norm)",
     "op_activation": "op: relu / logistic / tanh",
     "op_quantize": "op: quantize / dequantize",
@@ -92,6 +92,7 @@ OURS = {"ma_frontend": "frontend", "ma_attention_s8": "attention", "fa_attention
         "ma_decode_s8": "decode", "ma_hash": "boot_hash", "ma_image": "boot_image", "ma_model_tflm": "model_glue",
         "ma_log_softmax_s8": "op_softmax", "ma_log_softmax_tflm": "op_softmax",
         "ma_add_s8": "op_add_mul", "ma_add_tflm": "op_add_mul",
+        "ma_fc_tflm": "op_fully_connected", "ma_conv_tflm": "op_conv",
         "ma_aligner": "app", "ma_windows": "app", "ma_transcript": "app", "ma_json": "app", "ma_quality": "app",
         "main": "app", "ma_tflm_log": "board"}
 SHARED_LIBS = ("libc", "libc_nano", "libm", "libgcc", "libstdc++", "libstdc++_nano", "libsupc++", "libnosys",
@@ -138,7 +139,7 @@ def classify(obj: str) -> tuple[str, bool]:
     stem = re.sub(r"(\.(c|cc|cpp|S|s))?\.o(bj)?$", "", name)
     if lib in SHARED_LIBS or lib.startswith(("libc", "libm", "libgcc", "libstdc")):
         return "other", True
-    if stem.startswith("arm_"):                        # CMSIS-NN
+    if stem.startswith("arm_") or stem == "ma_fc_s8":  # CMSIS-NN; ma_fc_s8 serves both the FC and conv adapters
         return "other", True
     if stem in OURS:
         return OURS[stem], False

@@ -76,9 +76,53 @@ def converted_cases(converted) -> list[ao.Case]:
 
 
 @pytest.fixture(scope="session")
-def vectors_dir(tmp_path_factory, random_cases, request) -> Path:
+def dsp_path_cases() -> list[ao.Case]:
+    return make_dsp_path_cases()
+
+
+def make_dsp_path_cases() -> list[ao.Case]:
+    """Cases aimed at the DSP path's later additions: the unrolled head size 48 (the shipped model's),
+    P·V over key pairs (odd key counts: a last key without a partner; windows starting at odd keys),
+    the output's fast requantisation and its fallback (output shift > 0), the largest |P·V|
+    accumulator (one key, weight 255, every v - zv = -255; two tied keys), and the shipped model's
+    own quantisation at its size."""
+    rng = np.random.default_rng(11)
+    T = ar.TensorQuant
+    cases = [ao.random_case(rng, "d48_h1_q9_k13", 1, 9, 13, 48),
+             ao.random_case(rng, "d48_extreme_h2_q7_k200", 2, 7, 200, 48, extreme=True),
+             ao.windowed_case(rng, "d48_window_5_4_h1_t31", 1, 31, 48, (5, 4))]
+    base = dict(q=T(0.05, 3), k=T(0.05, -2), scores=T(0.05, 1))
+    # BATCH_MATMUL(p, v)'s real multiplier 0.5 / 256 / 1e-4 = 19.5: shift +5, not the fast form
+    cases.append(ao.quant_case(rng, "pv_shiftpos_h2_q6_k9_d20", ar.AttentionQuant(v=T(0.5, 0), out=T(1e-4, 2), **base),
+                               2, 6, 9, 20))
+    big = ar.AttentionQuant(v=T(0.02, 127), out=T(0.5, 0), **base)
+    cases.append(ao.quant_case(rng, "pv_max_acc_h1_q3_k1_d16", big, 1, 3, 1, 16, fill=(0, 0, -128)))
+    cases.append(ao.quant_case(rng, "pv_tied_h1_q4_k2_d17", big, 1, 4, 2, 17, fill=(5, 5, -128)))
+    shipped = REPO / "convert" / "microalign" / "assets" / "student_int8.tflite"
+    if shipped.is_file():
+        from microalign.export import flatbuffer as fbk
+        site = fbk.find_attention(shipped.read_bytes())[0]
+        cases.append(ao.quant_case(rng, "shipped_site0_h1_t200_d48", site.quant, site.heads, site.q_len,
+                                   site.kv_len, site.head_dim))
+    return cases
+
+
+def test_dsp_path_cases_cover_what_they_claim(dsp_path_cases):
+    by = {c.name: c for c in dsp_path_cases}
+    p = ar.make_params(by["pv_shiftpos_h2_q6_k9_d20"].quant)
+    assert p.pv_shift > 0
+    c = by["pv_max_acc_h1_q3_k1_d16"]
+    _, probs = ar.attention_ref(c.q, c.k, c.v, ar.make_params(c.quant), return_probs=True)
+    assert (probs == 127).all() and (c.v.astype(int) - c.quant.v.zero_point == -255).all()
+    assert any(c.k.shape[1] % 2 for c in dsp_path_cases) and any(c.window for c in dsp_path_cases)
+    for c in dsp_path_cases:           # the TFLM oracle's output is what the reference computes
+        assert np.array_equal(ar.attention_ref(c.q, c.k, c.v, ar.make_params(c.quant), window=c.window), c.out), c.name
+
+
+@pytest.fixture(scope="session")
+def vectors_dir(tmp_path_factory, random_cases, dsp_path_cases, request) -> Path:
     """The C header with every case (converted-layer cases too when the converter is installed)."""
-    cases = list(random_cases)
+    cases = list(random_cases) + list(dsp_path_cases)
     try:
         cases += request.getfixturevalue("converted_cases")
     except pytest.skip.Exception:

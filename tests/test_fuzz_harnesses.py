@@ -22,6 +22,7 @@ HARNESSES = {
     "ma_decode_s8": [K / "fuzz" / "ma_decode_s8_fuzz.c", K / "ma_decode_s8.c"],
     "ma_attention_s8": [K / "fuzz" / "ma_attention_s8_fuzz.c", K / "ma_attention_s8.c"],
     "ma_add_s8": [K / "fuzz" / "ma_add_s8_fuzz.c", K / "ma_add_s8.c"],
+    "ma_fc_s8": [K / "fuzz" / "ma_fc_s8_fuzz.c"],       # includes ma_fc_s8.c with its DSP loops emulated
     "ma_image": [A / "fuzz" / "ma_image_fuzz.c", A / "ma_image.c", A / "ma_hash.c"],
     "ma_transcript": [A / "fuzz" / "ma_transcript_fuzz.c", A / "ma_transcript.c", A / "ma_json.c"],
 }
@@ -59,6 +60,6 @@ def test_harness_short_campaign(clang, tmp_path, name):
     if name == "ma_decode_s8":           # the harness reaches the decoder, not only its argument checks
         m = re.search(r"ok_exact=(\d+) ok_banded=(\d+)", out)
         assert m and int(m.group(1)) + int(m.group(2)) > 0, out[-2000:]
-    if name == "ma_add_s8":              # most inputs reach the kernel, some are refused
+    if name in ("ma_add_s8", "ma_fc_s8"):   # most inputs reach the kernel, some are refused
         m = re.search(r"ran=(\d+) refused=(\d+)", out)
         assert m and int(m.group(1)) > RUNS // 4 and int(m.group(2)) > 0, out[-2000:]

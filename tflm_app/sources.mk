@@ -10,6 +10,7 @@ MA_FRONTEND_SRCS = frontend/ma_frontend.c
 MA_KERNEL_SRCS = kernels/ma_decode_s8.c kernels/ma_attention_s8.c
 MA_KERNEL_SRCS += kernels/ma_log_softmax_s8.c
 MA_KERNEL_SRCS += kernels/ma_add_s8.c
+MA_KERNEL_SRCS += kernels/ma_fc_s8.c
 # the application's parts that need neither a model nor a board (image reader, transcript, windows, JSON)
 MA_APP_SRCS = app/ma_image.c app/ma_hash.c app/ma_transcript.c app/ma_windows.c app/ma_json.c
 # the device's calibrated confidence and quality warnings (ma_quality.h)
@@ -24,6 +25,8 @@ MA_TFLM_SRCS = app/ma_model_tflm.cc tflm/fa_attention.cc
 MA_TFLM_SRCS += tflm/ma_log_softmax_tflm.cc
 # ADD's same-shape int8 path on kernels/ma_add_s8 (the builtin's registration in both resolvers)
 MA_TFLM_SRCS += tflm/ma_add_tflm.cc
+# FULLY_CONNECTED's and 1-D CONV_2D's int8 paths on kernels/ma_fc_s8 (the builtins' registration in both resolvers)
+MA_TFLM_SRCS += tflm/ma_fc_tflm.cc tflm/ma_conv_tflm.cc
 # TFLM's DebugLog on the board console (Cortex-M builds; the host build uses TFLM's own)
 MA_TFLM_MCU_SRCS = app/ma_tflm_log.cc
 # TFLM's kernels the model runner registers (ma_model_tflm.cc's resolver, AddOps: keep in step): file stems

@@ -8,6 +8,7 @@
 
 #include "fa_attention.h"
 #include "ma_add_tflm.h"
+#include "ma_fc_tflm.h"
 #include "ma_log_softmax_tflm.h"
 #include "microalign_frontend_config.h"
 #include "tensorflow/lite/micro/micro_context.h"
@@ -183,10 +184,10 @@ void AddOps(Resolver& r) {
   MA_OP(AddAdd, microalign::Register_ADD);  // same-shape int8 on ma_add_s8, bit-exact with TFLM's and CMSIS-NN's
   MA_OP(AddBatchMatMul, tflite::Register_BATCH_MATMUL);
   MA_OP(AddConcatenation, tflite::Register_CONCATENATION);
-  MA_OP(AddConv2D, tflite::Register_CONV_2D);
+  MA_OP(AddConv2D, microalign::Register_CONV_2D);  // int8 of height 1 on ma_fc_s8, bit-exact
   MA_OP(AddDepthwiseConv2D, tflite::Register_DEPTHWISE_CONV_2D);
   MA_OP(AddDequantize, tflite::Register_DEQUANTIZE);
-  MA_OP(AddFullyConnected, tflite::Register_FULLY_CONNECTED);
+  MA_OP(AddFullyConnected, microalign::Register_FULLY_CONNECTED);  // int8 on ma_fc_s8, bit-exact
   MA_OP(AddGather, tflite::Register_GATHER);
   MA_OP(AddLogSoftmax, microalign::Register_LOG_SOFTMAX);  // int8 on ma_log_softmax_s8, bit-exact with TFLM's
   MA_OP(AddLogistic, tflite::Register_LOGISTIC);

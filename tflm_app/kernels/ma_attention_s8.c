@@ -14,9 +14,16 @@
  * row's non-zero probabilities (at most ~512, whatever Tk) with their value
  * rows, and P·V runs over that list only.
  *
- * Scratch (reused for every row): the q row as int16 (2*round4(dk) bytes),
- * the row's scores (int16, kv_len), the list of non-zero terms (a pointer and
- * an int32 each, kv_len + 1).
+ * With get_buffer_size scratch the DSP path first copies each head's v as
+ * int16 key pairs (word c of pair row i = v[2i][c], v[2i+1][c]); a term is
+ * then a pair row with both weights packed in one word, and P·V is one SMLAD
+ * per pair and channel.
+ *
+ * Scratch: the softmax's per-call tables (exp terms Rescale<12>(exp_lut),
+ * uint32[256]; the row's weights by distance to the maximum, uint8[256]),
+ * two q rows as int16 (2*round4(dk) bytes each), two rows of scores (int16,
+ * kv_len), the list of non-zero terms (a pointer and an int32 each, kv_len +
+ * 1), then (optional) the key-pair copy of one head's v (4*ceil(kv/2)*dk).
  */
 #include "ma_attention_s8.h"
 #include "ma_fixedpoint.h"
@@ -95,6 +102,13 @@ static inline int32_t MA_SSAT8(int32_t x) { return x < -128 ? -128 : (x > 127 ? 
 #endif
 
 #define MA_SCRATCH_ALIGN 4u
+
+/* The per-row stages stay separate functions (registers for each loop; a profile per stage). */
+#if defined(__GNUC__)
+#define MA_NOINLINE __attribute__((noinline))
+#else
+#define MA_NOINLINE
+#endif
 
 /* ------------------------------------------------------------------------
  * Integer helpers (the gemmlowp / TFLite primitives: ma_fixedpoint.h) */
@@ -227,7 +241,10 @@ static int ma_valid_dims(const ma_attention_s8_dims *d) {
          d->k_head_stride >= 0 && d->v_head_stride >= 0 && d->out_head_stride >= 0;
 }
 
-/* A non-zero probability of the row: the value row it weights and p + 128. */
+/* A non-zero probability of the row: the value row it weights and p + 128. With the key-pair
+ * layout of v (ma_unpack_v_pairs), one term covers keys 2i and 2i+1: row is their pair row and
+ * weight packs both weights as int16 lanes (key 2i low, key 2i+1 high; a zero lane for a key with
+ * a zero probability or outside the row's keys). */
 typedef struct {
   const int8_t *row;
   int32_t weight;
@@ -235,18 +252,34 @@ typedef struct {
 
 static size_t ma_round4(size_t n) { return (n + 3u) & ~(size_t)3u; }
 
-/* Scratch layout: [2 q rows int16, round4(dk) each] [2 score rows int16, round4(2 kv) bytes each]
- * [terms, kv + 1]. The DSP path computes the scores of two query rows at once; the portable path
- * uses the first row of each (same size on both, so a caller sizes scratch once). */
+/* Scratch layout: [tables, MA_TABLE_BYTES] [2 q rows int16, round4(dk) each] [2 score rows int16,
+ * round4(2 kv) bytes each] [terms, kv + 1] ([v as key pairs]). The DSP path computes the scores of
+ * two query rows at once; the portable path uses the first row of each (same size on both, so a
+ * caller sizes scratch once). */
 static size_t ma_qrow_bytes(int32_t head_dim) { return 2u * ma_round4((size_t)head_dim); }
 static size_t ma_score_bytes(int32_t kv_len) { return ma_round4(2u * (size_t)kv_len); }
 
-/* At most ~4 KB + 20 * 4096 bytes (dims are bounded by the MAX_ constants): fits int32_t. */
-int32_t ma_attention_s8_get_buffer_size(const ma_attention_s8_dims *d) {
+/* v as key pairs: ceil(kv / 2) rows of head_dim words, word c = (v[2i][c], v[2i+1][c]) as int16. */
+static size_t ma_vpair_bytes(const ma_attention_s8_dims *d) {
+  return 4u * (((size_t)d->kv_len + 1u) / 2u) * (size_t)d->head_dim;
+}
+
+/* The softmax's per-call tables (ma_att_tables): 256 uint32 and 256 uint8. */
+#define MA_TABLE_BYTES (256u * 4u + 256u)
+
+/* At most ~5 KB + 20 * 4096 bytes (dims are bounded by the MAX_ constants): fits int32_t. */
+int32_t ma_attention_s8_get_min_buffer_size(const ma_attention_s8_dims *d) {
   size_t terms_align = sizeof(void *) > 4 ? sizeof(void *) : 4;
   if (!ma_valid_dims(d)) return MA_ATTENTION_S8_ERR_ARG;
-  return (int32_t)(2u * ma_qrow_bytes(d->head_dim) + 2u * ma_score_bytes(d->kv_len) + (terms_align - 4u) +
-                   sizeof(ma_att_term) * ((size_t)d->kv_len + 1u));
+  return (int32_t)(MA_TABLE_BYTES + 2u * ma_qrow_bytes(d->head_dim) + 2u * ma_score_bytes(d->kv_len) +
+                   (terms_align - 4u) + sizeof(ma_att_term) * ((size_t)d->kv_len + 1u));
+}
+
+/* + the key-pair copy of one head's v: at most 4 * 2048 * 1024 bytes more, still fits int32_t. */
+int32_t ma_attention_s8_get_buffer_size(const ma_attention_s8_dims *d) {
+  const int32_t n = ma_attention_s8_get_min_buffer_size(d);
+  if (n < 0) return n;
+  return (int32_t)((size_t)n + ma_vpair_bytes(d));
 }
 
 /* ------------------------------------------------------------------------
@@ -282,6 +315,9 @@ static inline int32_t ma_score(const ma_attention_s8_params *p, int32_t acc) {
   return s;
 }
 
+/* Constants of a fast requantisation (DSP path; see ma_fast_init). */
+typedef struct ma_score_fast_s ma_score_fast;
+
 #if MA_ATT_DSP
 #if defined(__GNUC__) && !defined(__clang__)
 #define MA_ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -316,24 +352,41 @@ MA_ALWAYS_INLINE void ma_dot2(const int16_t *qq, const int8_t *ka, const int8_t 
  *                   form rounds half away from zero: the same integer), t for r = 0
  *   + zp          = floor((t + 2^(r-1) - [t < 0] + zp 2^r) / 2^r) (exact: zp 2^r is a multiple)
  * then SSAT #8 is the clamp to int8. |t| < 2^27, so t + c never overflows for |c| < 2^30. */
-typedef struct {
+struct ma_score_fast_s {
   int32_t mult;   /* qk_multiplier */
   int32_t c;      /* 2^(r-1) + zp 2^r (r >= 1) or zp (r = 0) */
   int32_t negfix; /* -1 (r >= 1) or 0: added where t < 0 */
   int32_t r;
-} ma_score_fast;
+};
 
-/* 1 and the constants if the fast form applies to p, else 0. */
-static int ma_score_fast_init(const ma_attention_s8_params *p, ma_score_fast *f) {
+/* 1 and the constants of the fast form of MBQM(acc, mult, shift) + zp, clamped, if it applies, else 0. */
+static int ma_fast_init(int32_t mult, int32_t shift, int32_t zp, ma_score_fast *f) {
   int64_t c;
-  if (p->qk_shift > 0) return 0;
-  f->r = -p->qk_shift;
-  f->mult = p->qk_multiplier;
-  c = f->r > 0 ? ((int64_t)1 << (f->r - 1)) + (int64_t)p->qk_out_zp * ((int64_t)1 << f->r) : p->qk_out_zp;
+  if (shift > 0) return 0;
+  f->r = -shift;
+  f->mult = mult;
+  c = f->r > 0 ? ((int64_t)1 << (f->r - 1)) + (int64_t)zp * ((int64_t)1 << f->r) : zp;
   if (c >= (1ll << 30) || c <= -(1ll << 30)) return 0;
   f->c = (int32_t)c;
   f->negfix = f->r > 0 ? -1 : 0;
   return 1;
+}
+
+/* The scores' requantisation (|acc| < 2^27: dk <= 1024 channels of products <= 255 * 255). */
+static int ma_score_fast_init(const ma_attention_s8_params *p, ma_score_fast *f) {
+  return ma_fast_init(p->qk_multiplier, p->qk_shift, p->qk_out_zp, f);
+}
+
+/* The output's requantisation: the same form, because |acc| = |sum_j w_j (v_jc - zv)| <=
+ * 255 * 255 * MA_ATTENTION_S8_MAX_KV_LEN < 2^28, so 2 acc fits in int32 too. */
+static int ma_out_fast_init(const ma_attention_s8_params *p, ma_score_fast *f) {
+  return ma_fast_init(p->pv_multiplier, p->pv_shift, p->pv_out_zp, f);
+}
+
+/* MBQM(acc, mult, -r) + zp clamped to int8, from 2 acc (ma_fast_init's constants). */
+MA_ALWAYS_INLINE int32_t ma_fast_requant(const ma_score_fast *f, int32_t acc2) {
+  const int32_t t = MA_SMMULR(acc2, f->mult);
+  return MA_SSAT8((t + f->c + ((t >> 31) & f->negfix)) >> f->r);
 }
 
 MA_ALWAYS_INLINE int32_t ma_score2(const ma_attention_s8_params *p, const ma_score_fast *f, int fast, int32_t acc2) {
@@ -431,23 +484,33 @@ MA_ALWAYS_INLINE int32_t ma_row_scores_dsp(const ma_attention_s8_params *p, cons
 /* q rows a and b of a pair, interleaved for MA_DOT2X2_STEP: per group of 4 channels the words
  * a(0,2) b(0,2) a(1,3) b(1,3); then the last dk % 4 channels of a at qq[2 dk4 ..] and of b at
  * qq[2 dk4 + 4 ..]. Values 2 (q' - zq) as in ma_prep_q. Returns sum_c a_c, sum_c b_c. */
-static void ma_prep_q2(const ma_attention_s8_params *p, const int8_t *qa, const int8_t *qb, int32_t dk,
-                       int16_t *qq, int32_t *suma, int32_t *sumb) {
-  const int32_t dk4 = dk & ~3;
+MA_NOINLINE static void ma_prep_q2(const ma_attention_s8_params *p, const int8_t *qa, const int8_t *qb, int32_t dk,
+                                   int16_t *qq, int32_t *suma, int32_t *sumb) {
+  const int32_t dk4 = dk & ~3, zq2 = 2 * p->qk_lhs_zp;
+  const int8_t *map = p->has_q_map ? p->q_map + 128 : NULL; /* q' = map[q] */
   int32_t c, sa = 0, sb = 0;
-  for (c = 0; c < dk; ++c) {
-    const int32_t xa = 2 * ((p->has_q_map ? p->q_map[qa[c] + 128] : qa[c]) - p->qk_lhs_zp);
-    const int32_t xb = 2 * ((p->has_q_map ? p->q_map[qb[c] + 128] : qb[c]) - p->qk_lhs_zp);
+  for (c = 0; c < dk4; c += 4) { /* group of 4: a0 a2 b0 b2 a1 a3 b1 b3 */
+    int16_t *g = qq + 2 * c;
+    int32_t a0 = qa[c], a1 = qa[c + 1], a2 = qa[c + 2], a3 = qa[c + 3];
+    int32_t b0 = qb[c], b1 = qb[c + 1], b2 = qb[c + 2], b3 = qb[c + 3];
+    if (map != NULL) {
+      a0 = map[a0], a1 = map[a1], a2 = map[a2], a3 = map[a3];
+      b0 = map[b0], b1 = map[b1], b2 = map[b2], b3 = map[b3];
+    }
+    a0 = 2 * a0 - zq2, a1 = 2 * a1 - zq2, a2 = 2 * a2 - zq2, a3 = 2 * a3 - zq2;
+    b0 = 2 * b0 - zq2, b1 = 2 * b1 - zq2, b2 = 2 * b2 - zq2, b3 = 2 * b3 - zq2;
+    g[0] = (int16_t)a0, g[1] = (int16_t)a2, g[2] = (int16_t)b0, g[3] = (int16_t)b2;
+    g[4] = (int16_t)a1, g[5] = (int16_t)a3, g[6] = (int16_t)b1, g[7] = (int16_t)b3;
+    sa += a0 + a1 + a2 + a3;
+    sb += b0 + b1 + b2 + b3;
+  }
+  for (; c < dk; ++c) { /* the last dk % 4 channels: a at qq[2 dk4 ..], b at qq[2 dk4 + 4 ..] */
+    const int32_t xa = 2 * (map != NULL ? map[qa[c]] : qa[c]) - zq2;
+    const int32_t xb = 2 * (map != NULL ? map[qb[c]] : qb[c]) - zq2;
+    qq[2 * dk4 + (c - dk4)] = (int16_t)xa;
+    qq[2 * dk4 + 4 + (c - dk4)] = (int16_t)xb;
     sa += xa;
     sb += xb;
-    if (c < dk4) {
-      const int32_t pos = 2 * (c & ~3) + ((c & 1) << 2) + ((c >> 1) & 1); /* 0,4,1,5 (+2 for b) */
-      qq[pos] = (int16_t)xa;
-      qq[pos + 2] = (int16_t)xb;
-    } else {
-      qq[2 * dk4 + (c - dk4)] = (int16_t)xa;
-      qq[2 * dk4 + 4 + (c - dk4)] = (int16_t)xb;
-    }
   }
   *suma = sa;
   *sumb = sb;
@@ -461,12 +524,45 @@ MA_ALWAYS_INLINE int32_t ma_score_r(const ma_score_fast *f, int smap, const int8
   return x;
 }
 
-/* One score of a row: requantised, stored, and folded into the row's running maximum. */
+/* One score of a row: requantised and stored. */
 MA_ALWAYS_INLINE void ma_put_score(const ma_score_fast *f, int smap, const int8_t *s_map, int32_t acc2,
-                                   int16_t *dst, int32_t *mx) {
-  const int32_t x = ma_score_r(f, smap, s_map, acc2);
-  *dst = (int16_t)x;
-  *mx = x > *mx ? x : *mx;
+                                   int16_t *dst) {
+  *dst = (int16_t)ma_score_r(f, smap, s_map, acc2);
+}
+
+/* Maximum of s[0..n-1] (n >= 1), two scores per step (SSUB16 + SEL) on the M7: cheaper than a
+ * running maximum in the score loop, whose registers are all taken. */
+static int32_t ma_max_s16(const int16_t *s, int32_t n) {
+  int32_t j = 0, mx = -32768;
+#if !defined(MA_ATTENTION_S8_EMULATE_DSP) && defined(__GNUC__)
+  uint32_t m = 0x80008000u, m2 = 0x80008000u, t;
+  if (n >= 4) { /* s is word aligned (scratch layout): LDRD */
+    const int16_t *ps = s, *end = s + (n & ~3);
+    uint32_t x, y;
+    __asm__("1:\n\t"
+            "ldrd %[x], %[y], [%[ps]], #8\n\t"
+            "ssub16 %[t], %[x], %[m]\n\t"
+            "sel %[m], %[x], %[m]\n\t"
+            "ssub16 %[t], %[y], %[m2]\n\t"
+            "sel %[m2], %[y], %[m2]\n\t"
+            "cmp %[ps], %[end]\n\t"
+            "bne 1b"
+            : [t] "=&r"(t), [m] "+r"(m), [m2] "+r"(m2), [ps] "+r"(ps), [x] "=&r"(x), [y] "=&r"(y)
+            : [end] "r"(end)
+            : "cc", "memory");
+    j = n & ~3;
+  }
+  for (; j + 2 <= n; j += 2) {
+    const uint32_t x = ma_rd32(s + j);
+    __asm__("ssub16 %[t], %[x], %[m]\n\tsel %[m], %[x], %[m]" : [t] "=&r"(t), [m] "+r"(m) : [x] "r"(x) : "cc");
+  }
+  __asm__("ssub16 %[t], %[x], %[m]\n\tsel %[m], %[x], %[m]" : [t] "=&r"(t), [m] "+r"(m) : [x] "r"(m2) : "cc");
+  (void)t;
+  mx = (int32_t)(int16_t)(m & 0xFFFFu);
+  if ((int32_t)(int16_t)(m >> 16) > mx) mx = (int32_t)(int16_t)(m >> 16);
+#endif
+  for (; j < n; ++j) mx = s[j] > mx ? s[j] : mx;
+  return mx;
 }
 
 /* Scores of two query rows (qq: ma_prep_q2, with sums za, zb of their doubled values) against keys
@@ -476,7 +572,8 @@ MA_ALWAYS_INLINE void ma_row2_scores_dsp(const ma_attention_s8_params *p, const 
                                          const int16_t *qq, int32_t za, int32_t zb, const int8_t *k,
                                          int32_t k_rs, int32_t n, int32_t dk, int16_t *sa, int16_t *sb,
                                          int32_t *mxa, int32_t *mxb) {
-  int32_t ma = -128, mb = -128, j, c;
+  int16_t *const sa0 = sa, *const sb0 = sb;
+  int32_t j, c;
   const int32_t zk = p->qk_rhs_zp, dk4 = dk & ~3;
   const int16_t *ta = qq + 2 * dk4, *tb = qq + 2 * dk4 + 4;
   const int8_t *s_map = p->s_map;
@@ -494,10 +591,10 @@ MA_ALWAYS_INLINE void ma_row2_scores_dsp(const ma_attention_s8_params *p, const 
       ba += tb[c - dk4] * k[c];
       bb += tb[c - dk4] * kb[c];
     }
-    ma_put_score(f, smap, s_map, aa, &sa[0], &ma);
-    ma_put_score(f, smap, s_map, ab, &sa[1], &ma);
-    ma_put_score(f, smap, s_map, ba, &sb[0], &mb);
-    ma_put_score(f, smap, s_map, bb, &sb[1], &mb);
+    ma_put_score(f, smap, s_map, aa, &sa[0]);
+    ma_put_score(f, smap, s_map, ab, &sa[1]);
+    ma_put_score(f, smap, s_map, ba, &sb[0]);
+    ma_put_score(f, smap, s_map, bb, &sb[1]);
     sa += 2;
     sb += 2;
     k = kb + k_rs;
@@ -513,25 +610,28 @@ MA_ALWAYS_INLINE void ma_row2_scores_dsp(const ma_attention_s8_params *p, const 
       aa += ta[c - dk4] * k[c];
       ba += tb[c - dk4] * k[c];
     }
-    ma_put_score(f, smap, s_map, aa, &sa[0], &ma);
-    ma_put_score(f, smap, s_map, ba, &sb[0], &mb);
+    ma_put_score(f, smap, s_map, aa, &sa[0]);
+    ma_put_score(f, smap, s_map, ba, &sb[0]);
   }
-  *mxa = ma;
-  *mxb = mb;
+  *mxa = ma_max_s16(sa0, n);
+  *mxb = ma_max_s16(sb0, n);
 }
 
 /* Rows i and i+1 of a pair: q rows qa, qb (int8, as stored) into the scratch row pair qq. Not
  * inlined into ma_attention_s8: the score loop then has the registers to itself. */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static void ma_row2_scores(const ma_attention_s8_params *p, const ma_score_fast *f, const int8_t *qa,
+MA_NOINLINE static void ma_row2_scores(const ma_attention_s8_params *p, const ma_score_fast *f, const int8_t *qa,
                            const int8_t *qb, int16_t *qq, const int8_t *k, int32_t k_rs, int32_t n, int32_t dk,
                            int16_t *sa, int16_t *sb, int32_t *mxa, int32_t *mxb) {
   int32_t za, zb;
   ma_prep_q2(p, qa, qb, dk, qq, &za, &zb);
+  /* the usual head sizes with a constant dk: the dot products unroll completely (no loop, no
+   * duff entry), about a quarter fewer instructions per multiply-accumulate than the general loop */
   if (dk == 32 && !p->has_s_map) {
     ma_row2_scores_dsp(p, f, 0, qq, za, zb, k, k_rs, n, 32, sa, sb, mxa, mxb);
+  } else if (dk == 48 && !p->has_s_map) {
+    ma_row2_scores_dsp(p, f, 0, qq, za, zb, k, k_rs, n, 48, sa, sb, mxa, mxb);
+  } else if (dk == 64 && !p->has_s_map) {
+    ma_row2_scores_dsp(p, f, 0, qq, za, zb, k, k_rs, n, 64, sa, sb, mxa, mxb);
   } else if (!p->has_s_map) {
     ma_row2_scores_dsp(p, f, 0, qq, za, zb, k, k_rs, n, dk, sa, sb, mxa, mxb);
   } else {
@@ -565,19 +665,47 @@ static int32_t ma_row_scores(const ma_attention_s8_params *p, const int16_t *qq,
 #endif
 }
 
+/* Per-call tables of the softmax (in scratch): lut12[d] = Rescale<12>(exp_lut[d]), the term each
+ * key adds to the row's sum; wtab: the row's weights by d (ma_row_softmax); mono: exp_lut is
+ * non-increasing in d (it is for every quantisation we know of; checked, not assumed). */
+typedef struct {
+  uint32_t *lut12; /* [256] */
+  uint8_t *wtab;   /* [256]: 0 from wtab_len on */
+  uint32_t wtab_len;
+  int mono;
+} ma_att_tables;
+
+static void ma_tables_init(const ma_attention_s8_params *p, ma_att_tables *t) {
+  int d;
+  t->mono = 1;
+  t->wtab_len = 0;
+  memset(t->wtab, 0, 256);
+  for (d = 0; d < 256; ++d) {
+    t->lut12[d] = ((uint32_t)p->exp_lut[d] + 2048u) >> 12;
+    if (d > 0 && p->exp_lut[d] > p->exp_lut[d - 1]) t->mono = 0;
+  }
+}
+
 /* TFLM int8 softmax of s[0..n-1] (row maximum mx). The non-zero
  * probabilities become terms (value row, p + 128); returns their count and
- * their weight sum in *psum. */
-static int32_t ma_row_softmax(const ma_attention_s8_params *p, const int16_t *s, int32_t n, int32_t mx,
-                              const int8_t *v, int32_t v_rs, ma_att_term *terms, int32_t *psum) {
+ * their weight sum in *psum. A key's weight depends only on d = mx - s, so the row's weights are
+ * tabulated by d first: with a non-increasing exp_lut they are non-increasing in d (w(e) is
+ * non-decreasing in e), so the table stops at the first zero, typically after a few dozen entries
+ * (the shipped model: 26 on average, for 97 non-zero probabilities of 200). */
+MA_NOINLINE static int32_t ma_row_softmax(const ma_attention_s8_params *p, ma_att_tables *tb,
+                                          const int16_t *s, int32_t n, int32_t mx, const int8_t *v, int32_t v_rs,
+                                          const int8_t *vpairs, int32_t lo, int32_t dk, ma_att_term *terms,
+                                          int32_t *psum) {
   const int32_t *lut = p->exp_lut; /* indexed by mx - s, in 0..255 */
-  uint32_t sum = 0, sum2 = 0, rnd, emin;
+  const uint32_t *lut12 = tb->lut12;
+  uint8_t *wtab = tb->wtab;
+  uint32_t sum = 0, sum2 = 0, rnd, nd, d;
   int32_t j, m = 0, total = 0, exponent, scale, headroom_plus_one;
   for (j = 0; j + 1 < n; j += 2) { /* Rescale<12> of each term; two sums for fewer loop steps */
-    sum += ((uint32_t)lut[mx - s[j]] + 2048u) >> 12;
-    sum2 += ((uint32_t)lut[mx - s[j + 1]] + 2048u) >> 12;
+    sum += lut12[mx - s[j]];
+    sum2 += lut12[mx - s[j + 1]];
   }
-  if (j < n) sum += ((uint32_t)lut[mx - s[j]] + 2048u) >> 12;
+  if (j < n) sum += lut12[mx - s[j]];
   sum += sum2; /* < 4096 * 2^19: no wrap */
   /* GetReciprocal(sum, 12); sum >= 2^19 because the maximum contributes exp(0) */
   headroom_plus_one = ma_clz32(sum);
@@ -588,27 +716,63 @@ static int32_t ma_row_softmax(const ma_attention_s8_params *p, const int16_t *s,
   terms[0].weight = 0;
   if (exponent > 31) return 0; /* TFLM aborts here; every probability rounds to 0 */
   rnd = 1u << (exponent - 1);
-  /* w(e) = (srdhm(scale, e) + rnd) >> exponent is non-decreasing in e, and w(e) >= 1 exactly when
-   * srdhm(scale, e) >= rnd, i.e. scale e + 2^30 >= rnd 2^31: e >= emin (scale > 0: the reciprocal
-   * of a sum in [1, 2) is in (2^30, 2^31)). The row's many zero probabilities cost one compare. */
-  if (scale > 0) {
-    const uint64_t num = ((uint64_t)rnd << 31) - (1u << 30);
-    const uint64_t q64 = (num + (uint32_t)scale - 1u) / (uint32_t)scale;
-    emin = q64 > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)q64;
-  } else {
-    emin = 0xFFFFFFFFu; /* not reached: the reciprocal is positive */
+  /* w(d) = min(255, (srdhm(scale, e) + rnd) >> exponent), e = exp_lut[d]: srdhm then
+   * RoundingDivideByPOT, both operands non-negative (the reciprocal of a sum in [1, 2) is in
+   * (2^30, 2^31)) */
+  for (nd = 0; nd < 256u; ++nd) {
+    const uint32_t e = (uint32_t)lut[nd];
+    const uint32_t x = (uint32_t)(((uint64_t)(uint32_t)scale * e + (1u << 30)) >> 31);
+    uint32_t w = (x + rnd) >> exponent;
+    if (w == 0u && tb->mono) break; /* and so are all further d */
+    wtab[nd] = (uint8_t)(w > 255u ? 255u : w);
   }
-  for (j = 0; j < n; ++j) {
-    const uint32_t e = (uint32_t)lut[mx - s[j]];
-    if (e >= emin) {
-      /* srdhm(scale, e) then RoundingDivideByPOT, both operands non-negative */
-      const uint32_t x = (uint32_t)(((uint64_t)(uint32_t)scale * e + (1u << 30)) >> 31);
-      uint32_t w = (x + rnd) >> exponent;
-      if (w > 255u) w = 255u;
-      terms[m].row = v + (size_t)j * (size_t)v_rs;
-      terms[m].weight = (int32_t)w;
-      ++m;
-      total += (int32_t)w;
+  for (d = nd; d < tb->wtab_len; ++d) wtab[d] = 0; /* the previous row's longer table */
+  tb->wtab_len = nd;
+  /* from here a key's weight is wtab[mx - s], 0 for a zero probability */
+  if (vpairs != NULL) { /* key pairs: key g = lo + j is lane g & 1 of pair row g / 2 */
+    const size_t pair_bytes = 4u * (size_t)dk;
+    const int8_t *row = vpairs + (size_t)(lo >> 1) * pair_bytes;
+    uint32_t w0, w1;
+    j = 0;
+    if (lo & 1) { /* key lo is the high lane of its pair */
+      w1 = wtab[mx - s[0]];
+      if (w1 != 0u) {
+        terms[m].row = row;
+        terms[m].weight = (int32_t)(w1 << 16);
+        ++m;
+        total += (int32_t)w1;
+      }
+      row += pair_bytes;
+      j = 1;
+    }
+    for (; j + 1 < n; j += 2, row += pair_bytes) { /* keys lo + j (low lane) and lo + j + 1 */
+      w0 = wtab[mx - s[j]];
+      w1 = wtab[mx - s[j + 1]];
+      if ((w0 | w1) != 0u) {
+        terms[m].row = row;
+        terms[m].weight = (int32_t)(w0 | (w1 << 16));
+        ++m;
+        total += (int32_t)(w0 + w1);
+      }
+    }
+    if (j < n) { /* the last key, a low lane */
+      w0 = wtab[mx - s[j]];
+      if (w0 != 0u) {
+        terms[m].row = row;
+        terms[m].weight = (int32_t)w0;
+        ++m;
+        total += (int32_t)w0;
+      }
+    }
+  } else {
+    for (j = 0; j < n; ++j) {
+      const uint32_t w = wtab[mx - s[j]];
+      if (w != 0u) {
+        terms[m].row = v + (size_t)j * (size_t)v_rs;
+        terms[m].weight = (int32_t)w;
+        ++m;
+        total += (int32_t)w;
+      }
     }
   }
   terms[m].row = v;
@@ -621,33 +785,54 @@ static inline int8_t ma_out(const ma_attention_s8_params *p, int32_t acc) {
   return (int8_t)ma_clamp_s8(ma_mbqm(acc, p->pv_multiplier, p->pv_shift) + p->pv_out_zp);
 }
 
-/* o_c = requant(sum_t weight_t * row_t[c] - zv * psum) */
-static void ma_row_pv(const ma_attention_s8_params *p, const ma_att_term *terms, int32_t m, int32_t psum,
-                      int32_t dk, int8_t *o) {
+#if MA_ATT_DSP
+/* a0..a7 += sum over the terms of weight * row[c .. c + 7] (SXTB16 + SMLABB/SMLATB). The list ends with a zero
+ * weight: no end pointer, so all of this fits in registers. */
+#define MA_PV8_TERMS(terms, c, a0, a1, a2, a3, a4, a5, a6, a7)          \
+  do {                                                                \
+    const ma_att_term *t_;                                            \
+    int32_t wt_;                                                      \
+    for (t_ = (terms); (wt_ = t_->weight) != 0; ++t_) {               \
+      const int8_t *r_ = t_->row + (c);                               \
+      const ma_s8x4 w0_ = (ma_s8x4)ma_rd32(r_), w1_ = (ma_s8x4)ma_rd32(r_ + 4); \
+      ma_s16x2 e_ = MA_SXTB16(w0_), od_ = MA_SXTB16_ROR8(w0_);        \
+      a0 = MA_SMLABB(e_, wt_, a0);                                    \
+      a2 = MA_SMLATB(e_, wt_, a2);                                    \
+      a1 = MA_SMLABB(od_, wt_, a1);                                   \
+      a3 = MA_SMLATB(od_, wt_, a3);                                   \
+      e_ = MA_SXTB16(w1_);                                            \
+      od_ = MA_SXTB16_ROR8(w1_);                                      \
+      a4 = MA_SMLABB(e_, wt_, a4);                                    \
+      a6 = MA_SMLATB(e_, wt_, a6);                                    \
+      a5 = MA_SMLABB(od_, wt_, a5);                                   \
+      a7 = MA_SMLATB(od_, wt_, a7);                                   \
+    }                                                                 \
+  } while (0)
+#endif
+
+/* o_c = requant(sum_t weight_t * row_t[c] - zv * psum); of: the fast output requantisation
+ * (ma_out_fast_init) or NULL. */
+MA_NOINLINE static void ma_row_pv(const ma_attention_s8_params *p, const ma_score_fast *of, const ma_att_term *terms,
+                      int32_t m, int32_t psum, int32_t dk, int8_t *o) {
   const int32_t corr = -p->pv_rhs_zp * psum;
   const ma_att_term *end = terms + m;
   int32_t c = 0;
 #if MA_ATT_DSP
+  for (; of != NULL && c + 8 <= dk; c += 8) { /* as below, with the fast requantisation */
+    int32_t a0 = corr, a1 = corr, a2 = corr, a3 = corr, a4 = corr, a5 = corr, a6 = corr, a7 = corr;
+    MA_PV8_TERMS(terms, c, a0, a1, a2, a3, a4, a5, a6, a7);
+    o[c + 0] = (int8_t)ma_fast_requant(of, 2 * a0);
+    o[c + 1] = (int8_t)ma_fast_requant(of, 2 * a1);
+    o[c + 2] = (int8_t)ma_fast_requant(of, 2 * a2);
+    o[c + 3] = (int8_t)ma_fast_requant(of, 2 * a3);
+    o[c + 4] = (int8_t)ma_fast_requant(of, 2 * a4);
+    o[c + 5] = (int8_t)ma_fast_requant(of, 2 * a5);
+    o[c + 6] = (int8_t)ma_fast_requant(of, 2 * a6);
+    o[c + 7] = (int8_t)ma_fast_requant(of, 2 * a7);
+  }
   for (; c + 8 <= dk; c += 8) {
     int32_t a0 = corr, a1 = corr, a2 = corr, a3 = corr, a4 = corr, a5 = corr, a6 = corr, a7 = corr;
-    const ma_att_term *t;
-    int32_t wt;
-    /* the list ends with a zero weight: no end pointer, so all of this fits in registers */
-    for (t = terms; (wt = t->weight) != 0; ++t) {
-      const int8_t *r = t->row + c;
-      const ma_s8x4 w0 = (ma_s8x4)ma_rd32(r), w1 = (ma_s8x4)ma_rd32(r + 4);
-      ma_s16x2 e = MA_SXTB16(w0), od = MA_SXTB16_ROR8(w0);
-      a0 = MA_SMLABB(e, wt, a0);
-      a2 = MA_SMLATB(e, wt, a2);
-      a1 = MA_SMLABB(od, wt, a1);
-      a3 = MA_SMLATB(od, wt, a3);
-      e = MA_SXTB16(w1);
-      od = MA_SXTB16_ROR8(w1);
-      a4 = MA_SMLABB(e, wt, a4);
-      a6 = MA_SMLATB(e, wt, a6);
-      a5 = MA_SMLABB(od, wt, a5);
-      a7 = MA_SMLATB(od, wt, a7);
-    }
+    MA_PV8_TERMS(terms, c, a0, a1, a2, a3, a4, a5, a6, a7);
     o[c + 0] = ma_out(p, a0);
     o[c + 1] = ma_out(p, a1);
     o[c + 2] = ma_out(p, a2);
@@ -657,13 +842,141 @@ static void ma_row_pv(const ma_attention_s8_params *p, const ma_att_term *terms,
     o[c + 6] = ma_out(p, a6);
     o[c + 7] = ma_out(p, a7);
   }
-#endif
+  for (; c < dk; ++c) {
+    int32_t acc = corr;
+    const ma_att_term *t;
+    for (t = terms; t != end; ++t) acc += t->weight * t->row[c];
+    o[c] = of != NULL ? (int8_t)ma_fast_requant(of, 2 * acc) : ma_out(p, acc);
+  }
+#else
+  (void)of;
   for (; c < dk; ++c) {
     int32_t acc = corr;
     const ma_att_term *t;
     for (t = terms; t != end; ++t) acc += t->weight * t->row[c];
     o[c] = ma_out(p, acc);
   }
+#endif
+}
+
+#if MA_ATT_DSP
+/* One head's v in the key-pair layout: word c of pair row i = (v[2i][c], v[2i+1][c]) as int16
+ * lanes (0 in the high lane past the last key). */
+MA_NOINLINE static void ma_unpack_v_pairs(const int8_t *v, int32_t v_rs, int32_t kv, int32_t dk, uint32_t *vp) {
+  int32_t j, c;
+  for (j = 0; j + 1 < kv; j += 2) {
+    const int8_t *a = v + (size_t)j * (size_t)v_rs, *b = a + v_rs;
+    for (c = 0; c < dk; ++c) *vp++ = ((uint32_t)a[c] & 0xFFFFu) | ((uint32_t)b[c] << 16);
+  }
+  if (j < kv) {
+    const int8_t *a = v + (size_t)j * (size_t)v_rs;
+    for (c = 0; c < dk; ++c) *vp++ = (uint32_t)a[c] & 0xFFFFu;
+  }
+}
+
+MA_ALWAYS_INLINE int8_t ma_out2(const ma_attention_s8_params *p, const ma_score_fast *of, int32_t acc) {
+  return of != NULL ? (int8_t)ma_fast_requant(of, 2 * acc) : ma_out(p, acc);
+}
+
+/* P·V over key-pair terms (ma_row_softmax with vpairs): one SMLAD per pair of keys and channel,
+ * 8 channels per pass over the terms (8 accumulators; the rows are word aligned). */
+MA_NOINLINE static void ma_row_pv_pairs(const ma_attention_s8_params *p, const ma_score_fast *of_arg,
+                                        const ma_att_term *terms, int32_t psum, int32_t dk, int8_t *o) {
+  const int32_t corr = -p->pv_rhs_zp * psum;
+  ma_score_fast lf; /* a local copy: the int8 stores to o cannot alias it, so it stays in registers */
+  const ma_score_fast *of = NULL;
+  int32_t c = 0;
+  if (of_arg != NULL) {
+    lf = *of_arg;
+    of = &lf;
+  }
+  for (; c + 8 <= dk; c += 8) {
+    int32_t a0 = corr, a1 = corr, a2 = corr, a3 = corr, a4 = corr, a5 = corr, a6 = corr, a7 = corr;
+    const ma_att_term *t;
+    int32_t wt;
+#if defined(MA_ATTENTION_S8_EMULATE_DSP) || !defined(__GNUC__)
+    for (t = terms; (wt = t->weight) != 0; ++t) { /* the list ends with a zero weight */
+      const uint32_t *r = (const uint32_t *)(const void *)t->row + c;
+      const ma_s16x2 w = (ma_s16x2)wt;
+      a0 = MA_SMLAD((ma_s16x2)r[0], w, a0);
+      a1 = MA_SMLAD((ma_s16x2)r[1], w, a1);
+      a2 = MA_SMLAD((ma_s16x2)r[2], w, a2);
+      a3 = MA_SMLAD((ma_s16x2)r[3], w, a3);
+      a4 = MA_SMLAD((ma_s16x2)r[4], w, a4);
+      a5 = MA_SMLAD((ma_s16x2)r[5], w, a5);
+      a6 = MA_SMLAD((ma_s16x2)r[6], w, a6);
+      a7 = MA_SMLAD((ma_s16x2)r[7], w, a7);
+    }
+#else
+    /* the same loop in 15 instructions per term: LDM of the term (row, weights), four LDRD of
+     * the row's 8 words, eight SMLAD; written as one asm block so that the 14 live registers stay
+     * in registers */
+    {
+      const ma_att_term *tp = terms;
+      const uint32_t coff = 4u * (uint32_t)c;
+      uint32_t row_, x0_, x1_;
+      (void)t;
+      __asm__ volatile(
+          "1:\n\t"
+          "ldmia %[tp]!, {%[row], %[wt]}\n\t"
+          "cmp %[wt], #0\n\t"
+          "beq 2f\n\t"
+          "add %[row], %[row], %[coff]\n\t"
+          "ldrd %[x0], %[x1], [%[row]]\n\t"
+          "smlad %[a0], %[x0], %[wt], %[a0]\n\t"
+          "smlad %[a1], %[x1], %[wt], %[a1]\n\t"
+          "ldrd %[x0], %[x1], [%[row], #8]\n\t"
+          "smlad %[a2], %[x0], %[wt], %[a2]\n\t"
+          "smlad %[a3], %[x1], %[wt], %[a3]\n\t"
+          "ldrd %[x0], %[x1], [%[row], #16]\n\t"
+          "smlad %[a4], %[x0], %[wt], %[a4]\n\t"
+          "smlad %[a5], %[x1], %[wt], %[a5]\n\t"
+          "ldrd %[x0], %[x1], [%[row], #24]\n\t"
+          "smlad %[a6], %[x0], %[wt], %[a6]\n\t"
+          "smlad %[a7], %[x1], %[wt], %[a7]\n\t"
+          "b 1b\n"
+          "2:"
+          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4), [a5] "+r"(a5),
+            [a6] "+r"(a6), [a7] "+r"(a7), [tp] "+r"(tp), [row] "=&r"(row_), [wt] "=&r"(wt),
+            [x0] "=&r"(x0_), [x1] "=&r"(x1_)
+          : [coff] "r"(coff)
+          : "cc", "memory");
+    }
+#endif
+    o[c + 0] = ma_out2(p, of, a0);
+    o[c + 1] = ma_out2(p, of, a1);
+    o[c + 2] = ma_out2(p, of, a2);
+    o[c + 3] = ma_out2(p, of, a3);
+    o[c + 4] = ma_out2(p, of, a4);
+    o[c + 5] = ma_out2(p, of, a5);
+    o[c + 6] = ma_out2(p, of, a6);
+    o[c + 7] = ma_out2(p, of, a7);
+  }
+  for (; c < dk; ++c) {
+    int32_t acc = corr, wt;
+    const ma_att_term *t;
+    for (t = terms; (wt = t->weight) != 0; ++t)
+      acc = MA_SMLAD((ma_s16x2)((const uint32_t *)(const void *)t->row)[c], (ma_s16x2)wt, acc);
+    o[c] = ma_out2(p, of, acc);
+  }
+}
+#endif
+
+/* Softmax and P·V of one row (scores s[0..n-1] of keys lo..lo+n-1, maximum mx) into o; vp: the
+ * head's key-pair copy of v or NULL. */
+static void ma_row_out(const ma_attention_s8_params *p, const ma_score_fast *of, ma_att_tables *tb,
+                       const int16_t *s, int32_t n,
+                       int32_t mx, const int8_t *vrow, int32_t v_rs, const int8_t *vp, int32_t lo, int32_t dk,
+                       ma_att_term *terms, int8_t *o) {
+  int32_t psum;
+  const int32_t m = ma_row_softmax(p, tb, s, n, mx, vrow, v_rs, vp, lo, dk, terms, &psum);
+#if MA_ATT_DSP
+  if (vp != NULL) {
+    ma_row_pv_pairs(p, of, terms, psum, dk, o);
+    return;
+  }
+#endif
+  ma_row_pv(p, of, terms, m, psum, dk, o);
 }
 
 /* Keys query row i sees: lo..hi (empty when hi < lo). */
@@ -679,12 +992,15 @@ int32_t ma_attention_s8(const ma_attention_s8_params *p, const ma_attention_s8_d
                         const int8_t *k, const int8_t *v, int8_t *out, void *scratch, int32_t scratch_size) {
   int16_t *qq, *qq2, *s, *s2;
   ma_att_term *terms;
+  ma_att_tables tables;
   int32_t h, i;
+  const ma_score_fast *outq = NULL;
 #if MA_ATT_DSP
-  ma_score_fast fast;
+  ma_score_fast fast, out_fast;
   int pairs;
 #endif
-  const int32_t need = ma_attention_s8_get_buffer_size(d);
+  uint32_t *vpairs = NULL; /* the key-pair copy of v (DSP path, when the scratch holds it) */
+  const int32_t need = ma_attention_s8_get_min_buffer_size(d);
   if (p == NULL || q == NULL || k == NULL || v == NULL || out == NULL || need < 0) return MA_ATTENTION_S8_ERR_ARG;
   if (scratch == NULL || scratch_size < need || ((uintptr_t)scratch & (MA_SCRATCH_ALIGN - 1u)) != 0)
     return MA_ATTENTION_S8_ERR_SCRATCH;
@@ -692,29 +1008,45 @@ int32_t ma_attention_s8(const ma_attention_s8_params *p, const ma_attention_s8_d
       p->pv_shift > 30 || p->pv_shift < -31 || p->qk_multiplier < 0 || p->pv_multiplier < 0 ||
       p->sm_diff_min > 0)
     return MA_ATTENTION_S8_ERR_ARG;
-  qq = (int16_t *)scratch;
+  tables.lut12 = (uint32_t *)scratch;
+  tables.wtab = (uint8_t *)scratch + 256u * 4u;
+  ma_tables_init(p, &tables);
+  qq = (int16_t *)(void *)((uint8_t *)scratch + MA_TABLE_BYTES);
   qq2 = (int16_t *)((uint8_t *)qq + ma_qrow_bytes(d->head_dim));
   s = (int16_t *)((uint8_t *)qq2 + ma_qrow_bytes(d->head_dim));
   s2 = (int16_t *)((uint8_t *)s + ma_score_bytes(d->kv_len));
 #if MA_ATT_DSP
   pairs = ma_score_fast_init(p, &fast) && fast.r >= 1; /* the pair path's requantisation needs r >= 1 */
+  outq = ma_out_fast_init(p, &out_fast) ? &out_fast : NULL;
 #else
   (void)qq2;
   (void)s2;
+  (void)vpairs;
 #endif
   {
     const uintptr_t a = (uintptr_t)((uint8_t *)s2 + ma_score_bytes(d->kv_len));
     const uintptr_t al = sizeof(void *) > 4 ? sizeof(void *) : 4;
     terms = (ma_att_term *)((a + al - 1u) & ~(al - 1u));
   }
+#if MA_ATT_DSP
+  if (scratch_size >= ma_attention_s8_get_buffer_size(d)) /* then need + ma_vpair_bytes fit */
+    vpairs = (uint32_t *)(void *)((uint8_t *)scratch + need);
+#endif
 
   for (h = 0; h < d->heads; ++h) {
     const int8_t *qh = q + (size_t)h * (size_t)d->q_head_stride;
     const int8_t *kh = k + (size_t)h * (size_t)d->k_head_stride;
     const int8_t *vh = v + (size_t)h * (size_t)d->v_head_stride;
     int8_t *oh = out + (size_t)h * (size_t)d->out_head_stride;
+    const int8_t *vp = NULL;
+#if MA_ATT_DSP
+    if (vpairs != NULL) {
+      ma_unpack_v_pairs(vh, d->v_row_stride, d->kv_len, d->head_dim, vpairs);
+      vp = (const int8_t *)vpairs;
+    }
+#endif
     for (i = 0; i < d->q_len; ++i) {
-      int32_t lo, hi, n, mx, m, psum;
+      int32_t lo, hi, n, mx;
       int8_t *orow = oh + (size_t)i * (size_t)d->out_row_stride;
       ma_key_range(d, i, &lo, &hi);
       n = hi - lo + 1;
@@ -729,10 +1061,9 @@ int32_t ma_attention_s8(const ma_attention_s8_params *p, const ma_attention_s8_d
                          qh + (size_t)(i + 1) * (size_t)d->q_row_stride, qq,
                          kh + (size_t)lo * (size_t)d->k_row_stride, d->k_row_stride, n, d->head_dim, s, s2, &mx,
                          &mx2);
-          m = ma_row_softmax(p, s, n, mx, vrow, d->v_row_stride, terms, &psum);
-          ma_row_pv(p, terms, m, psum, d->head_dim, orow);
-          m = ma_row_softmax(p, s2, n, mx2, vrow, d->v_row_stride, terms, &psum);
-          ma_row_pv(p, terms, m, psum, d->head_dim, orow + d->out_row_stride);
+          ma_row_out(p, outq, &tables, s, n, mx, vrow, d->v_row_stride, vp, lo, d->head_dim, terms, orow);
+          ma_row_out(p, outq, &tables, s2, n, mx2, vrow, d->v_row_stride, vp, lo, d->head_dim, terms,
+                     orow + d->out_row_stride);
           ++i;
           continue;
         }
@@ -746,9 +1077,8 @@ int32_t ma_attention_s8(const ma_attention_s8_params *p, const ma_attention_s8_d
       ma_prep_q(p, qh + (size_t)i * (size_t)d->q_row_stride, d->head_dim, qq);
       mx = ma_row_scores(p, qq, kh + (size_t)lo * (size_t)d->k_row_stride, d->k_row_stride, n, d->head_dim,
                          s);
-      m = ma_row_softmax(p, s, n, mx, vh + (size_t)lo * (size_t)d->v_row_stride, d->v_row_stride, terms,
-                         &psum);
-      ma_row_pv(p, terms, m, psum, d->head_dim, orow);
+      ma_row_out(p, outq, &tables, s, n, mx, vh + (size_t)lo * (size_t)d->v_row_stride, d->v_row_stride, vp, lo,
+                 d->head_dim, terms, orow);
     }
   }
   return MA_ATTENTION_S8_OK;

@@ -27,13 +27,19 @@
  * Plain C99, no allocation, no libm, no TFLM types. On a core with the DSP
  * extension (__ARM_FEATURE_DSP, e.g. Cortex-M7) Q·Kᵀ runs two query rows
  * against two keys at a time (SXTB16/SMLAD, 16 instructions per 16
- * multiply-accumulates), the score requantisation takes six instructions
- * (SMMULR/SSAT) and P·V uses SXTB16/SMLABB; the portable path computes
- * identical bytes (define MA_ATTENTION_S8_PORTABLE to force it;
- * MA_ATTENTION_S8_EMULATE_DSP runs the DSP path's loops on the host with
- * emulated instructions, for sanitizers and the fuzzer). Zero
- * probabilities are skipped in P·V, so its cost follows the attention's
- * sparsity (an int8 softmax row has at most ~512 non-zero entries).
+ * multiply-accumulates; fully unrolled for head_dim 32, 48 and 64), the
+ * score and output requantisations take five instructions (SMMULR/SSAT),
+ * the row maximum two per two scores (SSUB16/SEL), the softmax's weights
+ * come from a per-row table by distance to the maximum, and P·V runs one
+ * SMLAD per two keys and channel over one head's v unpacked to int16 key
+ * pairs (with get_buffer_size scratch; SXTB16/SMLABB one key at a time with
+ * get_min_buffer_size). The portable path computes identical bytes (define
+ * MA_ATTENTION_S8_PORTABLE to force it; MA_ATTENTION_S8_EMULATE_DSP runs the
+ * DSP path's loops on the host with emulated instructions, for sanitizers and
+ * the fuzzer). Zero probabilities (pairs of them, with key pairs) are skipped
+ * in P·V, so its cost follows the attention's sparsity (an int8 softmax row
+ * has at most ~512 non-zero entries). eval/bench_attention.py --model
+ * measures each part on the shipped model's real inputs.
  *
  * Beyond TFLM: TFLM's int8 SOFTMAX aborts (TFLITE_CHECK) on a row whose sum
  * of exponentials reaches 512 (e.g. >= 512 keys tied at the maximum); this
@@ -132,16 +138,24 @@ int32_t ma_attention_s8_params_init(ma_attention_s8_params *params, const ma_att
 void ma_attention_s8_dims_contiguous(ma_attention_s8_dims *dims, int32_t heads, int32_t q_len,
                                      int32_t kv_len, int32_t head_dim);
 
-/* Scratch bytes ma_attention_s8 needs for dims, or MA_ATTENTION_S8_ERR_ARG (< 0) if dims
- * are NULL or invalid:
- * 4*round4(head_dim) + 2*round4(2*kv_len) + (kv_len + 1) * (sizeof(void *) + 4)
- * (+ alignment padding on 64-bit hosts; the same on both paths: the DSP path keeps
- * two query rows); on a Cortex-M7 about 12 bytes per key, e.g. 3,136 B for
- * kv_len = 250, head_dim = 32. Independent of heads and q_len. */
+/* Scratch bytes for the fastest path, or MA_ATTENTION_S8_ERR_ARG (< 0) if dims are NULL or
+ * invalid: ma_attention_s8_get_min_buffer_size + 4 * ceil(kv_len / 2) * head_dim (one head's v
+ * as int16 key pairs, so that P·V runs one SMLAD per two keys and channel on the DSP path), e.g.
+ * 23,080 B for kv_len = 200, head_dim = 48 on a Cortex-M7. The same value on every path, so a
+ * caller sizes scratch once (the portable path leaves the key-pair part unused). Independent of
+ * heads and q_len. */
 int32_t ma_attention_s8_get_buffer_size(const ma_attention_s8_dims *dims);
 
-/* Run the fused attention. scratch: >= get_buffer_size bytes, 4-byte
- * aligned, contents ignored. out must not overlap q, k or v. */
+/* The least scratch ma_attention_s8 accepts, or MA_ATTENTION_S8_ERR_ARG:
+ * 1280 + 4*round4(head_dim) + 2*round4(2*kv_len) + (kv_len + 1) * (sizeof(void *) + 4)
+ * (+ alignment padding on 64-bit hosts); on a Cortex-M7 about 12 bytes per key, e.g. 3,880 B
+ * for kv_len = 200, head_dim = 48. With less than ma_attention_s8_get_buffer_size the DSP path
+ * runs P·V one key at a time (SMLABB; about 1.9x its instructions on the shipped model);
+ * the bytes are the same. */
+int32_t ma_attention_s8_get_min_buffer_size(const ma_attention_s8_dims *dims);
+
+/* Run the fused attention. scratch: >= get_min_buffer_size bytes (get_buffer_size for the
+ * fastest path), 4-byte aligned, contents ignored. out must not overlap q, k or v. */
 int32_t ma_attention_s8(const ma_attention_s8_params *params, const ma_attention_s8_dims *dims,
                         const int8_t *q, const int8_t *k, const int8_t *v, int8_t *out,
                         void *scratch, int32_t scratch_size);

@@ -180,7 +180,11 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   ma_attention_s8_dims_contiguous(&data->dims, heads, q_len, kv_len, head_dim);
   data->dims.window_left = data->window_left;
   data->dims.window_right = data->window_right;
+#ifdef FA_ATTENTION_MIN_SCRATCH
+  data->scratch_bytes = ma_attention_s8_get_min_buffer_size(&data->dims);
+#else
   data->scratch_bytes = ma_attention_s8_get_buffer_size(&data->dims);
+#endif
   if (data->scratch_bytes < 0) {
     MicroPrintf("FA_ATTENTION: unsupported sizes H=%d Tq=%d Tk=%d D=%d: %s", heads, q_len, kv_len,
                 head_dim, ma_status_str(data->scratch_bytes));

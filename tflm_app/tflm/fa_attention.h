@@ -21,7 +21,11 @@
  * Options may also repeat q_scale q_zp k_scale k_zp v_scale v_zp out_scale out_zp: then they
  * must equal the tensors' values, else Prepare fails with a message naming the key.
  * Prepare computes the integer parameters once (ma_attention_s8_params_init, ~1.6 KB
- * persistent) and requests ma_attention_s8_get_buffer_size bytes of arena scratch.
+ * persistent) and requests ma_attention_s8_get_buffer_size bytes of arena scratch (with one
+ * head's v as int16 key pairs: 23,080 B for the shipped model's T = 200, D = 48); built with
+ * -DFA_ATTENTION_MIN_SCRATCH it requests ma_attention_s8_get_min_buffer_size bytes instead
+ * (3,880 B there; same outputs, P·V one key at a time: eval/bench_attention.py --model
+ * --min-scratch gives both costs).
  */
 #ifndef MICROALIGN_TFLM_FA_ATTENTION_H
 #define MICROALIGN_TFLM_FA_ATTENTION_H

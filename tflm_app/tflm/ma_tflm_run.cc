@@ -13,6 +13,7 @@
 
 #include "fa_attention.h"
 #include "ma_add_tflm.h"
+#include "ma_fc_tflm.h"
 #include "ma_log_softmax_tflm.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
@@ -38,10 +39,10 @@ void AddOps(Resolver& r) {
   r.AddAdd(microalign::Register_ADD());  // same-shape int8: ma_add_s8 (bit-exact)
   r.AddBatchMatMul();
   r.AddConcatenation();
-  r.AddConv2D();
+  r.AddConv2D(microalign::Register_CONV_2D());  // int8, height 1: ma_fc_s8 (bit-exact)
   r.AddDepthwiseConv2D();
   r.AddDequantize();
-  r.AddFullyConnected();
+  r.AddFullyConnected(microalign::Register_FULLY_CONNECTED());  // int8: ma_fc_s8 (bit-exact)
   r.AddGather();
   r.AddLogSoftmax(microalign::Register_LOG_SOFTMAX());  // int8: ma_log_softmax_s8 (bit-exact)
   r.AddLogistic();

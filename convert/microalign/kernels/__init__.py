@@ -13,4 +13,8 @@
   ``ma_add_s8``'s reference), integer-exact.
 - :mod:`.add_oracle`: one-op ADD models run in the TFLite Micro Python runtime (the
   oracle), test cases and their C header.
+- :mod:`.fully_connected`: int8 FULLY_CONNECTED and 1-D CONV_2D as TFLite Micro (and
+  CMSIS-NN) computes them (the C ``ma_fc_s8``'s reference), integer-exact.
+- :mod:`.fc_oracle`: one-op FULLY_CONNECTED / CONV_2D models run in the TFLite Micro
+  Python runtime (the oracle), the shipped model's layers, test cases and their C header.
 """

@@ -11,9 +11,11 @@
  * 4 heads, 48 queries, 700 keys, 72 dims), quantisation (valid and invalid),
  * window, memory layout (contiguous or interleaved, odd addresses), then the
  * tensor bytes. Checked: both builds give the same status and the same output
- * bytes; scratch is exactly get_buffer_size bytes on the heap (ASan sees any
- * overrun) and one byte less is refused; inputs are never written; nothing
- * outside the output rows is written. With MA_FUZZ_SMALL set in the environment: at most 2
+ * bytes, the DSP build with get_buffer_size bytes of scratch (P·V over key pairs)
+ * and with get_min_buffer_size bytes (P·V one key at a time); scratch is exactly
+ * that many bytes on the heap (ASan sees any overrun) and one byte less than the
+ * minimum is refused; inputs are never written; nothing outside the output rows
+ * is written. With MA_FUZZ_SMALL set in the environment: at most 2
  * heads, 12 queries, 40 keys and 40 dims (the 10 M-run campaigns).
  */
 #include <stdint.h>
@@ -24,16 +26,19 @@
 #define ma_attention_s8 dsp_ma_attention_s8
 #define ma_attention_s8_params_init dsp_ma_attention_s8_params_init
 #define ma_attention_s8_get_buffer_size dsp_ma_attention_s8_get_buffer_size
+#define ma_attention_s8_get_min_buffer_size dsp_ma_attention_s8_get_min_buffer_size
 #define ma_attention_s8_dims_contiguous dsp_ma_attention_s8_dims_contiguous
 #include "../ma_attention_s8.c"
 #undef ma_attention_s8
 #undef ma_attention_s8_params_init
 #undef ma_attention_s8_get_buffer_size
+#undef ma_attention_s8_get_min_buffer_size
 #undef ma_attention_s8_dims_contiguous
 
 /* the portable build (ma_attention_s8.c linked as its own translation unit) */
 int32_t ma_attention_s8_params_init(ma_attention_s8_params *params, const ma_attention_s8_quant *quant);
 int32_t ma_attention_s8_get_buffer_size(const ma_attention_s8_dims *dims);
+int32_t ma_attention_s8_get_min_buffer_size(const ma_attention_s8_dims *dims);
 void ma_attention_s8_dims_contiguous(ma_attention_s8_dims *dims, int32_t heads, int32_t q_len, int32_t kv_len,
                                      int32_t head_dim);
 int32_t ma_attention_s8(const ma_attention_s8_params *params, const ma_attention_s8_dims *dims, const int8_t *q,
@@ -83,10 +88,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const int interleaved = (flags >> 3) & 1;
   const size_t skew = (flags >> 4) & 3; /* odd base addresses */
   size_t qn, kn, i, out_bytes;
-  int32_t need;
-  int8_t *q, *k, *v, *o1, *o2, *qs, *ks, *vs;
-  void *s1, *s2;
-  int32_t st1, st2, st_init1, st_init2;
+  int32_t need, need_min;
+  int8_t *q, *k, *v, *o1, *o2, *o3, *qs, *ks, *vs;
+  void *s1, *s2, *s3;
+  int32_t st1, st2, st3, st_init1, st_init2;
 
   memset(&qt, 0, sizeof(qt));
   qt.q.scale = rd_scale(&r), qt.q.zero_point = rd_zp(&r);
@@ -131,7 +136,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   vs = (int8_t *)malloc(kn);
   o1 = (int8_t *)malloc(out_bytes + skew);
   o2 = (int8_t *)malloc(out_bytes + skew);
-  abort_if(!q || !k || !v || !qs || !ks || !vs || !o1 || !o2);
+  o3 = (int8_t *)malloc(out_bytes + skew);
+  abort_if(!q || !k || !v || !qs || !ks || !vs || !o1 || !o2 || !o3);
   /* tensor bytes: the rest of the input, cycled */
   for (i = 0; i < qn; ++i) q[skew + i] = (int8_t)(r.i < r.n ? r.p[r.i + i % (r.n - r.i)] : (uint8_t)(i * 37u));
   for (i = 0; i < kn; ++i) k[skew + i] = (int8_t)(r.i < r.n ? r.p[r.i + (i * 7u) % (r.n - r.i)] : (uint8_t)(i * 11u));
@@ -141,18 +147,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memcpy(vs, v + skew, kn);
   memset(o1, 0x5A, out_bytes + skew);
   memset(o2, 0x5A, out_bytes + skew);
+  memset(o3, 0x5A, out_bytes + skew);
 
   need = ma_attention_s8_get_buffer_size(&d);
+  need_min = ma_attention_s8_get_min_buffer_size(&d);
   abort_if(need <= 0 || need != dsp_ma_attention_s8_get_buffer_size(&d));
+  abort_if(need_min <= 0 || need_min >= need || need_min != dsp_ma_attention_s8_get_min_buffer_size(&d));
   s1 = malloc((size_t)need);
   s2 = malloc((size_t)need);
-  abort_if(!s1 || !s2);
-  abort_if(ma_attention_s8(&pp, &d, q + skew, k + skew, v + skew, o1 + skew, s1, need - 1) !=
+  s3 = malloc((size_t)need_min);
+  abort_if(!s1 || !s2 || !s3);
+  abort_if(ma_attention_s8(&pp, &d, q + skew, k + skew, v + skew, o1 + skew, s1, need_min - 1) !=
+           MA_ATTENTION_S8_ERR_SCRATCH);
+  abort_if(dsp_ma_attention_s8(&pd, &d, q + skew, k + skew, v + skew, o3 + skew, s3, need_min - 1) !=
            MA_ATTENTION_S8_ERR_SCRATCH);
   st1 = ma_attention_s8(&pp, &d, q + skew, k + skew, v + skew, o1 + skew, s1, need);
   st2 = dsp_ma_attention_s8(&pd, &d, q + skew, k + skew, v + skew, o2 + skew, s2, need);
-  abort_if(st1 != MA_ATTENTION_S8_OK || st2 != MA_ATTENTION_S8_OK);
-  abort_if(memcmp(o1, o2, out_bytes + skew) != 0);
+  st3 = dsp_ma_attention_s8(&pd, &d, q + skew, k + skew, v + skew, o3 + skew, s3, need_min);
+  abort_if(st1 != MA_ATTENTION_S8_OK || st2 != MA_ATTENTION_S8_OK || st3 != MA_ATTENTION_S8_OK);
+  abort_if(memcmp(o1, o2, out_bytes + skew) != 0 || memcmp(o1, o3, out_bytes + skew) != 0);
   for (i = 0; i < skew; ++i) abort_if(o1[i] != 0x5A);
   abort_if(memcmp(qs, q + skew, qn) != 0 || memcmp(ks, k + skew, kn) != 0 || memcmp(vs, v + skew, kn) != 0);
 
@@ -164,7 +177,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   free(vs);
   free(o1);
   free(o2);
+  free(o3);
   free(s1);
   free(s2);
+  free(s3);
   return 0;
 }

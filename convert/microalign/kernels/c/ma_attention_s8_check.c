@@ -7,7 +7,9 @@
  * QEMU. For every case: ma_attention_s8_params_init from the flatbuffer
  * scales must give the integer parameters the Python reference computed,
  * and the kernel's output must equal TFLM's, for contiguous tensors and for
- * an interleaved [T][H][dk] layout. Prints one line per case; the exit
+ * an interleaved [T][H][dk] layout with ma_attention_s8_get_buffer_size bytes
+ * of scratch (the DSP path's P·V over key pairs), and for contiguous tensors
+ * with ma_attention_s8_get_min_buffer_size bytes (P·V one key at a time). Prints one line per case; the exit
  * status is the number of failing cases (0 = all equal).
  */
 #include <stdio.h>
@@ -37,8 +39,9 @@ static int params_match(const struct ma_att_case *c, const ma_attention_s8_param
   return ok;
 }
 
-/* Runs one layout; returns the number of differing output bytes (-1: kernel error, -2: no room). */
-static long run_case(const struct ma_att_case *c, int interleaved) {
+/* Runs one layout; returns the number of differing output bytes (-1: kernel error, -2: no room).
+ * min_scratch: give the kernel its least scratch instead of get_buffer_size's. */
+static long run_case(const struct ma_att_case *c, int interleaved, int min_scratch) {
   const size_t H = (size_t)c->heads, TQ = (size_t)c->q_len, TK = (size_t)c->kv_len, DK = (size_t)c->head_dim;
   const size_t qn = H * TQ * DK, kn = H * TK * DK;
   uint8_t *pool = (uint8_t *)pool_words;
@@ -50,7 +53,7 @@ static long run_case(const struct ma_att_case *c, int interleaved) {
   ma_attention_s8_dims_contiguous(&d, c->heads, c->q_len, c->kv_len, c->head_dim);
   d.window_left = c->window_left;
   d.window_right = c->window_right;
-  scratch_bytes = ma_attention_s8_get_buffer_size(&d);
+  scratch_bytes = min_scratch ? ma_attention_s8_get_min_buffer_size(&d) : ma_attention_s8_get_buffer_size(&d);
   if (scratch_bytes < 0) return -1;
   used = ((size_t)scratch_bytes + 3u) & ~(size_t)3u;
   if (!interleaved) {
@@ -90,7 +93,7 @@ static int check_api_errors(void) {
   ma_attention_s8_quant qt;
   ma_attention_s8_params p;
   ma_attention_s8_dims d;
-  int32_t n;
+  int32_t n, nmin;
   int bad = 0;
   /* the library's codes are the project-wide ones (ma_status.h) */
   bad += MA_ATTENTION_S8_OK != MA_OK || MA_ATTENTION_S8_ERR_ARG != MA_ERR_ARGUMENT ||
@@ -117,18 +120,22 @@ static int check_api_errors(void) {
 
   ma_attention_s8_dims_contiguous(&d, 1, 4, 4, 8);
   n = ma_attention_s8_get_buffer_size(&d);
+  nmin = ma_attention_s8_get_min_buffer_size(&d);
   memset(o, 0x55, sizeof(o));
-  bad += n <= 0;
+  bad += n <= 0 || nmin <= 0 || n - nmin != 4 * 2 * 8; /* + v as 2 key pairs of 8 int16x2 words */
   bad += ma_attention_s8_get_buffer_size(NULL) != MA_ATTENTION_S8_ERR_ARG;
+  bad += ma_attention_s8_get_min_buffer_size(NULL) != MA_ATTENTION_S8_ERR_ARG;
+  bad += ma_attention_s8(&p, &d, x, x, x, o, pool, nmin) != MA_ATTENTION_S8_OK;
+  bad += ma_attention_s8(&p, &d, x, x, x, o, pool, nmin - 1) != MA_ATTENTION_S8_ERR_SCRATCH;
   bad += ma_attention_s8(&p, &d, x, x, x, o, pool, n) != MA_ATTENTION_S8_OK;
   bad += ma_attention_s8(NULL, &d, x, x, x, o, pool, n) != MA_ATTENTION_S8_ERR_ARG;
   bad += ma_attention_s8(&p, NULL, x, x, x, o, pool, n) != MA_ATTENTION_S8_ERR_ARG;
   bad += ma_attention_s8(&p, &d, NULL, x, x, o, pool, n) != MA_ATTENTION_S8_ERR_ARG;
   bad += ma_attention_s8(&p, &d, x, x, x, o, NULL, n) != MA_ATTENTION_S8_ERR_SCRATCH;
-  bad += ma_attention_s8(&p, &d, x, x, x, o, pool, n - 1) != MA_ATTENTION_S8_ERR_SCRATCH;
   bad += ma_attention_s8(&p, &d, x, x, x, o, pool + 2, n) != MA_ATTENTION_S8_ERR_SCRATCH;
   d.kv_len = MA_ATTENTION_S8_MAX_KV_LEN + 1;
   bad += ma_attention_s8_get_buffer_size(&d) != MA_ATTENTION_S8_ERR_ARG;
+  bad += ma_attention_s8_get_min_buffer_size(&d) != MA_ATTENTION_S8_ERR_ARG;
   bad += ma_attention_s8(&p, &d, x, x, x, o, pool, n) != MA_ATTENTION_S8_ERR_ARG;
   d.kv_len = 4;
   d.head_dim = 0;
@@ -145,7 +152,7 @@ int main(void) {
   for (int n = 0; n < MA_ATT_NUM_CASES; ++n) {
     const struct ma_att_case *c = &ma_att_cases[n];
     ma_attention_s8_quant qt;
-    long d0, d1;
+    long d0, d1, d2;
     int pm;
     memset(&qt, 0, sizeof(qt));
     qt.q.scale = c->q_scale, qt.q.zero_point = c->q_zp;
@@ -163,12 +170,14 @@ int main(void) {
     qt.score_mul.out.scale = c->smul_out_scale, qt.score_mul.out.zero_point = c->smul_out_zp;
     qt.softmax_beta = c->beta;
     pm = ma_attention_s8_params_init(&params, &qt) == MA_ATTENTION_S8_OK && params_match(c, &params);
-    d0 = pm ? run_case(c, 0) : -1;
-    d1 = pm ? run_case(c, 1) : -1;
+    d0 = pm ? run_case(c, 0, 0) : -1;
+    d1 = pm ? run_case(c, 1, 0) : -1;
+    d2 = pm ? run_case(c, 0, 1) : -1;
     /* -2: the case does not fit the pool (only on small targets); not a failure of the kernel */
-    if (!pm || d0 == -1 || d1 == -1 || d0 > 0 || d1 > 0) ++failed;
-    printf("%-32s params %s  contiguous %ld  interleaved %ld  %s\n", c->name, pm ? "ok" : "MISMATCH", d0, d1,
-           (pm && d0 == 0 && (d1 == 0 || d1 == -2)) ? "PASS" : (d0 == -2 ? "SKIP" : "FAIL"));
+    if (!pm || d0 == -1 || d1 == -1 || d2 == -1 || d0 > 0 || d1 > 0 || d2 > 0) ++failed;
+    printf("%-32s params %s  contiguous %ld  interleaved %ld  min-scratch %ld  %s\n", c->name,
+           pm ? "ok" : "MISMATCH", d0, d1, d2,
+           (pm && d0 == 0 && (d1 == 0 || d1 == -2) && d2 == 0) ? "PASS" : (d0 == -2 ? "SKIP" : "FAIL"));
   }
   printf("ma_attention_s8_check: %d failures (%d cases and the API checks)\n", failed, MA_ATT_NUM_CASES);
   return failed > 255 ? 255 : failed;

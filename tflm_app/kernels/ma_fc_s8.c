@@ -1,0 +1,494 @@
+/* int8 FULLY_CONNECTED and 1-D convolution, bit-exact with TFLite Micro's reference kernels (see ma_fc_s8.h).
+ *
+ * Accumulator. TFLM sums bias + sum_k (x + off) w in int32. Here acc starts at bias + off * sum_k w (wrapping,
+ * once per output channel and call) and adds sum_k x w: the same integer modulo 2^32, and the same integer
+ * outright since |sum_k (x + off) w| <= depth * 255 * 128 < 2^29 (MA_FC_S8_MAX_DEPTH). A padded input of a
+ * convolution is the input zero point itself (x + off = 0, as in TFLM's padding test), so the edge rows are
+ * copied into the scratch with that byte and run through the same loop.
+ *
+ * Requantisation, MBQM(acc, m, s) + zp = RoundingDivideByPOT(SRDHM(acc, m), e) + zp with e = -s, in three
+ * instructions where 1 <= e <= 22 and |acc| < 2^30 (the model's layers: |bias| < 2^29 is checked per channel):
+ *  - SRDHM(acc, m) = floor((acc m + 2^30) / 2^31) = floor((2 acc m + 2^31) / 2^32): SMMLAR's rounded high
+ *    word of 2 acc (no overflow: |acc| < 2^30);
+ *  - RoundingDivideByPOT(v, e) = (v + 2^(e-1) - [v < 0]) >> e (gemmlowp rounds half away from zero), and
+ *    v < 0 only where acc < 0 (m >= 0; where acc < 0 and v = 0 both forms give 0);
+ *  - adding zp 2^e before the shift adds zp after it (|v| < 2^30, |zp 2^e| <= 2^29: no overflow).
+ * So out = SSAT8(SMMLAR(2 acc, m, 2^(e-1) + zp 2^e + (acc >> 31)) >> e), then the fused activation's clamp
+ * when it is narrower than -128 .. 127. Other shifts (a left shift, e = 0, e > 22) and larger biases take
+ * TFLM's MBQM (ma_mbqm), per block of 4 channels.
+ */
+#include "ma_fc_s8.h"
+#include "ma_fixedpoint.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__ARM_FEATURE_SIMD32) && \
+    (defined(__GNUC__) || defined(__clang__)) && !defined(MA_FC_S8_PORTABLE)
+#define MA_FC_DSP 1
+#define MA_FC_ASM 1 /* the inner loop in GNU assembly (LDRD with post-increment: GCC splits it into LDRs) */
+#include <arm_acle.h>
+#define MA_FC_SXTB16(x) ((uint32_t)__sxtb16((int8x4_t)(x)))
+#define MA_FC_SMLAD(a, b, acc) __smlad((int16x2_t)(a), (int16x2_t)(b), (acc))
+static inline uint32_t MA_FC_SXTB16_ROR8(uint32_t x) {
+  uint32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+  return r;
+}
+/* acc + ((a * b + 2^31) >> 32) */
+static inline int32_t MA_FC_SMMLAR(int32_t a, int32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
+static inline int32_t MA_FC_SSAT8(int32_t x) {
+  int32_t r;
+  __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(x));
+  return r;
+}
+#elif defined(MA_FC_S8_EMULATE_DSP)
+/* The DSP path's loops on the host, the instructions in C (sanitizers, fuzzer). */
+#define MA_FC_DSP 1
+#define MA_FC_ASM 0
+static inline int32_t ma_fc_lo16(uint32_t x) { return (int32_t)(int16_t)(x & 0xFFFFu); }
+static inline int32_t ma_fc_hi16(uint32_t x) { return (int32_t)(int16_t)(x >> 16); }
+static inline uint32_t MA_FC_SXTB16(uint32_t x) {
+  return ((uint32_t)(int32_t)(int8_t)(x & 0xFFu) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)((x >> 16) & 0xFFu) << 16);
+}
+static inline uint32_t MA_FC_SXTB16_ROR8(uint32_t x) { return MA_FC_SXTB16((x >> 8) | (x << 24)); }
+static inline int32_t MA_FC_SMLAD(uint32_t a, uint32_t b, int32_t acc) {
+  return (int32_t)((uint32_t)acc + (uint32_t)(ma_fc_lo16(a) * ma_fc_lo16(b)) +
+                   (uint32_t)(ma_fc_hi16(a) * ma_fc_hi16(b)));
+}
+static inline int32_t MA_FC_SMMLAR(int32_t a, int32_t b, int32_t acc) {
+  return ma_add_wrap(acc, (int32_t)(((int64_t)a * (int64_t)b + 0x80000000ll) >> 32));
+}
+static inline int32_t MA_FC_SSAT8(int32_t x) { return x < -128 ? -128 : (x > 127 ? 127 : x); }
+#else
+#define MA_FC_DSP 0
+#endif
+
+#define MA_FC_BLOCK 4 /* output channels per weight block */
+
+static int32_t ma_fc_ceil4(int32_t k) { return (k + 3) & ~3; }
+
+int32_t ma_fc_s8_scratch_bytes(int32_t depth) {
+  if (depth < 1 || depth > MA_FC_S8_MAX_DEPTH) return MA_ERR_ARGUMENT;
+  /* the 16-bit weights of one block, then one edge row */
+  return 2 * MA_FC_BLOCK * ma_fc_ceil4(depth) + ma_fc_ceil4(depth);
+}
+
+static int ma_fc_params_ok(const ma_fc_s8_params *p) {
+  int32_t n, count;
+  if (p->rows < 0 || p->depth < 1 || p->depth > MA_FC_S8_MAX_DEPTH || p->channels < 1 || p->row_stride < 1 ||
+      p->input_offset < -127 || p->input_offset > 128 || p->output_offset < -128 || p->output_offset > 127 ||
+      p->act_min < -128 || p->act_max > 127 || p->act_min > p->act_max || p->multiplier == NULL ||
+      p->shift == NULL || (p->per_channel != 0 && p->per_channel != 1))
+    return 0;
+  count = p->per_channel ? p->channels : 1;
+  for (n = 0; n < count; ++n)
+    if (p->multiplier[n] < 0 || p->shift[n] < -31 || p->shift[n] > 30) return 0;
+  return 1;
+}
+
+/* One output channel's requantisation. */
+typedef struct {
+  int32_t m, s;  /* TFLM's multiplier and shift */
+  int32_t e;     /* -s: the fast path's right shift */
+  int32_t rbias; /* the fast path's 2^(e-1) + zp 2^e */
+} ma_fc_rq;
+
+static inline int32_t ma_fc_act(int32_t v, int32_t lo, int32_t hi) {
+  v = v < lo ? lo : v;
+  return v > hi ? hi : v;
+}
+
+/* TFLM: MBQM, + zero point, clamp. */
+static inline int8_t ma_fc_requant_plain(int32_t acc, const ma_fc_rq *q, int32_t zp, int32_t lo, int32_t hi) {
+  return (int8_t)ma_fc_act(ma_add_wrap(ma_mbqm(acc, q->m, q->s), zp), lo, hi);
+}
+
+/* The channel's requantisation; returns whether the fast path applies. */
+static int ma_fc_rq_init(ma_fc_rq *q, const ma_fc_s8_params *p, int32_t n, int32_t bias) {
+  const int32_t k = p->per_channel ? n : 0;
+  q->m = p->multiplier[k];
+  q->s = p->shift[k];
+  q->e = -q->s;
+  q->rbias = 0;
+  if (q->e < 1 || q->e > 22 || bias <= -(1 << 29) || bias >= (1 << 29)) return 0;
+  q->rbias = (1 << (q->e - 1)) + p->output_offset * (1 << q->e);
+  return 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Rows: the input of row t, or (conv edges) a copy with the padding filled in */
+typedef struct {
+  const int8_t *in;
+  int32_t in_bytes;  /* valid input bytes */
+  int32_t pad;       /* bytes of padding before the input */
+  int32_t t_lo, t_hi; /* rows [t_lo, t_hi) lie wholly inside the input */
+  int8_t *edge;      /* depth bytes of scratch */
+} ma_fc_src;
+
+static const int8_t *ma_fc_edge_row(const ma_fc_src *src, const ma_fc_s8_params *p, int32_t t) {
+  const int64_t start = (int64_t)t * p->row_stride - src->pad;
+  const int8_t fill = (int8_t)(-p->input_offset);
+  int32_t k;
+  for (k = 0; k < p->depth; ++k) {
+    const int64_t i = start + k;
+    src->edge[k] = i >= 0 && i < src->in_bytes ? src->in[i] : fill;
+  }
+  return src->edge;
+}
+
+#if MA_FC_DSP
+/* ------------------------------------------------------------------------
+ * DSP path */
+
+#if MA_FC_ASM
+/* acc0..3 += the dot products of x's pairs of quads (until w reaches wend) with the block's 4 packed channels:
+ * per 8 inputs 2 LDR + 4 SXTB16 + 8 LDRD + 16 SMLAD + CMP/BNE, 1.0 instruction per MAC. */
+#define MA_FC_PAIRS(a0, a1, a2, a3, xp, w, wend)                                                    \
+  do {                                                                                              \
+    uint32_t xw, xa, xb, w0, w1;                                                                    \
+      __asm__ volatile( \
+          "1:\n\t" \
+          "ldr %[xw], [%[x]], #4\n\t" \
+          "sxtb16 %[xa], %[xw]\n\t" \
+          "sxtb16 %[xb], %[xw], ror #8\n\t" \
+          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
+          "smlad %[a0], %[xa], %[w0], %[a0]\n\t" \
+          "smlad %[a0], %[xb], %[w1], %[a0]\n\t" \
+          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
+          "smlad %[a1], %[xa], %[w0], %[a1]\n\t" \
+          "smlad %[a1], %[xb], %[w1], %[a1]\n\t" \
+          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
+          "smlad %[a2], %[xa], %[w0], %[a2]\n\t" \
+          "smlad %[a2], %[xb], %[w1], %[a2]\n\t" \
+          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
+          "smlad %[a3], %[xa], %[w0], %[a3]\n\t" \
+          "smlad %[a3], %[xb], %[w1], %[a3]\n\t" \
+          "ldr %[xw], [%[x]], #4\n\t" \
+          "sxtb16 %[xa], %[xw]\n\t" \
+          "sxtb16 %[xb], %[xw], ror #8\n\t" \
+          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
+          "smlad %[a0], %[xa], %[w0], %[a0]\n\t" \
+          "smlad %[a0], %[xb], %[w1], %[a0]\n\t" \
+          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
+          "smlad %[a1], %[xa], %[w0], %[a1]\n\t" \
+          "smlad %[a1], %[xb], %[w1], %[a1]\n\t" \
+          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
+          "smlad %[a2], %[xa], %[w0], %[a2]\n\t" \
+          "smlad %[a2], %[xb], %[w1], %[a2]\n\t" \
+          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
+          "smlad %[a3], %[xa], %[w0], %[a3]\n\t" \
+          "smlad %[a3], %[xb], %[w1], %[a3]\n\t" \
+          "cmp %[w], %[wend]\n\t" \
+          "bne 1b\n\t" \
+          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(xp), [w] "+r"(w), [xw] "=&r"(xw), \
+            [xa] "=&r"(xa), [xb] "=&r"(xb), [w0] "=&r"(w0), [w1] "=&r"(w1) \
+          : [wend] "r"(wend) \
+          : "cc", "memory"); \
+  } while (0)
+#endif
+
+/* Block of nch (1 .. 4) channels from w (row-major [nch][depth]) into 16-bit words: for quad q of the depth and
+ * channel j, ws[8 q + 2 j] = (w[4q], w[4q + 2]) and ws[8 q + 2 j + 1] = (w[4q + 1], w[4q + 3]) (the order of
+ * SXTB16 and SXTB16 ROR 8), then the depth % 4 last weights as halves [r][4]; missing channels are 0.
+ * start[j] = bias + off * sum(w[j]). With scale 2 (ma_fc_rows_fast4) the weights and start values are doubled, which
+ * doubles the accumulators: what SMMLAR takes. */
+static void ma_fc_pack(const int8_t *w, int32_t depth, int32_t nch, int32_t off, const int32_t *bias, int32_t c0,
+                       int32_t scale, uint32_t *ws, int32_t *start) {
+  const int32_t nq = depth >> 2, tail = depth & 3;
+  int16_t *wt = (int16_t *)(void *)(ws + 8 * nq);
+  int32_t j, q, r;
+  for (j = 0; j < MA_FC_BLOCK; ++j) {
+    const int8_t *wj = w + (size_t)j * (size_t)depth;
+    int32_t sum = 0;
+    if (j >= nch) {
+      for (q = 0; q < nq; ++q) ws[8 * q + 2 * j] = ws[8 * q + 2 * j + 1] = 0;
+      for (r = 0; r < tail; ++r) wt[4 * r + j] = 0;
+      start[j] = 0;
+      continue;
+    }
+    for (q = 0; q < nq; ++q, wj += 4) {
+      const int32_t a = wj[0], b = wj[1], c = wj[2], d = wj[3];
+      ws[8 * q + 2 * j] = ((uint32_t)(a * scale) & 0xFFFFu) | ((uint32_t)(c * scale) << 16);
+      ws[8 * q + 2 * j + 1] = ((uint32_t)(b * scale) & 0xFFFFu) | ((uint32_t)(d * scale) << 16);
+      sum += a + b + c + d;
+    }
+    for (r = 0; r < tail; ++r) {
+      wt[4 * r + j] = (int16_t)(wj[r] * scale);
+      sum += wj[r];
+    }
+    start[j] = ma_add_wrap(bias != NULL ? bias[c0 + j] : 0, (int32_t)((uint32_t)off * (uint32_t)sum));
+    start[j] = (int32_t)((uint32_t)start[j] * (uint32_t)scale);
+  }
+}
+
+/* requantised output of the fast path (before the activation clamp) */
+#define MA_FC_FAST(acc, q) \
+  (MA_FC_SSAT8(MA_FC_SMMLAR((int32_t)((uint32_t)(acc) << 1), (q).m, (q).rbias + ((acc) >> 31)) >> (q).e))
+
+/* The common case (the model's layers): 4 channels, all on the fast requantisation, no clamp narrower than int8,
+ * depth a multiple of 8; the block packed with scale 2, so the accumulators are 2 acc and feed SMMLAR as they are:
+ * out = SSAT8(SMMLAR(2 acc, m, 2^(e-1) + zp 2^e + (acc >> 31)) >> e). */
+static void ma_fc_rows_fast4(const uint32_t *ws, int32_t depth, const int32_t *start, const ma_fc_rq *rq,
+                             const int8_t *x, int32_t stride, int32_t n_rows, int8_t *out, int32_t out_stride) {
+  const int32_t m0 = rq[0].m, m1 = rq[1].m, m2 = rq[2].m, m3 = rq[3].m;
+  const int32_t n_pairs = depth >> 3;
+  int32_t t;
+  for (t = 0; t < n_rows; ++t, x += stride, out += out_stride) {
+    int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
+    const uint32_t *w = ws;
+    const int8_t *xp = x;
+#if MA_FC_ASM
+    const uint32_t *wend = w + 16 * n_pairs;
+    MA_FC_PAIRS(a0, a1, a2, a3, xp, w, wend);
+#else
+    int32_t q;
+    for (q = 0; q < 2 * n_pairs; ++q, w += 8, xp += 4) {
+      uint32_t xw, xa, xb;
+      memcpy(&xw, xp, 4);
+      xa = MA_FC_SXTB16(xw);
+      xb = MA_FC_SXTB16_ROR8(xw);
+      a0 = MA_FC_SMLAD(xb, w[1], MA_FC_SMLAD(xa, w[0], a0));
+      a1 = MA_FC_SMLAD(xb, w[3], MA_FC_SMLAD(xa, w[2], a1));
+      a2 = MA_FC_SMLAD(xb, w[5], MA_FC_SMLAD(xa, w[4], a2));
+      a3 = MA_FC_SMLAD(xb, w[7], MA_FC_SMLAD(xa, w[6], a3));
+    }
+#endif
+    out[0] = (int8_t)MA_FC_SSAT8(MA_FC_SMMLAR(a0, m0, rq[0].rbias + (a0 >> 31)) >> rq[0].e);
+    out[1] = (int8_t)MA_FC_SSAT8(MA_FC_SMMLAR(a1, m1, rq[1].rbias + (a1 >> 31)) >> rq[1].e);
+    out[2] = (int8_t)MA_FC_SSAT8(MA_FC_SMMLAR(a2, m2, rq[2].rbias + (a2 >> 31)) >> rq[2].e);
+    out[3] = (int8_t)MA_FC_SSAT8(MA_FC_SMMLAR(a3, m3, rq[3].rbias + (a3 >> 31)) >> rq[3].e);
+  }
+}
+
+/* n_rows rows from x (row stride `stride`) through a packed block of 4 channels; outputs out[t * out_stride + j]
+ * for j < nch. */
+static void ma_fc_rows(const uint32_t *ws, int32_t depth, const int32_t *start, const ma_fc_rq *rq, int fast,
+                       const ma_fc_s8_params *p, int32_t nch, const int8_t *x, int32_t stride, int32_t n_rows,
+                       int8_t *out, int32_t out_stride) {
+  const int32_t nq = depth >> 2, tail = depth & 3;
+  const int16_t *wt = (const int16_t *)(const void *)(ws + 8 * nq);
+  const int32_t zp = p->output_offset, lo = p->act_min, hi = p->act_max;
+  const int full = lo == -128 && hi == 127;
+  int32_t t;
+  for (t = 0; t < n_rows; ++t, x += stride, out += out_stride) {
+    int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
+    const uint32_t *w = ws;
+    const int8_t *xp = x;
+    int32_t q;
+#if MA_FC_ASM
+    if (nq >= 2) {
+      /* pairs of quads: per 8 inputs, 2 LDR + 4 SXTB16 + 8 LDRD + 16 SMLAD + CMP/BNE = 1.0 instruction per MAC */
+      const uint32_t *wend = w + 16 * (nq >> 1);
+      MA_FC_PAIRS(a0, a1, a2, a3, xp, w, wend);
+    }
+    q = nq & 1;
+#else
+    for (q = nq; q >= 2; q -= 2, w += 16, xp += 8) {
+      uint32_t xw, xa, xb;
+      memcpy(&xw, xp, 4);
+      xa = MA_FC_SXTB16(xw);
+      xb = MA_FC_SXTB16_ROR8(xw);
+      a0 = MA_FC_SMLAD(xa, w[0], a0);
+      a0 = MA_FC_SMLAD(xb, w[1], a0);
+      a1 = MA_FC_SMLAD(xa, w[2], a1);
+      a1 = MA_FC_SMLAD(xb, w[3], a1);
+      a2 = MA_FC_SMLAD(xa, w[4], a2);
+      a2 = MA_FC_SMLAD(xb, w[5], a2);
+      a3 = MA_FC_SMLAD(xa, w[6], a3);
+      a3 = MA_FC_SMLAD(xb, w[7], a3);
+      memcpy(&xw, xp + 4, 4);
+      xa = MA_FC_SXTB16(xw);
+      xb = MA_FC_SXTB16_ROR8(xw);
+      a0 = MA_FC_SMLAD(xa, w[8], a0);
+      a0 = MA_FC_SMLAD(xb, w[9], a0);
+      a1 = MA_FC_SMLAD(xa, w[10], a1);
+      a1 = MA_FC_SMLAD(xb, w[11], a1);
+      a2 = MA_FC_SMLAD(xa, w[12], a2);
+      a2 = MA_FC_SMLAD(xb, w[13], a2);
+      a3 = MA_FC_SMLAD(xa, w[14], a3);
+      a3 = MA_FC_SMLAD(xb, w[15], a3);
+    }
+#endif
+    if (q) {
+      uint32_t xw, xa, xb;
+      memcpy(&xw, xp, 4);
+      xa = MA_FC_SXTB16(xw);
+      xb = MA_FC_SXTB16_ROR8(xw);
+      a0 = MA_FC_SMLAD(xa, w[0], a0);
+      a0 = MA_FC_SMLAD(xb, w[1], a0);
+      a1 = MA_FC_SMLAD(xa, w[2], a1);
+      a1 = MA_FC_SMLAD(xb, w[3], a1);
+      a2 = MA_FC_SMLAD(xa, w[4], a2);
+      a2 = MA_FC_SMLAD(xb, w[5], a2);
+      a3 = MA_FC_SMLAD(xa, w[6], a3);
+      a3 = MA_FC_SMLAD(xb, w[7], a3);
+      xp += 4;
+    }
+    for (q = 0; q < tail; ++q) { /* products < 2^15: no wrap concerns beyond the accumulator's */
+      const int32_t v = xp[q];
+      a0 = ma_add_wrap(a0, v * wt[4 * q]);
+      a1 = ma_add_wrap(a1, v * wt[4 * q + 1]);
+      a2 = ma_add_wrap(a2, v * wt[4 * q + 2]);
+      a3 = ma_add_wrap(a3, v * wt[4 * q + 3]);
+    }
+    if (fast && nch == MA_FC_BLOCK) {
+      int32_t v0 = MA_FC_FAST(a0, rq[0]), v1 = MA_FC_FAST(a1, rq[1]), v2 = MA_FC_FAST(a2, rq[2]),
+              v3 = MA_FC_FAST(a3, rq[3]);
+      if (!full) {
+        v0 = ma_fc_act(v0, lo, hi);
+        v1 = ma_fc_act(v1, lo, hi);
+        v2 = ma_fc_act(v2, lo, hi);
+        v3 = ma_fc_act(v3, lo, hi);
+      }
+      out[0] = (int8_t)v0;
+      out[1] = (int8_t)v1;
+      out[2] = (int8_t)v2;
+      out[3] = (int8_t)v3;
+    } else {
+      const int32_t acc[MA_FC_BLOCK] = {a0, a1, a2, a3};
+      int32_t j;
+      for (j = 0; j < nch; ++j) out[j] = ma_fc_requant_plain(acc[j], &rq[j], zp, lo, hi);
+    }
+  }
+}
+#endif /* MA_FC_DSP */
+
+#if !MA_FC_DSP
+/* ------------------------------------------------------------------------
+ * Portable path: TFLM's loop, one output at a time */
+static void ma_fc_row_plain(const int8_t *x, const int8_t *w, const int32_t *bias, const ma_fc_s8_params *p,
+                            int32_t c0, int32_t nch, const ma_fc_rq *rq, int8_t *out) {
+  int32_t j, k;
+  for (j = 0; j < nch; ++j) {
+    const int8_t *wj = w + (size_t)j * (size_t)p->depth;
+    uint32_t acc = bias != NULL ? (uint32_t)bias[c0 + j] : 0u;
+    for (k = 0; k < p->depth; ++k) acc += (uint32_t)((x[k] + p->input_offset) * wj[k]);
+    out[j] = ma_fc_requant_plain((int32_t)acc, &rq[j], p->output_offset, p->act_min, p->act_max);
+  }
+}
+#endif
+
+/* ------------------------------------------------------------------------
+ * Driver: blocks of 4 output channels; per block, the rows before t_lo and from t_hi on are edge rows */
+static void ma_fc_run(const ma_fc_s8_params *p, const ma_fc_src *src, const int8_t *weights, const int32_t *bias,
+                      int8_t *output, void *scratch) {
+  const int32_t n_out = p->channels;
+  int32_t c0;
+  for (c0 = 0; c0 < n_out; c0 += MA_FC_BLOCK) {
+    const int32_t nch = n_out - c0 < MA_FC_BLOCK ? n_out - c0 : MA_FC_BLOCK;
+    const int8_t *w = weights + (size_t)c0 * (size_t)p->depth;
+    ma_fc_rq rq[MA_FC_BLOCK];
+    int fast = 1;
+    int32_t j, t;
+    for (j = 0; j < MA_FC_BLOCK; ++j) {
+      if (j < nch)
+        fast &= ma_fc_rq_init(&rq[j], p, c0 + j, bias != NULL ? bias[c0 + j] : 0);
+      else
+        rq[j] = rq[0];
+    }
+#if MA_FC_DSP
+    {
+      uint32_t *ws = (uint32_t *)scratch;
+      int32_t start[MA_FC_BLOCK];
+      const int fast4 = fast && nch == MA_FC_BLOCK && p->act_min == -128 && p->act_max == 127 && (p->depth & 7) == 0;
+      ma_fc_pack(w, p->depth, nch, p->input_offset, bias, c0, fast4 ? 2 : 1, ws, start);
+      if (fast4) {
+        for (t = 0; t < src->t_lo; ++t)
+          ma_fc_rows_fast4(ws, p->depth, start, rq, ma_fc_edge_row(src, p, t), 0, 1,
+                           output + (size_t)t * (size_t)n_out + (size_t)c0, 0);
+        if (src->t_hi > src->t_lo)
+          ma_fc_rows_fast4(ws, p->depth, start, rq, src->in + ((int64_t)src->t_lo * p->row_stride - src->pad),
+                           p->row_stride, src->t_hi - src->t_lo,
+                           output + (size_t)src->t_lo * (size_t)n_out + (size_t)c0, n_out);
+        for (t = src->t_hi > src->t_lo ? src->t_hi : src->t_lo; t < p->rows; ++t)
+          ma_fc_rows_fast4(ws, p->depth, start, rq, ma_fc_edge_row(src, p, t), 0, 1,
+                           output + (size_t)t * (size_t)n_out + (size_t)c0, 0);
+        continue;
+      }
+      for (t = 0; t < src->t_lo; ++t)
+        ma_fc_rows(ws, p->depth, start, rq, fast, p, nch, ma_fc_edge_row(src, p, t), 0, 1,
+                   output + (size_t)t * (size_t)n_out + (size_t)c0, 0);
+      if (src->t_hi > src->t_lo)
+        ma_fc_rows(ws, p->depth, start, rq, fast, p, nch,
+                   src->in + ((int64_t)src->t_lo * p->row_stride - src->pad), p->row_stride, src->t_hi - src->t_lo,
+                   output + (size_t)src->t_lo * (size_t)n_out + (size_t)c0, n_out);
+      for (t = src->t_hi > src->t_lo ? src->t_hi : src->t_lo; t < p->rows; ++t)
+        ma_fc_rows(ws, p->depth, start, rq, fast, p, nch, ma_fc_edge_row(src, p, t), 0, 1,
+                   output + (size_t)t * (size_t)n_out + (size_t)c0, 0);
+    }
+#else
+    (void)fast;
+    (void)scratch;
+    for (t = 0; t < p->rows; ++t) {
+      const int8_t *x = t >= src->t_lo && t < src->t_hi ? src->in + ((int64_t)t * p->row_stride - src->pad)
+                                                        : ma_fc_edge_row(src, p, t);
+      ma_fc_row_plain(x, w, bias, p, c0, nch, rq, output + (size_t)t * (size_t)n_out + (size_t)c0);
+    }
+#endif
+  }
+}
+
+/* Rows [t_lo, t_hi) whose depth bytes at t * row_stride - pad lie inside [0, in_bytes). */
+static void ma_fc_inside(const ma_fc_s8_params *p, ma_fc_src *src) {
+  const int64_t stride = p->row_stride, pad = src->pad;
+  const int64_t last = (int64_t)src->in_bytes + pad - p->depth; /* t * stride <= last */
+  int64_t lo = (pad + stride - 1) / stride, hi = last < 0 ? 0 : last / stride + 1;
+  if (lo > p->rows) lo = p->rows;
+  if (hi > p->rows) hi = p->rows;
+  if (hi < lo) hi = lo;
+  src->t_lo = (int32_t)lo;
+  src->t_hi = (int32_t)hi;
+}
+
+static int32_t ma_fc_check(const ma_fc_s8_params *p, const int8_t *input, const int8_t *weights, int8_t *output,
+                           void *scratch, int32_t scratch_bytes) {
+  int32_t need;
+  if (p == NULL || input == NULL || weights == NULL || output == NULL || !ma_fc_params_ok(p)) return MA_ERR_ARGUMENT;
+  if ((int64_t)p->rows * p->channels > INT32_MAX || (int64_t)p->channels * p->depth > INT32_MAX)
+    return MA_ERR_ARGUMENT;
+  need = ma_fc_s8_scratch_bytes(p->depth);
+  if (scratch == NULL || ((uintptr_t)scratch & 3u) != 0 || scratch_bytes < need) return MA_ERR_SCRATCH;
+  return MA_OK;
+}
+
+int32_t ma_fc_s8(const ma_fc_s8_params *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
+                 int8_t *output, void *scratch, int32_t scratch_bytes) {
+  ma_fc_src src;
+  int64_t in_bytes;
+  const int32_t st = ma_fc_check(p, input, weights, output, scratch, scratch_bytes);
+  if (st != MA_OK) return st;
+  in_bytes = p->rows > 0 ? (int64_t)(p->rows - 1) * p->row_stride + p->depth : 0;
+  if (in_bytes > INT32_MAX) return MA_ERR_ARGUMENT;
+  src.in = input;
+  src.in_bytes = (int32_t)in_bytes;
+  src.pad = 0;
+  src.t_lo = 0;
+  src.t_hi = p->rows;
+  src.edge = (int8_t *)scratch + 2 * MA_FC_BLOCK * ma_fc_ceil4(p->depth);
+  if (p->rows > 0) ma_fc_run(p, &src, weights, bias, output, scratch);
+  return MA_OK;
+}
+
+int32_t ma_conv1d_s8(const ma_fc_s8_params *p, int32_t in_width, int32_t in_channels, int32_t pad_before,
+                     const int8_t *input, const int8_t *weights, const int32_t *bias, int8_t *output,
+                     void *scratch, int32_t scratch_bytes) {
+  ma_fc_src src;
+  const int32_t st = ma_fc_check(p, input, weights, output, scratch, scratch_bytes);
+  if (st != MA_OK) return st;
+  if (in_width < 1 || in_channels < 1 || pad_before < 0 || p->depth % in_channels != 0 ||
+      p->row_stride % in_channels != 0 || (int64_t)in_width * in_channels > INT32_MAX ||
+      (int64_t)pad_before * in_channels > INT32_MAX)
+    return MA_ERR_ARGUMENT;
+  src.in = input;
+  src.in_bytes = in_width * in_channels;
+  src.pad = pad_before * in_channels;
+  src.edge = (int8_t *)scratch + 2 * MA_FC_BLOCK * ma_fc_ceil4(p->depth);
+  ma_fc_inside(p, &src);
+  if (p->rows > 0) ma_fc_run(p, &src, weights, bias, output, scratch);
+  return MA_OK;
+}

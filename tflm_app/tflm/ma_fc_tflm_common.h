@@ -1,0 +1,113 @@
+// What the FULLY_CONNECTED and CONV_2D adapters share (ma_fc_tflm.cc, ma_conv_tflm.cc; see ma_fc_tflm.h): their
+// user data, the node checks both make, the temporary tensors of Prepare and the call of the kernel in Eval.
+// Two objects so that the firmware benchmark charges each operator kind its own instructions (ma_fc_s8 counts
+// for its caller).
+#ifndef MICROALIGN_TFLM_MA_FC_TFLM_COMMON_H
+#define MICROALIGN_TFLM_MA_FC_TFLM_COMMON_H
+
+#include "tensorflow/lite/c/builtin_op_data.h"
+#include "tensorflow/lite/kernels/internal/compatibility.h"
+#include "tensorflow/lite/kernels/kernel_util.h"
+#include "tensorflow/lite/micro/kernels/conv.h"
+#include "tensorflow/lite/micro/kernels/fully_connected.h"
+#include "tensorflow/lite/micro/kernels/kernel_util.h"
+#include "tensorflow/lite/micro/kernels/micro_ops.h"
+#include "tensorflow/lite/micro/micro_context.h"
+#include "tensorflow/lite/micro/micro_log.h"
+
+#include "ma_tflm_fallback.h"
+
+extern "C" {
+#include "ma_fc_s8.h"
+}
+
+namespace microalign {
+namespace fc_common {
+
+#if (defined(TFLITE_SINGLE_ROUNDING) && TFLITE_SINGLE_ROUNDING) || defined(CMSIS_NN_USE_SINGLE_ROUNDING) || \
+    defined(USE_TFLM_COMPRESSION)
+// the kernel reproduces the default (double-rounding) arithmetic only, and reads plain (uncompressed) weights
+constexpr bool kKernelBuild = false;
+#else
+constexpr bool kKernelBuild = true;
+#endif
+
+struct OpData {
+  Fallback fallback;  // the build's own kernel, for the nodes ma_fc_s8 does not take
+  int scratch_index;
+  int32_t scratch_bytes;
+  ma_fc_s8_params params;
+  int32_t tensor_multiplier, tensor_shift;  // FULLY_CONNECTED per tensor: params points here
+  // CONV_2D: input width and channels, padding before
+  int32_t in_width, in_channels, pad_before;
+};
+
+inline void* Init(TfLiteContext* context, const char* buffer, size_t length) {
+  auto* data = static_cast<OpData*>(context->AllocatePersistentBuffer(context, sizeof(OpData)));
+  if (data != nullptr) {
+    data->fallback = Fallback{0, nullptr};
+    data->scratch_index = -1;
+    data->scratch_bytes = 0;
+  }
+  return data;
+}
+
+// int8 weights whose zero points are all 0 (per tensor or per channel along dimension 0).
+inline bool SymmetricInt8Weights(const TfLiteTensor* w) {
+  if (w->type != kTfLiteInt8 || w->quantization.type != kTfLiteAffineQuantization ||
+      w->quantization.params == nullptr || w->params.zero_point != 0)
+    return false;
+  const auto* q = static_cast<const TfLiteAffineQuantization*>(w->quantization.params);
+  if (q->scale == nullptr || q->scale->size < 1) return false;
+  if (q->scale->size > 1 && (q->quantized_dimension != 0 || q->scale->size != w->dims->data[0])) return false;
+  if (q->zero_point != nullptr)
+    for (int i = 0; i < q->zero_point->size; ++i)
+      if (q->zero_point->data[i] != 0) return false;
+  return true;
+}
+
+inline bool Int8Activations(const TfLiteTensor* in, const TfLiteTensor* out) {
+  return in->type == kTfLiteInt8 && out->type == kTfLiteInt8 && out->quantization.type != kTfLiteNoQuantization &&
+         in->params.zero_point >= -128 && in->params.zero_point <= 127 && out->params.zero_point >= -128 &&
+         out->params.zero_point <= 127;
+}
+
+struct Tensors {
+  tflite::MicroContext* mc;
+  TfLiteTensor *input, *filter, *bias, *output;
+  Tensors(TfLiteContext* context, TfLiteNode* node) : mc(tflite::GetMicroContext(context)) {
+    input = mc->AllocateTempInputTensor(node, 0);
+    filter = mc->AllocateTempInputTensor(node, 1);
+    bias = node->inputs->size > 2 ? mc->AllocateTempInputTensor(node, 2) : nullptr;
+    output = mc->AllocateTempOutputTensor(node, 0);
+  }
+  ~Tensors() {
+    for (TfLiteTensor* t : {input, filter, bias, output})
+      if (t != nullptr) mc->DeallocateTempTfLiteTensor(t);
+  }
+  bool ok() const { return input != nullptr && filter != nullptr && output != nullptr; }
+  bool bias_ok() const { return bias == nullptr || (bias->type == kTfLiteInt32); }
+};
+
+inline TfLiteStatus Run(TfLiteContext* context, TfLiteNode* node, const OpData* data, bool conv, const char* name) {
+  const TfLiteEvalTensor* bias = node->inputs->size > 2 ? tflite::micro::GetEvalInput(context, node, 2) : nullptr;
+  void* scratch = context->GetScratchBuffer(context, data->scratch_index);
+  TF_LITE_ENSURE(context, scratch != nullptr);
+  const int8_t* input = tflite::micro::GetTensorData<int8_t>(tflite::micro::GetEvalInput(context, node, 0));
+  const int8_t* weights = tflite::micro::GetTensorData<int8_t>(tflite::micro::GetEvalInput(context, node, 1));
+  const int32_t* b = bias != nullptr ? tflite::micro::GetTensorData<int32_t>(bias) : nullptr;
+  int8_t* output = tflite::micro::GetTensorData<int8_t>(tflite::micro::GetEvalOutput(context, node, 0));
+  const int32_t rc = conv ? ma_conv1d_s8(&data->params, data->in_width, data->in_channels, data->pad_before, input,
+                                         weights, b, output, scratch, data->scratch_bytes)
+                          : ma_fc_s8(&data->params, input, weights, b, output, scratch, data->scratch_bytes);
+  if (rc != MA_OK) {
+    MicroPrintf("%s: ma_fc_s8 returned %d (%s)", name, static_cast<int>(rc), ma_status_str(rc));
+    return kTfLiteError;
+  }
+  return kTfLiteOk;
+}
+
+}  // namespace fc_common
+}  // namespace microalign
+
+#endif  // MICROALIGN_TFLM_MA_FC_TFLM_COMMON_H
