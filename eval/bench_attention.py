@@ -437,11 +437,16 @@ def model_main(a) -> int:
           "load): " + ", ".join(f"{v / 1e3:.1f} k instructions per call" + (f" ({n})" if n else "")
                                  for (n, _), v in zip(results, setup)) + "."]
     text = "\n".join(L) + "\n"
-    print(text)
-    if a.out:
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(text)
+    emit(text, a.out)
     return 0
+
+
+def emit(text: str, out: Path | None) -> None:
+    """Print the report, and write it to ``out`` when given (``--out``)."""
+    print(text)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -528,10 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     if verified:
         lines.append("Fused == TFLM reference kernels compiled for the M7, byte for byte: " + ", ".join(verified) + ".")
     text = "\n".join(lines) + "\n"
-    print(text)
-    if a.out:
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(text)
+    emit(text, a.out)
     return 0
 
 

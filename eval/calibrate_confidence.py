@@ -237,17 +237,19 @@ def reliability(p: np.ndarray, y: np.ndarray, bins=(0, .2, .4, .6, .8, .9, 1.000
     return rows
 
 
-def thresholds_of(c: dict, conf: Logistic, unsp: Logistic, mism: Logistic) -> tuple[Thresholds, np.ndarray, np.ndarray]:
-    """The thresholds that keep every correct calibration utterance of ``c`` (one backend's alignments) clear of
-    every check, with the fitted models; also its utterance scores and each correct utterance's most suspicious
-    word's unspoken probability."""
+def thresholds_of(c: dict, conf: Logistic, unsp: Logistic, mism: Logistic) -> dict:
+    """``th``: the thresholds that keep every correct calibration utterance of ``c`` (one backend's alignments)
+    clear of every check, with the fitted models; and what they were set from: the words' confidences ``p``,
+    unspoken probabilities ``pu``, the mismatch detector's inputs ``XM`` and probabilities ``pm``, each correct
+    utterance's score ``utt_scores`` and its most suspicious word's unspoken probability ``utt_max_unsp``."""
     p = conf(select(c["X"], CONFIDENCE_FEATURES))
     sizes = np.asarray(c["sizes"], dtype=int)
     utt_scores = np.array([blk.mean() for blk in np.split(p, np.cumsum(sizes)[:-1])])
-    correct_unsp = unsp(c["XU"])[c["yU"] == 0]
-    utt_max_unsp = np.array([blk.max() for blk in np.split(correct_unsp, np.cumsum(sizes)[:-1])])
+    pu = unsp(c["XU"])
+    utt_max_unsp = np.array([blk.max() for blk in np.split(pu[c["yU"] == 0], np.cumsum(sizes)[:-1])])
     yM = np.asarray(c["MY"], dtype=float)
-    pm = mism(utterance_features(conf, c["MW"], c["MS"], c["MF"]))
+    XM = utterance_features(conf, c["MW"], c["MS"], c["MF"])
+    pm = mism(XM)
     # the highest correct utterance's probability, rounded up (the check is "above")
     mism_th = float(min(np.ceil(pm[yM == 0].max() * 1e6) / 1e6, 1 - 1e-6))
     st = {k: np.array([s[k] for s in c["stats"]]) for k in c["stats"][0]}
@@ -262,16 +264,16 @@ def thresholds_of(c: dict, conf: Logistic, unsp: Logistic, mism: Logistic) -> tu
         level_spread_db_low=float(np.round(st["level_spread_db"].min() * LEVEL_MARGIN, 2)),
         score_low=float(np.round(utt_scores.min() * SCORE_MARGIN, 3)),
         mismatch_probability=max(0.5, mism_th))
-    return th, utt_scores, utt_max_unsp
+    return {"th": th, "p": p, "pu": pu, "XM": XM, "pm": pm, "utt_scores": utt_scores, "utt_max_unsp": utt_max_unsp}
 
 
 #: thresholds that flag below them (the rest flag above): the most permissive backend's value is kept
 LOWER_LIMITS = ("chars_per_second_low", "speech_fraction_low", "level_spread_db_low", "score_low")
 
 
-def combine_thresholds(per_backend: list[tuple[Thresholds, np.ndarray, np.ndarray]]) -> Thresholds:
-    """One set of thresholds that every backend's correct calibration utterances pass."""
-    ths = [t for t, _, _ in per_backend]
+def combine_thresholds(per_backend: list[dict]) -> Thresholds:
+    """One set of thresholds that every backend's correct calibration utterances pass (``thresholds_of``)."""
+    ths = [r["th"] for r in per_backend]
     return Thresholds(**{k: (min if k in LOWER_LIMITS else max)(getattr(t, k) for t in ths)
                          for k in Thresholds.__dataclass_fields__})
 
@@ -320,14 +322,13 @@ def main(argv=None) -> int:
     X, y, XU, yU = c["X"], c["y"], c["XU"], c["yU"]
     conf = Logistic.fit(select(X, CONFIDENCE_FEATURES), y, CONFIDENCE_FEATURES)
     unsp = Logistic.fit(XU, yU, balanced=True)
-    XM, yM = utterance_features(conf, c["MW"], c["MS"], c["MF"]), np.asarray(c["MY"], dtype=float)
-    mism = Logistic.fit(XM, yM, UTTERANCE_FEATURES, balanced=True)
-    pm = mism(XM)
-    p = conf(select(X, CONFIDENCE_FEATURES))
-    pu = unsp(XU)
+    yM = np.asarray(c["MY"], dtype=float)
+    mism = Logistic.fit(utterance_features(conf, c["MW"], c["MS"], c["MF"]), yM, UTTERANCE_FEATURES, balanced=True)
     per_backend = [thresholds_of(o, conf, unsp, mism) for o in collected]
     th = combine_thresholds(per_backend)
-    utt_scores, utt_max_unsp = per_backend[0][1], per_backend[0][2]
+    first = per_backend[0]     # the fitting backend's figures, printed below
+    p, pu, XM, pm = first["p"], first["pu"], first["XM"], first["pm"]
+    utt_scores, utt_max_unsp = first["utt_scores"], first["utt_max_unsp"]
     info = {"fitted_on": c["sources"], "utterances": int(c["n_utts"]), "words": int(len(y)),
             "words_within_50ms": round(float(y.mean()), 4), "inserted_words": int(yU.sum()),
             "mismatched_utterances": int(yM.sum()),
@@ -351,8 +352,8 @@ def main(argv=None) -> int:
           f"correct utterances: median {np.median(fl[yM == 0]):.2f}, max {fl[yM == 0].max():.2f}; of the "
           f"mismatched: median {np.median(fl[yM == 1]):.2f}")
     print(f"utterance scores of the correct utterances: min {utt_scores.min():.3f}, median {np.median(utt_scores):.3f}")
-    for b, (t, _, _) in zip(backends, per_backend):
-        print(f"thresholds {b} alone:", json.dumps(t.__dict__))
+    for b, r in zip(backends, per_backend):
+        print(f"thresholds {b} alone:", json.dumps(r["th"].__dict__))
     print("thresholds:", json.dumps(th.__dict__))
     return 0
 

@@ -70,9 +70,7 @@ TfLiteStatus PrepareConv(TfLiteContext* context, TfLiteNode* node) {
   data->in_width = width;
   data->in_channels = channels_in;
   data->pad_before = op.padding.width;
-  data->fallback.active = 0;
-  data->scratch_bytes = ma_fc_s8_scratch_bytes(q.depth);
-  return context->RequestScratchBufferInArena(context, static_cast<size_t>(data->scratch_bytes), &data->scratch_index);
+  return UseKernel(context, data, q.depth);
 }
 
 TfLiteStatus EvalConv(TfLiteContext* context, TfLiteNode* node) {

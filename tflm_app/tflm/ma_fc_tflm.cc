@@ -62,9 +62,7 @@ TfLiteStatus PrepareFc(TfLiteContext* context, TfLiteNode* node) {
     }
   }
   if (!ours) return PrepareFallback(ReferenceFc(), context, node, &data->fallback, data);
-  data->fallback.active = 0;
-  data->scratch_bytes = ma_fc_s8_scratch_bytes(depth);
-  return context->RequestScratchBufferInArena(context, static_cast<size_t>(data->scratch_bytes), &data->scratch_index);
+  return UseKernel(context, data, depth);
 }
 
 TfLiteStatus EvalFc(TfLiteContext* context, TfLiteNode* node) {

@@ -89,6 +89,13 @@ struct Tensors {
   bool bias_ok() const { return bias == nullptr || (bias->type == kTfLiteInt32); }
 };
 
+// Prepare's last step once the node is ours: the kernel's scratch for dot products of `depth`.
+inline TfLiteStatus UseKernel(TfLiteContext* context, OpData* data, int32_t depth) {
+  data->fallback.active = 0;
+  data->scratch_bytes = ma_fc_s8_scratch_bytes(depth);
+  return context->RequestScratchBufferInArena(context, static_cast<size_t>(data->scratch_bytes), &data->scratch_index);
+}
+
 inline TfLiteStatus Run(TfLiteContext* context, TfLiteNode* node, const OpData* data, bool conv, const char* name) {
   const TfLiteEvalTensor* bias = node->inputs->size > 2 ? tflite::micro::GetEvalInput(context, node, 2) : nullptr;
   void* scratch = context->GetScratchBuffer(context, data->scratch_index);
