@@ -186,36 +186,27 @@ def skip_gain(v: np.ndarray, tokens: list[list[int]], token_spans: np.ndarray, w
     T = len(v)
     k = max(1, min(int(min_char_frames), SKIP_MAX_FLOOR))
     first = np.cumsum([0] + [len(t) for t in tokens])
-    col = np.zeros(T, dtype=np.int64)
     for w, word in enumerate(tokens):
         last = int(word_spans[w][0])
-        for c, tok in enumerate(word):
+        for c in range(len(word)):
             s, e = (int(x) for x in token_spans[first[w] + c])
             if not last <= s <= e <= int(word_spans[w][1]):
                 raise QualityError(f"character {first[w] + c} spans frames [{s}, {e}) outside its word's "
                                    f"[{last}, {int(word_spans[w][1])}) or before the previous character's end")
-            col[s:e] = tok
             last = e
-    path = np.concatenate([np.zeros(1, dtype=v.dtype), np.cumsum(v[np.arange(T), col])])
+    path = np.concatenate([np.zeros(1, dtype=v.dtype),
+                           np.cumsum(v[np.arange(T), decoded_tokens(T, tokens, token_spans)])])
     neg = np.iinfo(np.int64).min // 4 if is_int else -np.inf
     out: list = []
     n = len(tokens)
-    for i in range(n):
+    for i, (A, B) in enumerate(skip_windows(tokens, token_spans, word_spans)):
         toks: list[int] = []
         if i > 0:
-            c0 = max(0, len(tokens[i - 1]) - SKIP_CONTEXT_CHARS)
-            A = int(token_spans[first[i - 1] + c0][0])
-            toks += [t for t in tokens[i - 1][c0:] for _ in range(k)]
-        else:
-            A = int(word_spans[i][0])
+            toks += [t for t in tokens[i - 1][max(0, len(tokens[i - 1]) - SKIP_CONTEXT_CHARS):] for _ in range(k)]
         sil_at = len(toks)
         toks.append(0)
         if i + 1 < n:
-            c1 = min(SKIP_CONTEXT_CHARS, len(tokens[i + 1]))
-            B = int(token_spans[first[i + 1] + c1 - 1][1])
-            toks += [t for t in tokens[i + 1][:c1] for _ in range(k)]
-        else:
-            B = int(word_spans[i][1])
+            toks += [t for t in tokens[i + 1][:SKIP_CONTEXT_CHARS] for _ in range(k)]
         S = len(toks)
         tk = np.asarray(toks)
         # a character's last sub-state and the silence hold; the skip jumps over the silence

@@ -383,10 +383,7 @@ def fit_loss_steps(scores: np.ndarray, qmax: np.ndarray, tokens: list[list[int]]
     column 0, on every other frame). ``>= 0``; the log-likelihood ratio of the model's own best
     reading against the transcript's, times ``1 / SCORE_SCALE``."""
     q = np.asarray(scores)
-    col = np.zeros(len(q), dtype=np.int64)
-    for tok, (s, e) in zip((t for w in tokens for t in w), np.asarray(token_spans, dtype=np.int64)):
-        col[int(s):int(e)] = tok
-    forced = int(q[np.arange(len(q)), col].astype(np.int64).sum())
+    forced = int(q[np.arange(len(q)), decoded_tokens(len(q), tokens, token_spans)].astype(np.int64).sum())
     return int(np.asarray(qmax, dtype=np.int64).sum()) - forced
 
 
