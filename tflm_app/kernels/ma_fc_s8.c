@@ -72,10 +72,17 @@ static inline int32_t MA_FC_SSAT8(int32_t x) { return x < -128 ? -128 : (x > 127
 
 static int32_t ma_fc_ceil4(int32_t k) { return (k + 3) & ~3; }
 
+/* The wide path (ma_fc_rows_wide): blocks of MA_FC_WIDE channels whose dot products run in one unrolled sequence
+ * of at most MA_FC_WIDE_QUADS quads (depth <= 4 * MA_FC_WIDE_QUADS); its block table (start values and
+ * requantisation, ma_fc_wide_table) precedes the packed weights in the scratch. */
+#define MA_FC_WIDE 8
+#define MA_FC_WIDE_QUADS 64
+#define MA_FC_WIDE_TABLE_BYTES 144 /* ma_fc_wide_table: 4 + 8 * 3 + 8 int32 */
+
 int32_t ma_fc_s8_scratch_bytes(int32_t depth) {
   if (depth < 1 || depth > MA_FC_S8_MAX_DEPTH) return MA_ERR_ARGUMENT;
-  /* the 16-bit weights of one block, then one edge row */
-  return 2 * MA_FC_BLOCK * ma_fc_ceil4(depth) + ma_fc_ceil4(depth);
+  /* the wide block's table, the 16-bit weights of one block (of up to MA_FC_WIDE channels), then one edge row */
+  return MA_FC_WIDE_TABLE_BYTES + 2 * MA_FC_WIDE * ma_fc_ceil4(depth) + ma_fc_ceil4(depth);
 }
 
 static int ma_fc_params_ok(const ma_fc_s8_params *p) {
@@ -192,38 +199,171 @@ static const int8_t *ma_fc_edge_row(const ma_fc_src *src, const ma_fc_s8_params 
   } while (0)
 #endif
 
-/* Block of nch (1 .. 4) channels from w (row-major [nch][depth]) into 16-bit words: for quad q of the depth and
- * channel j, ws[8 q + 2 j] = (w[4q], w[4q + 2]) and ws[8 q + 2 j + 1] = (w[4q + 1], w[4q + 3]) (the order of
- * SXTB16 and SXTB16 ROR 8), then the depth % 4 last weights as halves [r][4]; missing channels are 0.
+/* Block of nch (1 .. blk) channels from w (row-major [nch][depth]) into 16-bit words: for quad q of the depth and
+ * channel j, ws[2 blk q + 2 j] = (w[4q], w[4q + 2]) and ws[2 blk q + 2 j + 1] = (w[4q + 1], w[4q + 3]) (the order
+ * of SXTB16 and SXTB16 ROR 8), then the depth % 4 last weights as halves [r][blk]; missing channels are 0.
  * start[j] = bias + off * sum(w[j]). With scale 2 (ma_fc_rows_fast4) the weights and start values are doubled, which
  * doubles the accumulators: what SMMLAR takes. */
-static void ma_fc_pack(const int8_t *w, int32_t depth, int32_t nch, int32_t off, const int32_t *bias, int32_t c0,
-                       int32_t scale, uint32_t *ws, int32_t *start) {
+static void ma_fc_pack(const int8_t *w, int32_t depth, int32_t blk, int32_t nch, int32_t off, const int32_t *bias,
+                       int32_t c0, int32_t scale, uint32_t *ws, int32_t *start) {
   const int32_t nq = depth >> 2, tail = depth & 3;
-  int16_t *wt = (int16_t *)(void *)(ws + 8 * nq);
+  int16_t *wt = (int16_t *)(void *)(ws + 2 * blk * nq);
   int32_t j, q, r;
-  for (j = 0; j < MA_FC_BLOCK; ++j) {
+  for (j = 0; j < blk; ++j) {
     const int8_t *wj = w + (size_t)j * (size_t)depth;
     int32_t sum = 0;
     if (j >= nch) {
-      for (q = 0; q < nq; ++q) ws[8 * q + 2 * j] = ws[8 * q + 2 * j + 1] = 0;
-      for (r = 0; r < tail; ++r) wt[4 * r + j] = 0;
+      for (q = 0; q < nq; ++q) ws[2 * blk * q + 2 * j] = ws[2 * blk * q + 2 * j + 1] = 0;
+      for (r = 0; r < tail; ++r) wt[blk * r + j] = 0;
       start[j] = 0;
       continue;
     }
     for (q = 0; q < nq; ++q, wj += 4) {
       const int32_t a = wj[0], b = wj[1], c = wj[2], d = wj[3];
-      ws[8 * q + 2 * j] = ((uint32_t)(a * scale) & 0xFFFFu) | ((uint32_t)(c * scale) << 16);
-      ws[8 * q + 2 * j + 1] = ((uint32_t)(b * scale) & 0xFFFFu) | ((uint32_t)(d * scale) << 16);
+      ws[2 * blk * q + 2 * j] = ((uint32_t)(a * scale) & 0xFFFFu) | ((uint32_t)(c * scale) << 16);
+      ws[2 * blk * q + 2 * j + 1] = ((uint32_t)(b * scale) & 0xFFFFu) | ((uint32_t)(d * scale) << 16);
       sum += a + b + c + d;
     }
     for (r = 0; r < tail; ++r) {
-      wt[4 * r + j] = (int16_t)(wj[r] * scale);
+      wt[blk * r + j] = (int16_t)(wj[r] * scale);
       sum += wj[r];
     }
     start[j] = ma_add_wrap(bias != NULL ? bias[c0 + j] : 0, (int32_t)((uint32_t)off * (uint32_t)sum));
     start[j] = (int32_t)((uint32_t)start[j] * (uint32_t)scale);
   }
+}
+
+/* ------------------------------------------------------------------------
+ * Wide path: blocks of MA_FC_WIDE = 8 channels (the model's layers but for a last block of 4), all on the fast
+ * requantisation, no clamp narrower than int8, depth a multiple of 4 up to 4 * MA_FC_WIDE_QUADS. Per quad of inputs
+ * 1 LDR + 2 SXTB16 (the input word, shared by 8 channels) + 8 LDRD + 16 SMLAD: 27 instructions per 32 MAC (0.84 per
+ * MAC), and no loop counter: the quads are one unrolled sequence, entered nq quads before its end. The block's table
+ * precedes its packed weights (scaled by 2, as in ma_fc_rows_fast4): the rows to run, then rq[j] = {m,
+ * 2^(e-1) + zp 2^e, e} and the doubled start values. */
+typedef struct {
+  int32_t n_rows;   /* >= 1 */
+  int32_t x_step;   /* input bytes from the end of a row's dot product to the next row: stride - depth */
+  int32_t out_step; /* output bytes from a row's 8th output to the next row's first: out_stride - 8 */
+  int32_t unused;
+  int32_t rq[MA_FC_WIDE][3];
+  int32_t start[MA_FC_WIDE];
+} ma_fc_wide_table;
+
+/* the assembly's offsets rest on this layout */
+typedef char ma_fc_wide_table_size[sizeof(ma_fc_wide_table) == MA_FC_WIDE_TABLE_BYTES ? 1 : -1];
+
+#define MA_FC_STR2(x) #x
+#define MA_FC_STR(x) MA_FC_STR2(x)
+
+#if MA_FC_ASM
+/* channel a of a quad: its two weight words, two SMLAD (r10, r11: the quad's inputs as SXTB16 and SXTB16 ROR 8) */
+#define MA_FC_W8(a) "ldrd r12, lr, [r1], #8\n\t" "smlad " a ", r10, r12, " a "\n\t" "smlad " a ", r11, lr, " a "\n\t"
+/* channel a's output: SSAT8(SMMLAR(a, m, rbias + (a >> 31)) >> e), stored at out++ (lr); r12 walks rq */
+#define MA_FC_RQ8(a)                                                                                         \
+  "ldm r12!, {r1, r10, r11}\n\t" "add r10, r10, " a ", asr #31\n\t" "smmlar " a ", " a ", r1, r10\n\t"      \
+  "asr " a ", " a ", r11\n\t" "ssat " a ", #8, " a "\n\t" "strb " a ", [lr], #1\n\t"
+
+/* The table's rows through a wide block: x = r0, ws = r1 (the table is the MA_FC_WIDE_TABLE_BYTES before it),
+ * nq = r2 (1 .. MA_FC_WIDE_QUADS), out = r3. Per row the accumulators are r2 .. r9; each unrolled quad is 27 32-bit
+ * instructions (108 bytes), so the entry is 2f + (MA_FC_WIDE_QUADS - nq) * 108. Frame: [sp] ws, [sp + 4] out,
+ * [sp + 8] entry, [sp + 12] rows left. */
+#define MA_FC_ARG __attribute__((unused)) /* a naked function's arguments are in r0 .. r3 */
+__attribute__((naked, noinline)) static void ma_fc_rows_wide_asm(MA_FC_ARG const int8_t *x, MA_FC_ARG const uint32_t *ws,
+                                                                  MA_FC_ARG int32_t nq, MA_FC_ARG int8_t *out) {
+  __asm__ volatile(
+      "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+      "sub sp, sp, #16\n\t"
+      "strd r1, r3, [sp]\n\t"
+      "adr.w lr, 2f\n\t"
+      "rsb r2, r2, #" MA_FC_STR(MA_FC_WIDE_QUADS) "\n\t"
+      "movs r12, #108\n\t"
+      "mla lr, r2, r12, lr\n\t"
+      "orr lr, lr, #1\n\t"
+      "ldr r12, [r1, #-" MA_FC_STR(MA_FC_WIDE_TABLE_BYTES) "]\n\t"
+      "strd lr, r12, [sp, #8]\n\t"
+      "1:\n\t"
+      "sub r12, r1, #32\n\t"
+      "ldm r12, {r2, r3, r4, r5, r6, r7, r8, r9}\n\t"
+      "ldr lr, [sp, #8]\n\t"
+      "bx lr\n\t"
+      ".p2align 2\n"
+      "2:\n\t"
+      ".rept " MA_FC_STR(MA_FC_WIDE_QUADS) "\n\t"
+      "ldr.w r11, [r0], #4\n\t"
+      "sxtb16 r10, r11\n\t"
+      "sxtb16 r11, r11, ror #8\n\t"
+      MA_FC_W8("r2") MA_FC_W8("r3") MA_FC_W8("r4") MA_FC_W8("r5")
+      MA_FC_W8("r6") MA_FC_W8("r7") MA_FC_W8("r8") MA_FC_W8("r9")
+      ".endr\n\t"
+      "ldrd r1, lr, [sp]\n\t"
+      "sub r12, r1, #(" MA_FC_STR(MA_FC_WIDE_TABLE_BYTES - 16) ")\n\t"
+      MA_FC_RQ8("r2") MA_FC_RQ8("r3") MA_FC_RQ8("r4") MA_FC_RQ8("r5")
+      MA_FC_RQ8("r6") MA_FC_RQ8("r7") MA_FC_RQ8("r8") MA_FC_RQ8("r9")
+      "ldr r1, [sp]\n\t"
+      "ldr r2, [r1, #-(" MA_FC_STR(MA_FC_WIDE_TABLE_BYTES - 4) ")]\n\t"
+      "add r0, r0, r2\n\t"
+      "ldr r2, [r1, #-(" MA_FC_STR(MA_FC_WIDE_TABLE_BYTES - 8) ")]\n\t"
+      "add lr, lr, r2\n\t"
+      "ldr r2, [sp, #12]\n\t"
+      "str lr, [sp, #4]\n\t"
+      "subs r2, r2, #1\n\t"
+      "str r2, [sp, #12]\n\t"
+      "bne 1b\n\t"
+      "add sp, sp, #16\n\t"
+      "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t");
+}
+#endif
+
+/* The table's n_rows rows from x through the wide block at ws, outputs from out on. */
+static void ma_fc_rows_wide(uint32_t *ws, int32_t nq, const int8_t *x, int32_t stride, int32_t n_rows, int8_t *out,
+                            int32_t out_stride) {
+  ma_fc_wide_table *tb = (ma_fc_wide_table *)(void *)((uint8_t *)ws - MA_FC_WIDE_TABLE_BYTES);
+  tb->n_rows = n_rows;
+  tb->x_step = stride - 4 * nq;
+  tb->out_step = out_stride - MA_FC_WIDE;
+#if MA_FC_ASM
+  ma_fc_rows_wide_asm(x, ws, nq, out);
+#else /* the same computation in C (the host's emulated DSP path), with the table's steps */
+  {
+    int32_t t, j, q;
+    for (t = 0; t < tb->n_rows; ++t, x += tb->x_step, out += tb->out_step) {
+      const uint32_t *w = ws;
+      int32_t acc[MA_FC_WIDE];
+      for (j = 0; j < MA_FC_WIDE; ++j) acc[j] = tb->start[j];
+      for (q = 0; q < nq; ++q, x += 4, w += 2 * MA_FC_WIDE) {
+        uint32_t xw, xa, xb;
+        memcpy(&xw, x, 4);
+        xa = MA_FC_SXTB16(xw);
+        xb = MA_FC_SXTB16_ROR8(xw);
+        for (j = 0; j < MA_FC_WIDE; ++j) acc[j] = MA_FC_SMLAD(xb, w[2 * j + 1], MA_FC_SMLAD(xa, w[2 * j], acc[j]));
+      }
+      for (j = 0; j < MA_FC_WIDE; ++j)
+        *out++ = (int8_t)MA_FC_SSAT8(MA_FC_SMMLAR(acc[j], tb->rq[j][0], tb->rq[j][1] + (acc[j] >> 31)) >> tb->rq[j][2]);
+    }
+  }
+#endif
+}
+
+/* Whether a layer's blocks may take the wide path (each block still needs its 8 channels on the fast requantisation). */
+static int ma_fc_wide_layer(const ma_fc_s8_params *p) {
+  return p->act_min == -128 && p->act_max == 127 && (p->depth & 3) == 0 && p->depth <= 4 * MA_FC_WIDE_QUADS;
+}
+
+/* Channels [c0, c0 + 8) as a wide block: its table and packed weights into the scratch. Returns 0 (nothing packed)
+ * when a channel needs TFLM's MBQM. */
+static int ma_fc_wide_pack(const ma_fc_s8_params *p, const int8_t *w, const int32_t *bias, int32_t c0, void *scratch) {
+  ma_fc_wide_table *tb = (ma_fc_wide_table *)scratch;
+  int32_t j;
+  for (j = 0; j < MA_FC_WIDE; ++j) {
+    ma_fc_rq q;
+    if (!ma_fc_rq_init(&q, p, c0 + j, bias != NULL ? bias[c0 + j] : 0)) return 0;
+    tb->rq[j][0] = q.m;
+    tb->rq[j][1] = q.rbias;
+    tb->rq[j][2] = q.e;
+  }
+  ma_fc_pack(w, p->depth, MA_FC_WIDE, MA_FC_WIDE, p->input_offset, bias, c0, 2,
+             (uint32_t *)(void *)((uint8_t *)scratch + MA_FC_WIDE_TABLE_BYTES), tb->start);
+  return 1;
 }
 
 /* requantised output of the fast path (before the activation clamp) */
@@ -374,62 +514,82 @@ static void ma_fc_row_plain(const int8_t *x, const int8_t *w, const int32_t *bia
 #endif
 
 /* ------------------------------------------------------------------------
- * Driver: blocks of 4 output channels; per block, the rows before t_lo and from t_hi on are edge rows */
+ * Driver: blocks of 8 (wide path) or 4 output channels; per block, the rows before t_lo and from t_hi on are edge
+ * rows */
+typedef struct {
+  int kind;              /* MA_FC_KIND_* */
+  int32_t c0, nch;       /* the block's first channel and channel count */
+  uint32_t *ws;          /* packed weights (DSP paths) */
+  int32_t start[MA_FC_BLOCK];
+  ma_fc_rq rq[MA_FC_BLOCK];
+  int fast;
+  const int8_t *w;       /* the block's int8 weights and the layer's bias (portable path) */
+  const int32_t *bias;
+} ma_fc_blk;
+
+enum { MA_FC_KIND_WIDE, MA_FC_KIND_FAST4, MA_FC_KIND_ANY };
+
+/* n_rows rows from x (row stride `stride`) through the block; out[t * out_stride + j] */
+static void ma_fc_blk_rows(const ma_fc_blk *b, const ma_fc_s8_params *p, const int8_t *x, int32_t stride,
+                           int32_t n_rows, int8_t *out, int32_t out_stride) {
+#if MA_FC_DSP
+  if (b->kind == MA_FC_KIND_WIDE) {
+    ma_fc_rows_wide(b->ws, p->depth >> 2, x, stride, n_rows, out, out_stride);
+  } else if (b->kind == MA_FC_KIND_FAST4) {
+    ma_fc_rows_fast4(b->ws, p->depth, b->start, b->rq, x, stride, n_rows, out, out_stride);
+  } else {
+    ma_fc_rows(b->ws, p->depth, b->start, b->rq, b->fast, p, b->nch, x, stride, n_rows, out, out_stride);
+  }
+#else
+  int32_t t;
+  for (t = 0; t < n_rows; ++t, x += stride, out += out_stride)
+    ma_fc_row_plain(x, b->w, b->bias, p, b->c0, b->nch, b->rq, out);
+#endif
+}
+
 static void ma_fc_run(const ma_fc_s8_params *p, const ma_fc_src *src, const int8_t *weights, const int32_t *bias,
                       int8_t *output, void *scratch) {
   const int32_t n_out = p->channels;
-  int32_t c0;
-  for (c0 = 0; c0 < n_out; c0 += MA_FC_BLOCK) {
-    const int32_t nch = n_out - c0 < MA_FC_BLOCK ? n_out - c0 : MA_FC_BLOCK;
-    const int8_t *w = weights + (size_t)c0 * (size_t)p->depth;
-    ma_fc_rq rq[MA_FC_BLOCK];
-    int fast = 1;
-    int32_t j, t;
-    for (j = 0; j < MA_FC_BLOCK; ++j) {
-      if (j < nch)
-        fast &= ma_fc_rq_init(&rq[j], p, c0 + j, bias != NULL ? bias[c0 + j] : 0);
-      else
-        rq[j] = rq[0];
-    }
+  uint32_t *ws = (uint32_t *)(void *)((uint8_t *)scratch + MA_FC_WIDE_TABLE_BYTES);
+  int32_t c0, t;
+  for (c0 = 0; c0 < n_out;) {
+    ma_fc_blk b;
+    int32_t j;
+    b.c0 = c0;
+    b.ws = ws;
+    b.w = weights + (size_t)c0 * (size_t)p->depth;
+    b.bias = bias;
 #if MA_FC_DSP
-    {
-      uint32_t *ws = (uint32_t *)scratch;
-      int32_t start[MA_FC_BLOCK];
-      const int fast4 = fast && nch == MA_FC_BLOCK && p->act_min == -128 && p->act_max == 127 && (p->depth & 7) == 0;
-      ma_fc_pack(w, p->depth, nch, p->input_offset, bias, c0, fast4 ? 2 : 1, ws, start);
-      if (fast4) {
-        for (t = 0; t < src->t_lo; ++t)
-          ma_fc_rows_fast4(ws, p->depth, start, rq, ma_fc_edge_row(src, p, t), 0, 1,
-                           output + (size_t)t * (size_t)n_out + (size_t)c0, 0);
-        if (src->t_hi > src->t_lo)
-          ma_fc_rows_fast4(ws, p->depth, start, rq, src->in + ((int64_t)src->t_lo * p->row_stride - src->pad),
-                           p->row_stride, src->t_hi - src->t_lo,
-                           output + (size_t)src->t_lo * (size_t)n_out + (size_t)c0, n_out);
-        for (t = src->t_hi > src->t_lo ? src->t_hi : src->t_lo; t < p->rows; ++t)
-          ma_fc_rows_fast4(ws, p->depth, start, rq, ma_fc_edge_row(src, p, t), 0, 1,
-                           output + (size_t)t * (size_t)n_out + (size_t)c0, 0);
-        continue;
-      }
-      for (t = 0; t < src->t_lo; ++t)
-        ma_fc_rows(ws, p->depth, start, rq, fast, p, nch, ma_fc_edge_row(src, p, t), 0, 1,
-                   output + (size_t)t * (size_t)n_out + (size_t)c0, 0);
-      if (src->t_hi > src->t_lo)
-        ma_fc_rows(ws, p->depth, start, rq, fast, p, nch,
-                   src->in + ((int64_t)src->t_lo * p->row_stride - src->pad), p->row_stride, src->t_hi - src->t_lo,
-                   output + (size_t)src->t_lo * (size_t)n_out + (size_t)c0, n_out);
-      for (t = src->t_hi > src->t_lo ? src->t_hi : src->t_lo; t < p->rows; ++t)
-        ma_fc_rows(ws, p->depth, start, rq, fast, p, nch, ma_fc_edge_row(src, p, t), 0, 1,
-                   output + (size_t)t * (size_t)n_out + (size_t)c0, 0);
-    }
-#else
-    (void)fast;
-    (void)scratch;
-    for (t = 0; t < p->rows; ++t) {
-      const int8_t *x = t >= src->t_lo && t < src->t_hi ? src->in + ((int64_t)t * p->row_stride - src->pad)
-                                                        : ma_fc_edge_row(src, p, t);
-      ma_fc_row_plain(x, w, bias, p, c0, nch, rq, output + (size_t)t * (size_t)n_out + (size_t)c0);
-    }
+    if (n_out - c0 >= MA_FC_WIDE && ma_fc_wide_layer(p) && ma_fc_wide_pack(p, b.w, bias, c0, scratch)) {
+      b.kind = MA_FC_KIND_WIDE;
+      b.nch = MA_FC_WIDE;
+    } else
 #endif
+    {
+      b.nch = n_out - c0 < MA_FC_BLOCK ? n_out - c0 : MA_FC_BLOCK;
+      b.fast = 1;
+      for (j = 0; j < MA_FC_BLOCK; ++j) {
+        if (j < b.nch)
+          b.fast &= ma_fc_rq_init(&b.rq[j], p, c0 + j, bias != NULL ? bias[c0 + j] : 0);
+        else
+          b.rq[j] = b.rq[0];
+      }
+      b.kind = b.fast && b.nch == MA_FC_BLOCK && p->act_min == -128 && p->act_max == 127 && (p->depth & 7) == 0
+                   ? MA_FC_KIND_FAST4
+                   : MA_FC_KIND_ANY;
+#if MA_FC_DSP
+      ma_fc_pack(b.w, p->depth, MA_FC_BLOCK, b.nch, p->input_offset, bias, c0, b.kind == MA_FC_KIND_FAST4 ? 2 : 1, ws,
+                 b.start);
+#endif
+    }
+    for (t = 0; t < src->t_lo; ++t)
+      ma_fc_blk_rows(&b, p, ma_fc_edge_row(src, p, t), 0, 1, output + (size_t)t * (size_t)n_out + (size_t)c0, 0);
+    if (src->t_hi > src->t_lo)
+      ma_fc_blk_rows(&b, p, src->in + ((int64_t)src->t_lo * p->row_stride - src->pad), p->row_stride,
+                     src->t_hi - src->t_lo, output + (size_t)src->t_lo * (size_t)n_out + (size_t)c0, n_out);
+    for (t = src->t_hi > src->t_lo ? src->t_hi : src->t_lo; t < p->rows; ++t)
+      ma_fc_blk_rows(&b, p, ma_fc_edge_row(src, p, t), 0, 1, output + (size_t)t * (size_t)n_out + (size_t)c0, 0);
+    c0 += b.nch;
   }
 }
 
@@ -469,7 +629,7 @@ int32_t ma_fc_s8(const ma_fc_s8_params *p, const int8_t *input, const int8_t *we
   src.pad = 0;
   src.t_lo = 0;
   src.t_hi = p->rows;
-  src.edge = (int8_t *)scratch + 2 * MA_FC_BLOCK * ma_fc_ceil4(p->depth);
+  src.edge = (int8_t *)scratch + MA_FC_WIDE_TABLE_BYTES + 2 * MA_FC_WIDE * ma_fc_ceil4(p->depth);
   if (p->rows > 0) ma_fc_run(p, &src, weights, bias, output, scratch);
   return MA_OK;
 }
@@ -487,7 +647,7 @@ int32_t ma_conv1d_s8(const ma_fc_s8_params *p, int32_t in_width, int32_t in_chan
   src.in = input;
   src.in_bytes = in_width * in_channels;
   src.pad = pad_before * in_channels;
-  src.edge = (int8_t *)scratch + 2 * MA_FC_BLOCK * ma_fc_ceil4(p->depth);
+  src.edge = (int8_t *)scratch + MA_FC_WIDE_TABLE_BYTES + 2 * MA_FC_WIDE * ma_fc_ceil4(p->depth);
   ma_fc_inside(p, &src);
   if (p->rows > 0) ma_fc_run(p, &src, weights, bias, output, scratch);
   return MA_OK;

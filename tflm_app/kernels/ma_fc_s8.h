@@ -13,23 +13,24 @@
  * is the same product with overlapping rows (depth = kernel_w * C, row_stride = stride_w * C) plus padding
  * at the edges, where padded inputs equal the input zero point (they contribute 0): ma_conv1d_s8.
  *
- * How (Cortex-M7, DSP extension): weight-stationary blocks of 4 output channels. Each block's weights are
- * sign-extended once per call into a 16-bit scratch (the SXTB16 / SXTB16 ROR 8 order, the same reordering
- * as the inputs get, so pairwise products are unchanged) while their sum is taken, which folds the input
- * zero point into a per-channel start value bias[n] + input_offset * sum_k w[n][k] (no persistent memory);
- * then every row streams through: one input word loaded and sign-extended per 4 channels, two SMLAD per
- * channel and weight word. Each weight byte is read from its tensor (QSPI flash in the XIP build) once per
- * call. Requantisation: one SMMLAR, one shift and one SSAT per output where the shift allows (see
- * ma_fc_s8.c), TFLM's MBQM otherwise. Elsewhere (no DSP, or MA_FC_S8_PORTABLE) a plain loop computes the
- * same bytes; MA_FC_S8_EMULATE_DSP runs the DSP loops on the host with the instructions emulated in C (for
- * the sanitizers and the fuzzer). On the shipped model's 23 FULLY_CONNECTED and 2 CONV_2D layers: 1.18 Cortex-M7
- * instructions per MAC, 40.7 M per 4 s window, where CMSIS-NN's kernels take 1.90 and 65.6 M (python eval/bench_fc.py).
+ * How (Cortex-M7, DSP extension): weight-stationary blocks of 8 output channels (4 where a layer's last block, its
+ * clamp, depth or shifts call for it). Each block's weights are sign-extended once per call into a 16-bit scratch
+ * (the SXTB16 / SXTB16 ROR 8 order, the same reordering as the inputs get, so pairwise products are unchanged) while
+ * their sum is taken, which folds the input zero point into a per-channel start value bias[n] + input_offset *
+ * sum_k w[n][k] (no persistent memory); then every row streams through: one input word loaded and sign-extended per
+ * 8 channels, two SMLAD per channel and weight word, the quads of a row one unrolled sequence (no loop counter).
+ * Each weight byte is read from its tensor (QSPI flash in the XIP build) once per call. Requantisation: one SMMLAR,
+ * one shift and one SSAT per output where the shift allows (see ma_fc_s8.c), TFLM's MBQM otherwise. Elsewhere (no
+ * DSP, or MA_FC_S8_PORTABLE) a plain loop computes the same bytes; MA_FC_S8_EMULATE_DSP runs the DSP loops on the
+ * host with the instructions emulated in C (for the sanitizers and the fuzzer). On the shipped model's 23
+ * FULLY_CONNECTED and 2 CONV_2D layers: 0.96 Cortex-M7 instructions per MAC, 33.2 M per 4 s window, where CMSIS-NN's
+ * kernels take 1.90 and 65.6 M (python eval/bench_fc.py).
  *
  * Usage:
  *
  *     ma_fc_s8_params p = {rows, depth, channels, row_stride, -zp_in, zp_out, act_min, act_max,
  *                          per_channel, multipliers, shifts};   // TFLM's Prepare computes the integers
- *     int32_t bytes = ma_fc_s8_scratch_bytes(depth);              // 9 * depth rounded up to a multiple of 36
+ *     int32_t bytes = ma_fc_s8_scratch_bytes(depth);              // 128 + 17 * depth rounded up to a multiple of 4
  *     ma_fc_s8(&p, input, weights, bias_or_NULL, output, scratch, bytes);
  *
  * output is [rows][channels], contiguous; weights [channels][depth]; bias NULL or [channels] int32.

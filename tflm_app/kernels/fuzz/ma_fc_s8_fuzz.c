@@ -43,7 +43,7 @@ static void print_stats(void) { fprintf(stderr, "ma_fc_s8 fuzz: ran=%ld refused=
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static int8_t in[MAX_ROWS * 3 * MAX_DEPTH + MAX_DEPTH], w[MAX_CH * MAX_DEPTH];
   static int8_t out[MAX_ROWS * MAX_CH + GUARD], want[MAX_ROWS * MAX_CH];
-  static uint32_t scratch[(9 * MAX_DEPTH + 64) / 4 + GUARD];
+  static uint32_t scratch[(144 + 17 * MAX_DEPTH + 64) / 4 + GUARD]; /* ma_fc_s8_scratch_bytes(MAX_DEPTH) + */
   static int32_t mult[MAX_CH], shift[MAX_CH], bias[MAX_CH];
   static int registered;
   const uint8_t *p = data;
@@ -103,6 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (i = 0; i < in_bytes; ++i) in[i] = (int8_t)rd(&p, &n, 1);
   for (i = 0; i < (size_t)(prm.channels * prm.depth); ++i) w[i] = (int8_t)rd(&p, &n, 1);
   scratch_bytes = ma_fc_s8_scratch_bytes(prm.depth);
+  if (scratch_bytes > (int32_t)(sizeof scratch - 4 * GUARD)) abort(); /* the harness's buffer is too small */
   memset(out, 0x5A, sizeof out);
   memset(scratch, 0xA5, sizeof scratch);
   st = conv ? ma_conv1d_s8(&prm, in_width, in_channels, pad, in, w, with_bias ? bias : NULL, out, scratch,

@@ -26,7 +26,7 @@
 #define MA_CHECK_MAX_OUT 65536
 #endif
 #define MA_CHECK_GUARD 16
-#define MA_CHECK_SCRATCH 8192
+#define MA_CHECK_SCRATCH 16384
 
 static int8_t out_buf[MA_CHECK_MAX_OUT + 2 * MA_CHECK_GUARD];
 static uint32_t scratch_buf[MA_CHECK_SCRATCH / 4 + MA_CHECK_GUARD];
