@@ -35,7 +35,7 @@ FUNCTIONS = ("arm_nn_mat_mult_nt_t_s8", "arm_convolve_1x1_s8_fast", "arm_convolv
              "arm_fully_connected_s8", "arm_nn_vec_mat_mult_t_per_ch_s8", "arm_nn_vec_mat_mult_t_s8",
              "arm_depthwise_conv_s8", "arm_depthwise_conv_wrapper_s8", "arm_depthwise_conv_s8_opt",
              "arm_elementwise_add_s8", "ma_add_s8", "arm_s8_to_s16_unordered_with_offset", "arm_convolve_1_x_n_s8",
-             "ma_fc_rows_wide_asm", "ma_fc_rows_wide", "ma_fc_rows_fast4", "ma_fc_rows", "ma_fc_blk_rows", "ma_fc_run", "memcpy", "memset")
+             "ma_fc_rows_wide_asm", "ma_fc_rows_wide", "ma_fc_rows", "ma_fc_blk_rows", "ma_fc_run", "memcpy", "memset")
 
 
 def model_macs(model: Path) -> dict[str, int]:

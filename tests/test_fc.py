@@ -137,8 +137,8 @@ def test_bad_input_is_refused_naming_the_value():
 def test_every_fc_and_conv_of_the_shipped_model_takes_the_fast_path():
     """The device model's 23 FULLY_CONNECTED and 2 CONV_2D: int8, per-channel, depth <= MA_FC_S8_MAX_DEPTH, and (what
     the speed rests on) output shifts in -22 .. -1, |bias| < 2^29, no activation clamp narrower than int8, depths a
-    multiple of 4 up to 256 and channels a multiple of 4 (blocks of 8 on ma_fc_row_wide, a last block of 4 on
-    ma_fc_rows_fast4, which wants depths a multiple of 8)."""
+    multiple of 8 up to 256 and channels a multiple of 4 (blocks of 8 on ma_fc_rows_wide, which wants depths a multiple
+    of 4 up to 256; a last block of 4 on ma_fc_rows)."""
     layers = fo.model_layers()
     assert sum(la.kind == "fc" for la in layers) >= 20 and sum(la.kind == "conv" for la in layers) == 2
     for la in layers:

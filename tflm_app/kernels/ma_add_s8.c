@@ -14,30 +14,10 @@
  * times the larger input scale) take the plain per-element path: TFLM's MBQM of the sum. A fused activation narrower than -128 .. 127 adds a
  * clamp. */
 #include "ma_add_s8.h"
+#include "ma_dsp.h" /* SMMLAR, SSAT */
 #include "ma_fixedpoint.h"
 
 #include <stddef.h>
-
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(MA_ADD_S8_PORTABLE)
-/* acc + ((a * b + 2^31) >> 32): SMMLAR (ACLE has no intrinsic for it) */
-static inline int32_t ma_add_mla_hr(int32_t acc, int32_t a, int32_t b) {
-  int32_t r;
-  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-  return r;
-}
-/* clamp to -128 .. 127 */
-static inline int32_t ma_add_ssat8(int32_t x) {
-  int32_t r;
-  __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(x));
-  return r;
-}
-#else
-static inline int32_t ma_add_mla_hr(int32_t acc, int32_t a, int32_t b) {
-  return ma_add_wrap(acc, (int32_t)(((int64_t)a * (int64_t)b + 0x80000000ll) >> 32));
-}
-static inline int32_t ma_add_ssat8(int32_t x) { return x < -128 ? -128 : (x > 127 ? 127 : x); }
-#endif
 
 /* ------------------------------------------------------------------------
  * Prepare */
@@ -110,11 +90,11 @@ int32_t ma_add_s8_tables(const ma_add_s8_params *p, int32_t *tables) {
 #define MA_ADD_FAST(k, CLAMP)                                                   \
   do {                                                                          \
     const int32_t s = t1[a[k]] + t2[b[k]];                                      \
-    const int32_t v = ma_add_mla_hr(bias + (s >> 31), s, mo) >> e;              \
+    const int32_t v = ma_smmlar(s, mo, bias + (s >> 31)) >> e;              \
     y[k] = (int8_t)CLAMP(v);                                                    \
   } while (0)
-#define MA_ADD_SAT(v) ma_add_ssat8(v)
-#define MA_ADD_ACT(v) ma_add_act(ma_add_ssat8(v), lo, hi)
+#define MA_ADD_SAT(v) ma_ssat8(v)
+#define MA_ADD_ACT(v) ma_add_act(ma_ssat8(v), lo, hi)
 
 static inline int32_t ma_add_act(int32_t v, int32_t lo, int32_t hi) {
   v = v < lo ? lo : v;

@@ -26,80 +26,30 @@
  * 1), then (optional) the key-pair copy of one head's v (4*ceil(kv/2)*dk).
  */
 #include "ma_attention_s8.h"
+#include "ma_dsp.h"
 #include "ma_fixedpoint.h"
 
 #include <limits.h>
 #include <string.h>
 
-#if (defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__ARM_FEATURE_SIMD32) && \
-     !defined(MA_ATTENTION_S8_PORTABLE))
+/* The DSP path: on a core with the DSP extension (unless MA_ATTENTION_S8_PORTABLE), or on the host with the
+ * instructions emulated in C (MA_ATTENTION_S8_EMULATE_DSP: sanitizers and the fuzzer run its loops); ma_dsp.h. */
+#if (MA_DSP_NATIVE && !defined(MA_ATTENTION_S8_PORTABLE)) || defined(MA_ATTENTION_S8_EMULATE_DSP)
 #define MA_ATT_DSP 1
-#include <arm_acle.h>
-typedef int16x2_t ma_s16x2;
-typedef int8x4_t ma_s8x4;
-#define MA_SXTB16(x) __sxtb16(x)
-#define MA_SXTAB16(a, x) __sxtab16((a), (x))
-#define MA_SMLAD(a, b, acc) __smlad((a), (b), (acc))
-#define MA_SMLABB(a, b, acc) __smlabb((int32_t)(a), (int32_t)(b), (acc))
-#define MA_SMLATB(a, b, acc) __smlatb((int32_t)(a), (int32_t)(b), (acc))
-/* The rotated forms in one instruction (ACLE has no rotation operand). */
-static inline ma_s16x2 MA_SXTB16_ROR8(ma_s8x4 x) {
-  ma_s16x2 r;
-  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-  return r;
-}
-static inline ma_s16x2 MA_SXTAB16_ROR8(ma_s16x2 a, ma_s8x4 x) {
-  ma_s16x2 r;
-  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
-  return r;
-}
-/* (a * b + 2^31) >> 32, the rounded high word (ACLE has no SMMULR intrinsic) */
-static inline int32_t MA_SMMULR(int32_t a, int32_t b) {
-  int32_t r;
-  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-  return r;
-}
-/* clamp to -128..127 */
-static inline int32_t MA_SSAT8(int32_t x) {
-  int32_t r;
-  __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(x));
-  return r;
-}
-#elif defined(MA_ATTENTION_S8_EMULATE_DSP)
-/* Host emulation of the five DSP instructions, so sanitizers and the fuzzer
- * also run the DSP path's loop structure. */
-#define MA_ATT_DSP 1
-typedef uint32_t ma_s16x2;
-typedef uint32_t ma_s8x4;
-static inline uint32_t ma_pack16(int32_t lo, int32_t hi) {
-  return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
-}
-static inline int32_t ma_lo16(uint32_t x) { return (int32_t)(int16_t)(x & 0xFFFFu); }
-static inline int32_t ma_hi16(uint32_t x) { return (int32_t)(int16_t)(x >> 16); }
-static inline uint32_t MA_SXTB16(uint32_t x) {
-  return ma_pack16((int8_t)(x & 0xFFu), (int8_t)((x >> 16) & 0xFFu));
-}
-static inline uint32_t MA_SXTAB16(uint32_t a, uint32_t x) {
-  return ma_pack16(ma_lo16(a) + (int8_t)(x & 0xFFu), ma_hi16(a) + (int8_t)((x >> 16) & 0xFFu));
-}
-static inline int32_t MA_SMLAD(uint32_t a, uint32_t b, int32_t acc) {
-  return (int32_t)((uint32_t)acc + (uint32_t)(ma_lo16(a) * ma_lo16(b)) + (uint32_t)(ma_hi16(a) * ma_hi16(b)));
-}
-static inline int32_t MA_SMLABB(uint32_t a, int32_t b, int32_t acc) {
-  return (int32_t)((uint32_t)acc + (uint32_t)(ma_lo16(a) * ma_lo16((uint32_t)b)));
-}
-static inline int32_t MA_SMLATB(uint32_t a, int32_t b, int32_t acc) {
-  return (int32_t)((uint32_t)acc + (uint32_t)(ma_hi16(a) * ma_lo16((uint32_t)b)));
-}
-static inline uint32_t MA_SXTB16_ROR8(uint32_t x) { return MA_SXTB16((x >> 8) | (x << 24)); }
-static inline uint32_t MA_SXTAB16_ROR8(uint32_t a, uint32_t x) { return MA_SXTAB16(a, (x >> 8) | (x << 24)); }
-static inline int32_t MA_SMMULR(int32_t a, int32_t b) {
-  return (int32_t)(((int64_t)a * (int64_t)b + 0x80000000ll) >> 32);
-}
-static inline int32_t MA_SSAT8(int32_t x) { return x < -128 ? -128 : (x > 127 ? 127 : x); }
 #else
 #define MA_ATT_DSP 0
 #endif
+typedef uint32_t ma_s16x2; /* two int16 halves */
+typedef uint32_t ma_s8x4;  /* four int8 bytes */
+#define MA_SXTB16(x) ma_sxtb16(x)
+#define MA_SXTB16_ROR8(x) ma_sxtb16_ror8(x)
+#define MA_SXTAB16(a, x) ma_sxtab16((a), (x))
+#define MA_SXTAB16_ROR8(a, x) ma_sxtab16_ror8((a), (x))
+#define MA_SMLAD(a, b, acc) ma_smlad((a), (b), (acc))
+#define MA_SMLABB(a, b, acc) ma_smlabb((uint32_t)(a), (uint32_t)(b), (acc))
+#define MA_SMLATB(a, b, acc) ma_smlatb((uint32_t)(a), (uint32_t)(b), (acc))
+#define MA_SMMULR(a, b) ma_smmulr((a), (b))
+#define MA_SSAT8(x) ma_ssat8(x)
 
 #define MA_SCRATCH_ALIGN 4u
 

@@ -18,54 +18,24 @@
  * TFLM's MBQM (ma_mbqm), per block of 4 channels.
  */
 #include "ma_fc_s8.h"
+#include "ma_dsp.h"
 #include "ma_fixedpoint.h"
 
 #include <stddef.h>
 #include <string.h>
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__ARM_FEATURE_SIMD32) && \
-    (defined(__GNUC__) || defined(__clang__)) && !defined(MA_FC_S8_PORTABLE)
+/* The DSP path: on a core with the DSP extension (unless MA_FC_S8_PORTABLE), its inner loops in GNU assembly (LDRD
+ * with post-increment: GCC splits it into LDRs); or on the host with the instructions emulated in C
+ * (MA_FC_S8_EMULATE_DSP: sanitizers and the fuzzer run its loops); ma_dsp.h. */
+#if MA_DSP_NATIVE && !defined(MA_FC_S8_PORTABLE)
 #define MA_FC_DSP 1
-#define MA_FC_ASM 1 /* the inner loop in GNU assembly (LDRD with post-increment: GCC splits it into LDRs) */
-#include <arm_acle.h>
-#define MA_FC_SXTB16(x) ((uint32_t)__sxtb16((int8x4_t)(x)))
-#define MA_FC_SMLAD(a, b, acc) __smlad((int16x2_t)(a), (int16x2_t)(b), (acc))
-static inline uint32_t MA_FC_SXTB16_ROR8(uint32_t x) {
-  uint32_t r;
-  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-  return r;
-}
-/* acc + ((a * b + 2^31) >> 32) */
-static inline int32_t MA_FC_SMMLAR(int32_t a, int32_t b, int32_t acc) {
-  int32_t r;
-  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-  return r;
-}
-static inline int32_t MA_FC_SSAT8(int32_t x) {
-  int32_t r;
-  __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(x));
-  return r;
-}
+#define MA_FC_ASM 1
 #elif defined(MA_FC_S8_EMULATE_DSP)
-/* The DSP path's loops on the host, the instructions in C (sanitizers, fuzzer). */
 #define MA_FC_DSP 1
 #define MA_FC_ASM 0
-static inline int32_t ma_fc_lo16(uint32_t x) { return (int32_t)(int16_t)(x & 0xFFFFu); }
-static inline int32_t ma_fc_hi16(uint32_t x) { return (int32_t)(int16_t)(x >> 16); }
-static inline uint32_t MA_FC_SXTB16(uint32_t x) {
-  return ((uint32_t)(int32_t)(int8_t)(x & 0xFFu) & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)((x >> 16) & 0xFFu) << 16);
-}
-static inline uint32_t MA_FC_SXTB16_ROR8(uint32_t x) { return MA_FC_SXTB16((x >> 8) | (x << 24)); }
-static inline int32_t MA_FC_SMLAD(uint32_t a, uint32_t b, int32_t acc) {
-  return (int32_t)((uint32_t)acc + (uint32_t)(ma_fc_lo16(a) * ma_fc_lo16(b)) +
-                   (uint32_t)(ma_fc_hi16(a) * ma_fc_hi16(b)));
-}
-static inline int32_t MA_FC_SMMLAR(int32_t a, int32_t b, int32_t acc) {
-  return ma_add_wrap(acc, (int32_t)(((int64_t)a * (int64_t)b + 0x80000000ll) >> 32));
-}
-static inline int32_t MA_FC_SSAT8(int32_t x) { return x < -128 ? -128 : (x > 127 ? 127 : x); }
 #else
 #define MA_FC_DSP 0
+#define MA_FC_ASM 0
 #endif
 
 #define MA_FC_BLOCK 4 /* output channels per weight block */
@@ -153,56 +123,39 @@ static const int8_t *ma_fc_edge_row(const ma_fc_src *src, const ma_fc_s8_params 
  * DSP path */
 
 #if MA_FC_ASM
+/* The assembly's two steps, shared by the 4- and 8-channel loops (operand strings: registers or %[name]):
+ * one quad of inputs (x post-incremented), its bytes 0 and 2 into xa and 1 and 3 into xb (xw may be xb); */
+#define MA_FC_ASM_QUAD(x, xw, xa, xb) \
+  "ldr.w " xw ", [" x "], #4\n\t" "sxtb16 " xa ", " xw "\n\t" "sxtb16 " xb ", " xw ", ror #8\n\t"
+/* and one channel of the quad: its two packed weight words (w post-incremented), two SMLAD into acc. */
+#define MA_FC_ASM_CH(acc, xa, xb, w, w0, w1)                                                               \
+  "ldrd " w0 ", " w1 ", [" w "], #8\n\t" "smlad " acc ", " xa ", " w0 ", " acc "\n\t" "smlad " acc ", " xb ", " w1 \
+  ", " acc "\n\t"
+
 /* acc0..3 += the dot products of x's pairs of quads (until w reaches wend) with the block's 4 packed channels:
  * per 8 inputs 2 LDR + 4 SXTB16 + 8 LDRD + 16 SMLAD + CMP/BNE, 1.0 instruction per MAC. */
-#define MA_FC_PAIRS(a0, a1, a2, a3, xp, w, wend)                                                    \
-  do {                                                                                              \
-    uint32_t xw, xa, xb, w0, w1;                                                                    \
-      __asm__ volatile( \
-          "1:\n\t" \
-          "ldr %[xw], [%[x]], #4\n\t" \
-          "sxtb16 %[xa], %[xw]\n\t" \
-          "sxtb16 %[xb], %[xw], ror #8\n\t" \
-          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
-          "smlad %[a0], %[xa], %[w0], %[a0]\n\t" \
-          "smlad %[a0], %[xb], %[w1], %[a0]\n\t" \
-          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
-          "smlad %[a1], %[xa], %[w0], %[a1]\n\t" \
-          "smlad %[a1], %[xb], %[w1], %[a1]\n\t" \
-          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
-          "smlad %[a2], %[xa], %[w0], %[a2]\n\t" \
-          "smlad %[a2], %[xb], %[w1], %[a2]\n\t" \
-          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
-          "smlad %[a3], %[xa], %[w0], %[a3]\n\t" \
-          "smlad %[a3], %[xb], %[w1], %[a3]\n\t" \
-          "ldr %[xw], [%[x]], #4\n\t" \
-          "sxtb16 %[xa], %[xw]\n\t" \
-          "sxtb16 %[xb], %[xw], ror #8\n\t" \
-          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
-          "smlad %[a0], %[xa], %[w0], %[a0]\n\t" \
-          "smlad %[a0], %[xb], %[w1], %[a0]\n\t" \
-          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
-          "smlad %[a1], %[xa], %[w0], %[a1]\n\t" \
-          "smlad %[a1], %[xb], %[w1], %[a1]\n\t" \
-          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
-          "smlad %[a2], %[xa], %[w0], %[a2]\n\t" \
-          "smlad %[a2], %[xb], %[w1], %[a2]\n\t" \
-          "ldrd %[w0], %[w1], [%[w]], #8\n\t" \
-          "smlad %[a3], %[xa], %[w0], %[a3]\n\t" \
-          "smlad %[a3], %[xb], %[w1], %[a3]\n\t" \
-          "cmp %[w], %[wend]\n\t" \
-          "bne 1b\n\t" \
-          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(xp), [w] "+r"(w), [xw] "=&r"(xw), \
-            [xa] "=&r"(xa), [xb] "=&r"(xb), [w0] "=&r"(w0), [w1] "=&r"(w1) \
-          : [wend] "r"(wend) \
-          : "cc", "memory"); \
+#define MA_FC_QUAD4                                                                                        \
+  MA_FC_ASM_QUAD("%[x]", "%[xw]", "%[xa]", "%[xb]")                                                        \
+  MA_FC_ASM_CH("%[a0]", "%[xa]", "%[xb]", "%[w]", "%[w0]", "%[w1]")                                        \
+  MA_FC_ASM_CH("%[a1]", "%[xa]", "%[xb]", "%[w]", "%[w0]", "%[w1]")                                        \
+  MA_FC_ASM_CH("%[a2]", "%[xa]", "%[xb]", "%[w]", "%[w0]", "%[w1]")                                        \
+  MA_FC_ASM_CH("%[a3]", "%[xa]", "%[xb]", "%[w]", "%[w0]", "%[w1]")
+#define MA_FC_PAIRS(a0, a1, a2, a3, xp, w, wend)                                                           \
+  do {                                                                                                     \
+    uint32_t xw, xa, xb, w0, w1;                                                                           \
+    __asm__ volatile("1:\n\t" MA_FC_QUAD4 MA_FC_QUAD4 "cmp %[w], %[wend]\n\t"                              \
+                     "bne 1b\n\t"                                                                          \
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(xp), [w] "+r"(w), \
+                       [xw] "=&r"(xw), [xa] "=&r"(xa), [xb] "=&r"(xb), [w0] "=&r"(w0), [w1] "=&r"(w1)        \
+                     : [wend] "r"(wend)                                                                    \
+                     : "cc", "memory");                                                                    \
   } while (0)
 #endif
 
 /* Block of nch (1 .. blk) channels from w (row-major [nch][depth]) into 16-bit words: for quad q of the depth and
  * channel j, ws[2 blk q + 2 j] = (w[4q], w[4q + 2]) and ws[2 blk q + 2 j + 1] = (w[4q + 1], w[4q + 3]) (the order
  * of SXTB16 and SXTB16 ROR 8), then the depth % 4 last weights as halves [r][blk]; missing channels are 0.
- * start[j] = bias + off * sum(w[j]). With scale 2 (ma_fc_rows_fast4) the weights and start values are doubled, which
+ * start[j] = bias + off * sum(w[j]). With scale 2 (the wide path) the weights and start values are doubled, which
  * doubles the accumulators: what SMMLAR takes. */
 static void ma_fc_pack(const int8_t *w, int32_t depth, int32_t blk, int32_t nch, int32_t off, const int32_t *bias,
                        int32_t c0, int32_t scale, uint32_t *ws, int32_t *start) {
@@ -238,7 +191,7 @@ static void ma_fc_pack(const int8_t *w, int32_t depth, int32_t blk, int32_t nch,
  * requantisation, no clamp narrower than int8, depth a multiple of 4 up to 4 * MA_FC_WIDE_QUADS. Per quad of inputs
  * 1 LDR + 2 SXTB16 (the input word, shared by 8 channels) + 8 LDRD + 16 SMLAD: 27 instructions per 32 MAC (0.84 per
  * MAC), and no loop counter: the quads are one unrolled sequence, entered nq quads before its end. The block's table
- * precedes its packed weights (scaled by 2, as in ma_fc_rows_fast4): the rows to run, then rq[j] = {m,
+ * precedes its packed weights (scaled by 2, see ma_fc_pack): the rows to run, then rq[j] = {m,
  * 2^(e-1) + zp 2^e, e} and the doubled start values. */
 typedef struct {
   int32_t n_rows;   /* >= 1 */
@@ -256,8 +209,8 @@ typedef char ma_fc_wide_table_size[sizeof(ma_fc_wide_table) == MA_FC_WIDE_TABLE_
 #define MA_FC_STR(x) MA_FC_STR2(x)
 
 #if MA_FC_ASM
-/* channel a of a quad: its two weight words, two SMLAD (r10, r11: the quad's inputs as SXTB16 and SXTB16 ROR 8) */
-#define MA_FC_W8(a) "ldrd r12, lr, [r1], #8\n\t" "smlad " a ", r10, r12, " a "\n\t" "smlad " a ", r11, lr, " a "\n\t"
+/* channel a of a quad (r10, r11: the quad's inputs; r1 the weights) */
+#define MA_FC_W8(a) MA_FC_ASM_CH(a, "r10", "r11", "r1", "r12", "lr")
 /* channel a's output: SSAT8(SMMLAR(a, m, rbias + (a >> 31)) >> e), stored at out++ (lr); r12 walks rq */
 #define MA_FC_RQ8(a)                                                                                         \
   "ldm r12!, {r1, r10, r11}\n\t" "add r10, r10, " a ", asr #31\n\t" "smmlar " a ", " a ", r1, r10\n\t"      \
@@ -289,9 +242,7 @@ __attribute__((naked, noinline)) static void ma_fc_rows_wide_asm(MA_FC_ARG const
       ".p2align 2\n"
       "2:\n\t"
       ".rept " MA_FC_STR(MA_FC_WIDE_QUADS) "\n\t"
-      "ldr.w r11, [r0], #4\n\t"
-      "sxtb16 r10, r11\n\t"
-      "sxtb16 r11, r11, ror #8\n\t"
+      MA_FC_ASM_QUAD("r0", "r11", "r10", "r11")
       MA_FC_W8("r2") MA_FC_W8("r3") MA_FC_W8("r4") MA_FC_W8("r5")
       MA_FC_W8("r6") MA_FC_W8("r7") MA_FC_W8("r8") MA_FC_W8("r9")
       ".endr\n\t"
@@ -333,12 +284,12 @@ static void ma_fc_rows_wide(uint32_t *ws, int32_t nq, const int8_t *x, int32_t s
       for (q = 0; q < nq; ++q, x += 4, w += 2 * MA_FC_WIDE) {
         uint32_t xw, xa, xb;
         memcpy(&xw, x, 4);
-        xa = MA_FC_SXTB16(xw);
-        xb = MA_FC_SXTB16_ROR8(xw);
-        for (j = 0; j < MA_FC_WIDE; ++j) acc[j] = MA_FC_SMLAD(xb, w[2 * j + 1], MA_FC_SMLAD(xa, w[2 * j], acc[j]));
+        xa = ma_sxtb16(xw);
+        xb = ma_sxtb16_ror8(xw);
+        for (j = 0; j < MA_FC_WIDE; ++j) acc[j] = ma_smlad(xb, w[2 * j + 1], ma_smlad(xa, w[2 * j], acc[j]));
       }
       for (j = 0; j < MA_FC_WIDE; ++j)
-        *out++ = (int8_t)MA_FC_SSAT8(MA_FC_SMMLAR(acc[j], tb->rq[j][0], tb->rq[j][1] + (acc[j] >> 31)) >> tb->rq[j][2]);
+        *out++ = (int8_t)ma_ssat8(ma_smmlar(acc[j], tb->rq[j][0], tb->rq[j][1] + (acc[j] >> 31)) >> tb->rq[j][2]);
     }
   }
 #endif
@@ -368,42 +319,7 @@ static int ma_fc_wide_pack(const ma_fc_s8_params *p, const int8_t *w, const int3
 
 /* requantised output of the fast path (before the activation clamp) */
 #define MA_FC_FAST(acc, q) \
-  (MA_FC_SSAT8(MA_FC_SMMLAR((int32_t)((uint32_t)(acc) << 1), (q).m, (q).rbias + ((acc) >> 31)) >> (q).e))
-
-/* The common case (the model's layers): 4 channels, all on the fast requantisation, no clamp narrower than int8,
- * depth a multiple of 8; the block packed with scale 2, so the accumulators are 2 acc and feed SMMLAR as they are:
- * out = SSAT8(SMMLAR(2 acc, m, 2^(e-1) + zp 2^e + (acc >> 31)) >> e). */
-static void ma_fc_rows_fast4(const uint32_t *ws, int32_t depth, const int32_t *start, const ma_fc_rq *rq,
-                             const int8_t *x, int32_t stride, int32_t n_rows, int8_t *out, int32_t out_stride) {
-  const int32_t m0 = rq[0].m, m1 = rq[1].m, m2 = rq[2].m, m3 = rq[3].m;
-  const int32_t n_pairs = depth >> 3;
-  int32_t t;
-  for (t = 0; t < n_rows; ++t, x += stride, out += out_stride) {
-    int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
-    const uint32_t *w = ws;
-    const int8_t *xp = x;
-#if MA_FC_ASM
-    const uint32_t *wend = w + 16 * n_pairs;
-    MA_FC_PAIRS(a0, a1, a2, a3, xp, w, wend);
-#else
-    int32_t q;
-    for (q = 0; q < 2 * n_pairs; ++q, w += 8, xp += 4) {
-      uint32_t xw, xa, xb;
-      memcpy(&xw, xp, 4);
-      xa = MA_FC_SXTB16(xw);
-      xb = MA_FC_SXTB16_ROR8(xw);
-      a0 = MA_FC_SMLAD(xb, w[1], MA_FC_SMLAD(xa, w[0], a0));
-      a1 = MA_FC_SMLAD(xb, w[3], MA_FC_SMLAD(xa, w[2], a1));
-      a2 = MA_FC_SMLAD(xb, w[5], MA_FC_SMLAD(xa, w[4], a2));
-      a3 = MA_FC_SMLAD(xb, w[7], MA_FC_SMLAD(xa, w[6], a3));
-    }
-#endif
-    out[0] = (int8_t)MA_FC_SSAT8(MA_FC_SMMLAR(a0, m0, rq[0].rbias + (a0 >> 31)) >> rq[0].e);
-    out[1] = (int8_t)MA_FC_SSAT8(MA_FC_SMMLAR(a1, m1, rq[1].rbias + (a1 >> 31)) >> rq[1].e);
-    out[2] = (int8_t)MA_FC_SSAT8(MA_FC_SMMLAR(a2, m2, rq[2].rbias + (a2 >> 31)) >> rq[2].e);
-    out[3] = (int8_t)MA_FC_SSAT8(MA_FC_SMMLAR(a3, m3, rq[3].rbias + (a3 >> 31)) >> rq[3].e);
-  }
-}
+  (ma_ssat8(ma_smmlar((int32_t)((uint32_t)(acc) << 1), (q).m, (q).rbias + ((acc) >> 31)) >> (q).e))
 
 /* n_rows rows from x (row stride `stride`) through a packed block of 4 channels; outputs out[t * out_stride + j]
  * for j < nch. */
@@ -428,46 +344,17 @@ static void ma_fc_rows(const uint32_t *ws, int32_t depth, const int32_t *start, 
     }
     q = nq & 1;
 #else
-    for (q = nq; q >= 2; q -= 2, w += 16, xp += 8) {
-      uint32_t xw, xa, xb;
-      memcpy(&xw, xp, 4);
-      xa = MA_FC_SXTB16(xw);
-      xb = MA_FC_SXTB16_ROR8(xw);
-      a0 = MA_FC_SMLAD(xa, w[0], a0);
-      a0 = MA_FC_SMLAD(xb, w[1], a0);
-      a1 = MA_FC_SMLAD(xa, w[2], a1);
-      a1 = MA_FC_SMLAD(xb, w[3], a1);
-      a2 = MA_FC_SMLAD(xa, w[4], a2);
-      a2 = MA_FC_SMLAD(xb, w[5], a2);
-      a3 = MA_FC_SMLAD(xa, w[6], a3);
-      a3 = MA_FC_SMLAD(xb, w[7], a3);
-      memcpy(&xw, xp + 4, 4);
-      xa = MA_FC_SXTB16(xw);
-      xb = MA_FC_SXTB16_ROR8(xw);
-      a0 = MA_FC_SMLAD(xa, w[8], a0);
-      a0 = MA_FC_SMLAD(xb, w[9], a0);
-      a1 = MA_FC_SMLAD(xa, w[10], a1);
-      a1 = MA_FC_SMLAD(xb, w[11], a1);
-      a2 = MA_FC_SMLAD(xa, w[12], a2);
-      a2 = MA_FC_SMLAD(xb, w[13], a2);
-      a3 = MA_FC_SMLAD(xa, w[14], a3);
-      a3 = MA_FC_SMLAD(xb, w[15], a3);
-    }
+    q = nq;
 #endif
-    if (q) {
+    for (; q > 0; --q, w += 8, xp += 4) { /* single quads: the odd one after the pairs, or all (emulated DSP) */
       uint32_t xw, xa, xb;
       memcpy(&xw, xp, 4);
-      xa = MA_FC_SXTB16(xw);
-      xb = MA_FC_SXTB16_ROR8(xw);
-      a0 = MA_FC_SMLAD(xa, w[0], a0);
-      a0 = MA_FC_SMLAD(xb, w[1], a0);
-      a1 = MA_FC_SMLAD(xa, w[2], a1);
-      a1 = MA_FC_SMLAD(xb, w[3], a1);
-      a2 = MA_FC_SMLAD(xa, w[4], a2);
-      a2 = MA_FC_SMLAD(xb, w[5], a2);
-      a3 = MA_FC_SMLAD(xa, w[6], a3);
-      a3 = MA_FC_SMLAD(xb, w[7], a3);
-      xp += 4;
+      xa = ma_sxtb16(xw);
+      xb = ma_sxtb16_ror8(xw);
+      a0 = ma_smlad(xb, w[1], ma_smlad(xa, w[0], a0));
+      a1 = ma_smlad(xb, w[3], ma_smlad(xa, w[2], a1));
+      a2 = ma_smlad(xb, w[5], ma_smlad(xa, w[4], a2));
+      a3 = ma_smlad(xb, w[7], ma_smlad(xa, w[6], a3));
     }
     for (q = 0; q < tail; ++q) { /* products < 2^15: no wrap concerns beyond the accumulator's */
       const int32_t v = xp[q];
@@ -517,7 +404,7 @@ static void ma_fc_row_plain(const int8_t *x, const int8_t *w, const int32_t *bia
  * Driver: blocks of 8 (wide path) or 4 output channels; per block, the rows before t_lo and from t_hi on are edge
  * rows */
 typedef struct {
-  int kind;              /* MA_FC_KIND_* */
+  int wide;              /* an 8-channel block on ma_fc_rows_wide, else 4 channels on ma_fc_rows */
   int32_t c0, nch;       /* the block's first channel and channel count */
   uint32_t *ws;          /* packed weights (DSP paths) */
   int32_t start[MA_FC_BLOCK];
@@ -527,19 +414,14 @@ typedef struct {
   const int32_t *bias;
 } ma_fc_blk;
 
-enum { MA_FC_KIND_WIDE, MA_FC_KIND_FAST4, MA_FC_KIND_ANY };
-
 /* n_rows rows from x (row stride `stride`) through the block; out[t * out_stride + j] */
 static void ma_fc_blk_rows(const ma_fc_blk *b, const ma_fc_s8_params *p, const int8_t *x, int32_t stride,
                            int32_t n_rows, int8_t *out, int32_t out_stride) {
 #if MA_FC_DSP
-  if (b->kind == MA_FC_KIND_WIDE) {
+  if (b->wide)
     ma_fc_rows_wide(b->ws, p->depth >> 2, x, stride, n_rows, out, out_stride);
-  } else if (b->kind == MA_FC_KIND_FAST4) {
-    ma_fc_rows_fast4(b->ws, p->depth, b->start, b->rq, x, stride, n_rows, out, out_stride);
-  } else {
+  else
     ma_fc_rows(b->ws, p->depth, b->start, b->rq, b->fast, p, b->nch, x, stride, n_rows, out, out_stride);
-  }
 #else
   int32_t t;
   for (t = 0; t < n_rows; ++t, x += stride, out += out_stride)
@@ -560,12 +442,13 @@ static void ma_fc_run(const ma_fc_s8_params *p, const ma_fc_src *src, const int8
     b.w = weights + (size_t)c0 * (size_t)p->depth;
     b.bias = bias;
 #if MA_FC_DSP
-    if (n_out - c0 >= MA_FC_WIDE && ma_fc_wide_layer(p) && ma_fc_wide_pack(p, b.w, bias, c0, scratch)) {
-      b.kind = MA_FC_KIND_WIDE;
-      b.nch = MA_FC_WIDE;
-    } else
+    b.wide = n_out - c0 >= MA_FC_WIDE && ma_fc_wide_layer(p) && ma_fc_wide_pack(p, b.w, bias, c0, scratch);
+#else
+    b.wide = 0;
 #endif
-    {
+    if (b.wide) {
+      b.nch = MA_FC_WIDE;
+    } else {
       b.nch = n_out - c0 < MA_FC_BLOCK ? n_out - c0 : MA_FC_BLOCK;
       b.fast = 1;
       for (j = 0; j < MA_FC_BLOCK; ++j) {
@@ -574,12 +457,8 @@ static void ma_fc_run(const ma_fc_s8_params *p, const ma_fc_src *src, const int8
         else
           b.rq[j] = b.rq[0];
       }
-      b.kind = b.fast && b.nch == MA_FC_BLOCK && p->act_min == -128 && p->act_max == 127 && (p->depth & 7) == 0
-                   ? MA_FC_KIND_FAST4
-                   : MA_FC_KIND_ANY;
 #if MA_FC_DSP
-      ma_fc_pack(b.w, p->depth, MA_FC_BLOCK, b.nch, p->input_offset, bias, c0, b.kind == MA_FC_KIND_FAST4 ? 2 : 1, ws,
-                 b.start);
+      ma_fc_pack(b.w, p->depth, MA_FC_BLOCK, b.nch, p->input_offset, bias, c0, 1, ws, b.start);
 #endif
     }
     for (t = 0; t < src->t_lo; ++t)

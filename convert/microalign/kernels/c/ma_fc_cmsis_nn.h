@@ -24,6 +24,21 @@
 /* The per-channel multipliers and shifts CMSIS-NN takes (per-tensor ones repeated), filled per call. */
 static int32_t ma_fc_cmsis_nn_mult[MA_FC_CMSIS_NN_MAX_CHANNELS], ma_fc_cmsis_nn_shift[MA_FC_CMSIS_NN_MAX_CHANNELS];
 
+/* The convolution parameters TFLM's CMSIS-NN kernels pass for case c: its offsets and activation, stride (1, stride_w),
+ * padding (0, pad_w), no dilation. */
+static void ma_fc_cmsis_nn_conv_params(const struct ma_fc_case *c, int32_t stride_w, int32_t pad_w,
+                                       cmsis_nn_conv_params *cp) {
+  memset(cp, 0, sizeof(*cp));
+  cp->input_offset = c->input_offset;
+  cp->output_offset = c->output_offset;
+  cp->stride.h = 1;
+  cp->stride.w = stride_w;
+  cp->padding.w = pad_w;
+  cp->dilation.h = cp->dilation.w = 1;
+  cp->activation.min = c->act_min;
+  cp->activation.max = c->act_max;
+}
+
 /* Runs case c into out (c->rows x c->channels bytes). scratch / scratch_bytes: CMSIS-NN's buffer (ctx.buf,
  * ctx.size). kernel_sums: for the arm_fully_connected_wrapper_s8 path (!c->conv and c->depth % 4 != 0), the
  * c->channels sums arm_vector_sum_s8(kernel_sums, c->depth, c->channels, c->w, c->input_offset, 0, c->bias) made
@@ -31,7 +46,7 @@ static int32_t ma_fc_cmsis_nn_mult[MA_FC_CMSIS_NN_MAX_CHANNELS], ma_fc_cmsis_nn_
  * Returns ARM_CMSIS_NN_SUCCESS, or ARM_CMSIS_NN_ARG_ERROR (-1) when CMSIS-NN fails or (size checks) c has more than
  * MA_FC_CMSIS_NN_MAX_CHANNELS channels or the scratch is smaller than the kernel's *_get_buffer_size. TFLM settles
  * those sizes at Prepare, not per Eval: MA_FC_CMSIS_NN_NO_SIZE_CHECKS leaves the checks out (the benchmark, which
- * counts the Eval's instructions alone, defines it; the function then compiles to what the benchmark ran before). */
+ * counts the Eval's instructions alone, defines it). */
 static arm_cmsis_nn_status ma_fc_cmsis_nn(const struct ma_fc_case *c, int8_t *out, void *scratch,
                                           int32_t scratch_bytes, const int32_t *kernel_sums) {
   cmsis_nn_context ctx;
@@ -61,13 +76,7 @@ static arm_cmsis_nn_status ma_fc_cmsis_nn(const struct ma_fc_case *c, int8_t *ou
     o_d.c = c->channels;
     if (c->depth % 4 == 0) {
       cmsis_nn_conv_params cp;
-      memset(&cp, 0, sizeof(cp));
-      cp.input_offset = c->input_offset;
-      cp.output_offset = c->output_offset;
-      cp.stride.h = cp.stride.w = 1;
-      cp.dilation.h = cp.dilation.w = 1;
-      cp.activation.min = c->act_min;
-      cp.activation.max = c->act_max;
+      ma_fc_cmsis_nn_conv_params(c, 1, 0, &cp);
 #ifndef MA_FC_CMSIS_NN_NO_SIZE_CHECKS
       if (arm_convolve_1x1_s8_fast_get_buffer_size(&in_d) > scratch_bytes) return ARM_CMSIS_NN_ARG_ERROR;
 #endif
@@ -95,15 +104,7 @@ static arm_cmsis_nn_status ma_fc_cmsis_nn(const struct ma_fc_case *c, int8_t *ou
   } else {
     cmsis_nn_conv_params cp;
     cmsis_nn_per_channel_quant_params pq = {ma_fc_cmsis_nn_mult, ma_fc_cmsis_nn_shift};
-    memset(&cp, 0, sizeof(cp));
-    cp.input_offset = c->input_offset;
-    cp.output_offset = c->output_offset;
-    cp.stride.h = 1;
-    cp.stride.w = c->row_stride / c->in_channels;
-    cp.padding.w = c->pad_before;
-    cp.dilation.h = cp.dilation.w = 1;
-    cp.activation.min = c->act_min;
-    cp.activation.max = c->act_max;
+    ma_fc_cmsis_nn_conv_params(c, c->row_stride / c->in_channels, c->pad_before, &cp);
     in_d.n = in_d.h = 1;
     in_d.w = c->in_width;
     in_d.c = c->in_channels;
