@@ -29,11 +29,11 @@ from microalign.kernels import fc_oracle as fo
 
 
 def count_fc(workdir: Path, so: Path, calls: int, impl: int, opt: str, cmsis_nn: Path | None) -> int:
-    srcs, includes = [KERNELS / "ma_fc_s8.c"], []
+    # ma_fc_case.h / ma_fc_cmsis_nn.h (the kernel / CMSIS-NN as TFLM calls it, shared with the C check)
+    srcs, includes = [KERNELS / "ma_fc_s8.c"], [REPO / "convert" / "microalign" / "kernels" / "c"]
     if impl == 1:
         srcs += fo.cmsis_nn_sources(cmsis_nn)
-        # ma_fc_cmsis_nn.h (CMSIS-NN as TFLM calls it, shared with the C check), then CMSIS-NN's headers
-        includes += [REPO / "convert" / "microalign" / "kernels" / "c", cmsis_nn / "Include", cmsis_nn]
+        includes += [cmsis_nn / "Include", cmsis_nn]
     return count(REPO / "eval" / "bench_fc_fw.c", srcs, workdir, so, [f"BENCH_CALLS={calls}", f"BENCH_IMPL={impl}"],
                  opt, f"bench{calls}{impl}", includes)
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
     m7 = tflm_host.find_tflm_m7_root()
     cmsis_nn = Path(m7) / "third_party" / "cmsis_nn" if m7 is not None else None
-    kinds = {"fc": "fully connected", "conv": "conv 2D"}
+    kinds = {"fc": "fully connected", "conv": "conv 2D", "dw": "depthwise conv"}
     geo = [c.geometry() for c in cases]
     macs = {k: sum(g["rows"] * g["depth"] * g["channels"] for c, g in zip(cases, geo) if c.kind == k) for k in kinds}
     res = {}

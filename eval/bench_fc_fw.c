@@ -18,6 +18,8 @@
 #if BENCH_IMPL == 1
 #define MA_FC_CMSIS_NN_NO_SIZE_CHECKS /* count TFLM's Eval alone; the buffers are ample */
 #include "ma_fc_cmsis_nn.h" /* convert/microalign/kernels/c */
+#else
+#include "ma_fc_case.h" /* convert/microalign/kernels/c */
 #endif
 
 #ifndef BENCH_CALLS
@@ -44,23 +46,8 @@ static int32_t run(int k, const struct ma_fc_case *c) {
              ? MA_OK
              : MA_ERR_ARGUMENT;
 #else
-  ma_fc_s8_params p;
   (void)k;
-  p.rows = c->rows;
-  p.depth = c->depth;
-  p.channels = c->channels;
-  p.row_stride = c->row_stride;
-  p.input_offset = c->input_offset;
-  p.output_offset = c->output_offset;
-  p.act_min = c->act_min;
-  p.act_max = c->act_max;
-  p.per_channel = c->per_channel;
-  p.multiplier = c->multiplier;
-  p.shift = c->shift;
-  if (c->conv)
-    return ma_conv1d_s8(&p, c->in_width, c->in_channels, c->pad_before, c->x, c->w, c->bias, out, scratch,
-                        (int32_t)sizeof(scratch));
-  return ma_fc_s8(&p, c->x, c->w, c->bias, out, scratch, (int32_t)sizeof(scratch));
+  return ma_fc_case_run(c, out, scratch, (int32_t)sizeof(scratch));
 #endif
 }
 
@@ -70,7 +57,7 @@ int main(void) {
 #if BENCH_IMPL == 1
   for (k = 0; k < MA_FC_NUM_CASES; ++k) {
     const struct ma_fc_case *c = &ma_fc_cases[k];
-    if (!c->conv && c->depth % 4 != 0 && c->channels <= 512)
+    if (c->kind == MA_FC_KIND_FC && c->depth % 4 != 0 && c->channels <= 512)
       arm_vector_sum_s8(kernel_sums[k], c->depth, c->channels, c->w, c->input_offset, 0, c->bias);
   }
 #endif

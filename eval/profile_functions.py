@@ -10,6 +10,7 @@ an input depth divisible by 4 already runs ``arm_convolve_1x1_s8_fast`` -> ``arm
 
     python eval/profile_functions.py                         # the ELF eval/bench_firmware.py built (CMSIS-NN, FA)
     python eval/profile_functions.py --elf path/to/fw.elf --seconds 10
+    python eval/profile_functions.py --function compress --function ma_crc32 --boot   # what the boot costs
 
 The ELF must have been built from this tree (the weight image written here carries the generated headers'
 hashes, which the firmware checks). Its ``.map`` file must lie beside it.
@@ -61,12 +62,13 @@ def model_macs(model: Path) -> dict[str, int]:
     return macs
 
 
-def spec_rows(elf: Path) -> list[str]:
+def spec_rows(elf: Path, extra: tuple[str, ...] = ()) -> list[str]:
     nm = subprocess.run(["arm-none-eabi-nm", "-S", str(elf)], capture_output=True, text=True, check=True).stdout
+    wanted = set(FUNCTIONS) | set(extra)
     funcs = []
     for line in nm.splitlines():
         p = line.split()
-        if len(p) == 4 and p[2] in "tT" and p[3] in FUNCTIONS:
+        if len(p) == 4 and p[2] in "tT" and p[3] in wanted:
             lo = int(p[0], 16) & ~1
             funcs.append((lo, lo + int(p[1], 16), p[3]))
     labels = list(bf.LABELS) + sorted({f[2] for f in funcs})
@@ -90,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="seconds of speech (the sample + silence)")
     ap.add_argument("--plugin-header", help="directory of QEMU's qemu-plugin.h (see eval/bench_firmware.py)")
     ap.add_argument("--min", type=float, default=0.05, help="list labels above this many M per window")
+    ap.add_argument("--function", action="append", default=[], metavar="NAME",
+                    help="also label this function (repeatable; at most 64 labels in all)")
+    ap.add_argument("--boot", action="store_true", help="also list the boot phase (before ma_aligner_align), in M")
     a = ap.parse_args(argv)
     if not a.elf.is_file() or not a.elf.with_suffix(".map").is_file():
         raise SystemExit(f"{a.elf} (and its .map) not found: run python eval/bench_firmware.py --quick, or pass --elf")
@@ -97,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         spec = d / "spec.txt"
-        spec.write_text("\n".join(spec_rows(a.elf)) + "\n")
+        spec.write_text("\n".join(spec_rows(a.elf, tuple(a.function))) + "\n")
         image, inp, desc = bf.write_case(d, a.model, a.seconds)
         rc, out = fw.run_elf(a.elf, image, inp, timeout=3600, plugin=f"{plugin},spec={spec}")
     if rc != 0:
@@ -110,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     for (ph, lb), v in sorted(prof.insns.items(), key=lambda kv: -kv[1]):
         if ph == "align" and v / w >= a.min * 1e6:
             print(f"  {lb:42s} {v / w / 1e6:8.2f} M")
+    if a.boot:
+        print("boot phase (once), executed instructions")
+        for (ph, lb), v in sorted(prof.insns.items(), key=lambda kv: -kv[1]):
+            if ph != "align" and v >= a.min * 1e6:
+                print(f"  {lb:42s} {v / 1e6:8.2f} M")
     macs = model_macs(bf.ASSETS / a.model)
     print(f"MACs per window: FULLY_CONNECTED {macs['FULLY_CONNECTED'] / 1e6:.2f} M, CONV_2D {macs['CONV_2D'] / 1e6:.2f} M")
     return 0

@@ -1,4 +1,5 @@
-"""The int8 FULLY_CONNECTED / 1-D CONV_2D kernel (ma_fc_s8) equals TFLM's and CMSIS-NN's byte for byte.
+"""The int8 FULLY_CONNECTED / 1-D CONV_2D / 1-D DEPTHWISE_CONV_2D kernel (ma_fc_s8) equals TFLM's and CMSIS-NN's byte
+for byte.
 
 Oracle: the PyPI ``tflite-micro`` runtime running one-op int8 FULLY_CONNECTED and CONV_2D models
 (``microalign.kernels.fc_oracle``) on every such layer of the shipped device model with its own weights, bias and
@@ -60,9 +61,15 @@ def test_oracle_cases_cover_the_edges(cases):
     geo = [c.geometry() for c in cases]
     assert {g["depth"] % 8 for g in geo} == set(range(8)) and {g["channels"] % 4 for g in geo} == set(range(4))
     assert any(g["rows"] % 2 == 1 for g in geo) and any(g["depth"] == 1 for g in geo)
-    convs = [c for c in cases if c.kind == "conv"]
-    assert {c.padding for c in convs} == set(fc.PADDINGS) and {c.stride for c in convs} >= {1, 2, 3}
-    assert any(c.geometry()["pad_before"] * c.x.shape[1] >= c.x.size for c in convs)  # padding wider than the input
+    for kind in ("conv", "dw"):
+        convs = [c for c in cases if c.kind == kind]
+        assert {c.padding for c in convs} == set(fc.PADDINGS) and {c.stride for c in convs} >= {1, 2, 3}
+        assert any(c.geometry()["pad_before"] * c.x.shape[1] >= c.x.size for c in convs)  # padding wider than input
+    dws = [c for c in cases if c.kind == "dw"]
+    assert {c.x.shape[1] % 4 for c in dws} == set(range(4)) and any(c.bias is None for c in dws)
+    assert {c.activation for c in dws} == set(fc.ACTIVATIONS)
+    dw_shifts = {s for c in dws for s in c.params().shift}
+    assert {s for s in dw_shifts if -22 <= s <= -1} and {s for s in dw_shifts if not -22 <= s <= -1}
     outs = np.concatenate([c.out.ravel() for c in cases])
     assert set(np.unique(outs)) == set(range(-128, 128))            # every output byte occurs, both clamps
 
@@ -106,6 +113,25 @@ def test_reference_approximates_the_float_product():
     assert np.abs(got - want)[inside].max() <= 0.5 * qo[0] * (1 + 1e-3)
 
 
+def test_depthwise_reference_is_the_definition():
+    """The depthwise reference against a direct loop over outputs, channels and taps (taps outside the input
+    omitted), on a case with padding on both sides and stride 2."""
+    rng = np.random.default_rng(8)
+    x = rng.integers(-128, 128, (9, 5)).astype(np.int8)
+    w = rng.integers(-128, 128, (4, 5)).astype(np.int8)
+    b = rng.integers(-2000, 2000, 5).astype(np.int32)
+    p = fc.make_params(0.05, 7, list(rng.uniform(0.002, 0.02, 5)), 0.3, -3, "relu")
+    out_w, pad = fc.conv_padding(9, 4, 2, "same")
+    acc = np.zeros((out_w, 5), np.int64)
+    for t in range(out_w):
+        for c in range(5):
+            acc[t, c] = b[c] + sum((int(x[t * 2 - pad + j, c]) + p.input_offset) * int(w[j, c]) for j in range(4)
+                                   if 0 <= t * 2 - pad + j < 9)
+    np.testing.assert_array_equal(fc.depthwise_conv1d_ref(x, w, b, p, 2, "same"), fc.requantize(acc, p))
+    with pytest.raises(ValueError, match=r"\(4, 6\)"):
+        fc.depthwise_conv1d_ref(x, np.zeros((4, 6), np.int8), None, p)
+
+
 def test_conv_padding_is_tflms():
     assert fc.conv_padding(400, 5, 1, "same") == (400, 2)
     assert fc.conv_padding(402, 3, 2, "valid") == (200, 0)
@@ -134,12 +160,24 @@ def test_bad_input_is_refused_naming_the_value():
         fc.conv_padding(10, 3, 1, "full")
 
 
+def test_the_shipped_models_depthwise_layer_takes_the_fast_path():
+    """Its DEPTHWISE_CONV_2D (7 taps, 96 channels, SAME): channels a multiple of 4 (every group on the SXTB16 path),
+    per-channel output shifts in -22 .. -1 and |bias| < 2^29 (the fast requantisation), no clamp narrower than int8."""
+    dws = [la for la in fo.model_layers() if la.kind == "dw"]
+    assert len(dws) == 1
+    for la in dws:
+        p = fc.make_params(*la.qi, la.w_scales, *la.qo, la.activation)
+        assert la.channels % 4 == 0 and all(-22 <= s <= -1 for s in p.shift), p.shift
+        assert (p.activation_min, p.activation_max) == (-128, 127)
+        assert la.bias is None or np.abs(la.bias.astype(np.int64)).max() < 1 << 29
+
+
 def test_every_fc_and_conv_of_the_shipped_model_takes_the_fast_path():
     """The device model's 23 FULLY_CONNECTED and 2 CONV_2D: int8, per-channel, depth <= MA_FC_S8_MAX_DEPTH, and (what
     the speed rests on) output shifts in -22 .. -1, |bias| < 2^29, no activation clamp narrower than int8, depths a
     multiple of 8 up to 256 and channels a multiple of 4 (blocks of 8 on ma_fc_rows_wide, which wants depths a multiple
     of 4 up to 256; a last block of 4 on ma_fc_rows)."""
-    layers = fo.model_layers()
+    layers = [la for la in fo.model_layers() if la.kind != "dw"]
     assert sum(la.kind == "fc" for la in layers) >= 20 and sum(la.kind == "conv" for la in layers) == 2
     for la in layers:
         p = fc.make_params(*la.qi, la.w_scales, *la.qo, la.activation)
@@ -221,6 +259,9 @@ def _model_of(c: fo.Case) -> tuple[bytes, np.ndarray]:
         return fo.build_fc_tflite([1, t, k], c.qi, c.w, c.w_scales, c.bias, [1, t, n], c.qo, c.activation), \
             c.x.reshape(1, t, k)
     width, ch = c.x.shape
+    if c.kind == "dw":
+        return (fo.build_dwconv_tflite(width, ch, c.qi, c.w.reshape(1, 1, -1, ch), c.w_scales, c.bias, c.qo, c.stride,
+                                       c.padding, c.activation), c.x.reshape(1, 1, width, ch))
     return (fo.build_conv_tflite(width, ch, c.qi, c.w.reshape(n, 1, -1, ch), c.w_scales, c.bias, c.qo, c.stride,
                                  c.padding, c.activation), c.x.reshape(1, 1, width, ch))
 
@@ -286,3 +327,16 @@ def test_adapter_runs_the_kernel_and_falls_back_elsewhere(host_tflm, tmp_path):
     got, _ = _run_raw(host_tflm, tmp_path, model, x22, np.int8)
     np.testing.assert_array_equal(got, fo.run_tflm(model, x22))
     assert got.size == 10 * 4 and len(np.unique(got)) > 5
+    # DEPTHWISE_CONV_2D: ma_dwconv1d_s8 asks for ma_fc_s8_scratch_bytes(kw) = 144 + 18 ceil4(kw) bytes of scratch, so
+    # 31 taps take 408 bytes more arena than 7 (TFLM's reference asks for none); a dilation of 2 runs TFLM's own
+    # kernel; the same bytes as the PyPI runtime every time
+    xd = rng.integers(-128, 128, (1, 1, 40, 12)).astype(np.int8)
+    dw_arena = {}
+    for kw, dil in ((7, 1), (31, 1), (7, 2)):
+        wd = rng.integers(-128, 128, (1, 1, kw, 12)).astype(np.int8)
+        model = fo.build_dwconv_tflite(40, 12, (0.05, 2), wd, list(rng.uniform(0.002, 0.02, 12)),
+                                       rng.integers(-900, 900, 12).astype(np.int32), (0.3, -1), 1, "same",
+                                       dilation=dil)
+        got, dw_arena[kw, dil] = _run_raw(host_tflm, tmp_path, model, xd, np.int8)
+        np.testing.assert_array_equal(got, fo.run_tflm(model, xd))
+    assert 408 - 16 <= dw_arena[31, 1] - dw_arena[7, 1] <= 408 + 16, dw_arena

@@ -26,7 +26,7 @@ MA_TFLM_SRCS += tflm/ma_log_softmax_tflm.cc
 # ADD's same-shape int8 path on kernels/ma_add_s8 (the builtin's registration in both resolvers)
 MA_TFLM_SRCS += tflm/ma_add_tflm.cc
 # FULLY_CONNECTED's and 1-D CONV_2D's int8 paths on kernels/ma_fc_s8 (the builtins' registration in both resolvers)
-MA_TFLM_SRCS += tflm/ma_fc_tflm.cc tflm/ma_conv_tflm.cc
+MA_TFLM_SRCS += tflm/ma_fc_tflm.cc tflm/ma_conv_tflm.cc tflm/ma_dwconv_tflm.cc
 # TFLM's DebugLog on the board console (Cortex-M builds; the host build uses TFLM's own)
 MA_TFLM_MCU_SRCS = app/ma_tflm_log.cc
 # TFLM's kernels the model runner registers (ma_model_tflm.cc's resolver, AddOps: keep in step): file stems

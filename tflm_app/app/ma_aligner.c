@@ -211,8 +211,8 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
         have += got;
     }
     if (have != n) return fail(ctx, MA_ERR_IO, "audio source gave %lu of %lu samples", (unsigned long)have, (unsigned long)n);
-    int32_t peak = 0;
-    for (uint32_t i = 0; i < n; ++i) {
+    int32_t peak = 0; /* the largest |sample|, up to the first one of at least MA_SILENT_PEAK (all that decides) */
+    for (uint32_t i = 0; i < n && peak < MA_SILENT_PEAK; ++i) {
         int32_t a = pcm[i] < 0 ? -(int32_t)pcm[i] : pcm[i];
         if (a > peak) peak = a;
     }
@@ -364,6 +364,13 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
         return fail(ctx, MA_ERR_SCRATCH, "the decoder needs %ld bytes of scratch, %ld reserved", (long)scratch_size, (long)ctx->scratch_bytes);
     }
     void *scratch = ctx->scratch;
+    /* the decoder's whole path (40 bytes per frame more: its traceback replays no checkpoint, about half its
+     * instructions) where the external RAM has room, else checkpoints alone */
+    const int32_t path_size = ma_decode_s8_get_path_size(n_frames, (int32_t)nt, (int32_t)nw, &dp);
+    const uint32_t ext_at = (ext.used + 7u) & ~7u; /* where take() would place it */
+    if (path_size > 0 && ext.used <= ext.size && ext_at >= ext.used && ext_at <= ext.size &&
+        (uint32_t)path_size <= ext.size - ext_at)
+        ckpt_size = path_size;
     void *ckpt = take(&ext, (uint32_t)ckpt_size);
     if (ckpt == NULL) return fail(ctx, MA_ERR_SCRATCH, "external RAM too small: decoder checkpoints need %ld bytes", (long)ckpt_size);
     ctx->ext_used = ext.used;

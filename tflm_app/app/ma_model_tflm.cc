@@ -185,7 +185,7 @@ void AddOps(Resolver& r) {
   MA_OP(AddBatchMatMul, tflite::Register_BATCH_MATMUL);
   MA_OP(AddConcatenation, tflite::Register_CONCATENATION);
   MA_OP(AddConv2D, microalign::Register_CONV_2D);  // int8 of height 1 on ma_fc_s8, bit-exact
-  MA_OP(AddDepthwiseConv2D, tflite::Register_DEPTHWISE_CONV_2D);
+  MA_OP(AddDepthwiseConv2D, microalign::Register_DEPTHWISE_CONV_2D);  // int8 of height 1 on ma_fc_s8, bit-exact
   MA_OP(AddDequantize, tflite::Register_DEQUANTIZE);
   MA_OP(AddFullyConnected, microalign::Register_FULLY_CONNECTED);  // int8 on ma_fc_s8, bit-exact
   MA_OP(AddGather, tflite::Register_GATHER);

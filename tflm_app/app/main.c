@@ -26,6 +26,14 @@
 #endif
 /* transcript limits: the parse arrays are in external RAM, sized by the transcript; these only cap them
  * (the aligner's maximum: 2^20 characters, about 19 h of speech) */
+/* the image checks at boot: the CRC-32s of header and payload (every byte of the image, model included), not the
+ * model's SHA-256. Both hashes are stored in the image itself, so neither authenticates it; against accidental
+ * corruption the CRC-32 catches every burst of up to 32 bits and all but 2^-32 of the rest, and costs 0.8 M
+ * instructions where the SHA-256 costs 12.0 M (eval/profile_functions.py --boot). -DMA_APP_IMAGE_CHECKS=
+ * MA_IMAGE_CHECK_ALL adds the SHA-256 (python -m microalign.export.image info checks both). */
+#ifndef MA_APP_IMAGE_CHECKS
+#define MA_APP_IMAGE_CHECKS MA_IMAGE_CHECK_CRC
+#endif
 #ifndef MA_MAX_WORDS
 #define MA_MAX_WORDS (1u << 18)
 #endif
@@ -81,7 +89,7 @@ int main(void)
     const uint32_t flash_size = ma_board_qspi_size();
 #endif
     ma_image img;
-    ma_status s = ma_image_open(&img, flash, flash_size, MA_IMAGE_CHECK_ALL);
+    ma_status s = ma_image_open(&img, flash, flash_size, MA_APP_IMAGE_CHECKS);
     if (s != MA_OK) return error3(2, ma_status_str(s), ma_image_reason_str(img.reason), img.mismatch);
 
     ma_model *model = NULL;

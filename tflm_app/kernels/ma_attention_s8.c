@@ -438,8 +438,28 @@ MA_NOINLINE static void ma_prep_q2(const ma_attention_s8_params *p, const int8_t
                                    int16_t *qq, int32_t *suma, int32_t *sumb) {
   const int32_t dk4 = dk & ~3, zq2 = 2 * p->qk_lhs_zp;
   const int8_t *map = p->has_q_map ? p->q_map + 128 : NULL; /* q' = map[q] */
-  int32_t c, sa = 0, sb = 0;
-  for (c = 0; c < dk4; c += 4) { /* group of 4: a0 a2 b0 b2 a1 a3 b1 b3 */
+  int32_t c = 0, sa = 0, sb = 0;
+#if MA_ATT_DSP
+  if (map == NULL) { /* per group: SXTB16 pairs, doubled by SXTAB16, less (zq2, zq2) by SSUB16, summed by SMLAD */
+    const uint32_t zz = ((uint32_t)zq2 & 0xFFFFu) * 0x00010001u;
+    for (; c < dk4; c += 4) {
+      uint32_t g[4];
+      const uint32_t wa = ma_rd32(qa + c), wb = ma_rd32(qb + c);
+      const uint32_t ea = ma_ssub16(ma_sxtab16(ma_sxtb16(wa), wa), zz);
+      const uint32_t eb = ma_ssub16(ma_sxtab16(ma_sxtb16(wb), wb), zz);
+      const uint32_t oa = ma_ssub16(ma_sxtab16_ror8(ma_sxtb16_ror8(wa), wa), zz);
+      const uint32_t ob = ma_ssub16(ma_sxtab16_ror8(ma_sxtb16_ror8(wb), wb), zz);
+      g[0] = ea;
+      g[1] = eb;
+      g[2] = oa;
+      g[3] = ob;
+      memcpy(qq + 2 * c, g, sizeof g); /* one STM / two STRD */
+      sa = ma_smlad(oa, 0x00010001u, ma_smlad(ea, 0x00010001u, sa));
+      sb = ma_smlad(ob, 0x00010001u, ma_smlad(eb, 0x00010001u, sb));
+    }
+  }
+#endif
+  for (; c < dk4; c += 4) { /* group of 4: a0 a2 b0 b2 a1 a3 b1 b3 */
     int16_t *g = qq + 2 * c;
     int32_t a0 = qa[c], a1 = qa[c + 1], a2 = qa[c + 2], a3 = qa[c + 3];
     int32_t b0 = qb[c], b1 = qb[c + 1], b2 = qb[c + 2], b3 = qb[c + 3];
@@ -649,7 +669,7 @@ MA_NOINLINE static int32_t ma_row_softmax(const ma_attention_s8_params *p, ma_at
   const int32_t *lut = p->exp_lut; /* indexed by mx - s, in 0..255 */
   const uint32_t *lut12 = tb->lut12;
   uint8_t *wtab = tb->wtab;
-  uint32_t sum = 0, sum2 = 0, rnd, nd, d;
+  uint32_t sum = 0, sum2 = 0, rnd, nd;
   int32_t j, m = 0, total = 0, exponent, scale, headroom_plus_one;
   for (j = 0; j + 1 < n; j += 2) { /* Rescale<12> of each term; two sums for fewer loop steps */
     sum += lut12[mx - s[j]];
@@ -676,7 +696,7 @@ MA_NOINLINE static int32_t ma_row_softmax(const ma_attention_s8_params *p, ma_at
     if (w == 0u && tb->mono) break; /* and so are all further d */
     wtab[nd] = (uint8_t)(w > 255u ? 255u : w);
   }
-  for (d = nd; d < tb->wtab_len; ++d) wtab[d] = 0; /* the previous row's longer table */
+  if (nd < tb->wtab_len) memset(wtab + nd, 0, tb->wtab_len - nd); /* the previous row's longer table */
   tb->wtab_len = nd;
   /* from here a key's weight is wtab[mx - s], 0 for a zero probability */
   if (vpairs != NULL) { /* key pairs: key g = lo + j is lane g & 1 of pair row g / 2 */
@@ -695,15 +715,22 @@ MA_NOINLINE static int32_t ma_row_softmax(const ma_attention_s8_params *p, ma_at
       row += pair_bytes;
       j = 1;
     }
-    for (; j + 1 < n; j += 2, row += pair_bytes) { /* keys lo + j (low lane) and lo + j + 1 */
-      w0 = wtab[mx - s[j]];
-      w1 = wtab[mx - s[j + 1]];
-      if ((w0 | w1) != 0u) {
-        terms[m].row = row;
-        terms[m].weight = (int32_t)(w0 | (w1 << 16));
-        ++m;
-        total += (int32_t)(w0 + w1);
+    if (j + 1 < n) { /* keys lo + j (low lane) and lo + j + 1; pointers, so that the loop stays in registers */
+      const int16_t *sp = s + j, *const send = s + j + ((n - j) & ~1);
+      const uint8_t *const wm = wtab + mx; /* a key's weight: wm[-s] */
+      ma_att_term *tp = terms + m;
+      for (; sp != send; sp += 2, row += pair_bytes) {
+        w0 = wm[-sp[0]];
+        w1 = wm[-sp[1]];
+        if ((w0 | w1) != 0u) {
+          tp->row = row;
+          tp->weight = (int32_t)(w0 | (w1 << 16));
+          ++tp;
+          total += (int32_t)(w0 + w1);
+        }
       }
+      m = (int32_t)(tp - terms);
+      j = (int32_t)(send - s);
     }
     if (j < n) { /* the last key, a low lane */
       w0 = wtab[mx - s[j]];
@@ -858,19 +885,19 @@ MA_NOINLINE static void ma_row_pv_pairs(const ma_attention_s8_params *p, const m
       a7 = MA_SMLAD((ma_s16x2)r[7], w, a7);
     }
 #else
-    /* the same loop in 15 instructions per term: LDM of the term (row, weights), four LDRD of
-     * the row's 8 words, eight SMLAD; written as one asm block so that the 14 live registers stay
-     * in registers */
+    /* the same loop in 16 instructions per term: LDM of the term (row, weights), four LDRD of
+     * the row's 8 words, eight SMLAD, the end test at the bottom; written as one asm block so that
+     * the 14 live registers stay in registers */
     {
       const ma_att_term *tp = terms;
       const uint32_t coff = 4u * (uint32_t)c;
       uint32_t row_, x0_, x1_;
       (void)t;
       __asm__ volatile(
-          "1:\n\t"
           "ldmia %[tp]!, {%[row], %[wt]}\n\t"
           "cmp %[wt], #0\n\t"
-          "beq 2f\n\t"
+          "beq 2f\n"
+          "1:\n\t"
           "add %[row], %[row], %[coff]\n\t"
           "ldrd %[x0], %[x1], [%[row]]\n\t"
           "smlad %[a0], %[x0], %[wt], %[a0]\n\t"
@@ -884,7 +911,9 @@ MA_NOINLINE static void ma_row_pv_pairs(const ma_attention_s8_params *p, const m
           "ldrd %[x0], %[x1], [%[row], #24]\n\t"
           "smlad %[a6], %[x0], %[wt], %[a6]\n\t"
           "smlad %[a7], %[x1], %[wt], %[a7]\n\t"
-          "b 1b\n"
+          "ldmia %[tp]!, {%[row], %[wt]}\n\t"
+          "cmp %[wt], #0\n\t"
+          "bne 1b\n"
           "2:"
           : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4), [a5] "+r"(a5),
             [a6] "+r"(a6), [a7] "+r"(a7), [tp] "+r"(tp), [row] "=&r"(row_), [wt] "=&r"(wt),

@@ -72,6 +72,13 @@ static int64_t checkpoint_size(int32_t n_frames, int32_t n_states, const bands *
     return 4 * (int64_t)ceil_div(n_states, 2) + 4 * n_ckpt * ((int64_t)b->max_band + CKPT_HEADER);
 }
 
+/* The whole path of the first band (after the checkpoint area): every frame's back-pointer row, band position and
+ * smin, so that its traceback replays nothing. */
+static int64_t path_extra(int32_t n_frames, const bands *b)
+{
+    return 4 * (int64_t)n_frames * ceil_div(b->band, 16) + 8 * (int64_t)n_frames;
+}
+
 int32_t ma_decode_s8_get_scratch_size(int32_t n_tokens, int32_t n_words, const ma_decode_s8_params *params)
 {
     const ma_decode_s8_params defaults = ma_decode_s8_default_params();
@@ -83,8 +90,8 @@ int32_t ma_decode_s8_get_scratch_size(int32_t n_tokens, int32_t n_words, const m
     return (int32_t)scratch_size(&b); /* < 2^31: W, K <= 65536 */
 }
 
-int32_t ma_decode_s8_get_checkpoint_size(int32_t n_frames, int32_t n_tokens, int32_t n_words,
-                                         const ma_decode_s8_params *params)
+static int32_t external_size(int32_t n_frames, int32_t n_tokens, int32_t n_words, const ma_decode_s8_params *params,
+                             int whole_path)
 {
     const ma_decode_s8_params defaults = ma_decode_s8_default_params();
     bands b;
@@ -92,8 +99,20 @@ int32_t ma_decode_s8_get_checkpoint_size(int32_t n_frames, int32_t n_tokens, int
         n_tokens > MA_DECODE_MAX_FRAMES || resolve_band(params ? params : &defaults, n_tokens + n_words + 1, &b) != 0) {
         return MA_DECODE_ERR_ARGUMENT;
     }
-    const int64_t n = checkpoint_size(n_frames, n_tokens + n_words + 1, &b);
+    const int64_t n = checkpoint_size(n_frames, n_tokens + n_words + 1, &b) + (whole_path ? path_extra(n_frames, &b) : 0);
     return n > INT32_MAX ? MA_DECODE_ERR_ARGUMENT : (int32_t)n;
+}
+
+int32_t ma_decode_s8_get_checkpoint_size(int32_t n_frames, int32_t n_tokens, int32_t n_words,
+                                         const ma_decode_s8_params *params)
+{
+    return external_size(n_frames, n_tokens, n_words, params, 0);
+}
+
+int32_t ma_decode_s8_get_path_size(int32_t n_frames, int32_t n_tokens, int32_t n_words,
+                                   const ma_decode_s8_params *params)
+{
+    return external_size(n_frames, n_tokens, n_words, params, 1);
 }
 
 /* Everything one decode needs. */
@@ -326,9 +345,12 @@ static int32_t row_max8(const int8_t *row, int32_t n)
 }
 
 /* One banded decode with band w; writes the outputs; returns 1 if the path is edge-free. */
+/* path: NULL, or the whole path's storage (path_extra bytes for this band): every frame's back-pointer row (frame t's at
+ * row t - 1), band position and smin, written by the forward pass instead of checkpoints; the traceback then reads
+ * them instead of replaying segments. */
 static int32_t decode_band(const problem *pb, int32_t w, int32_t interval, const int8_t *frame_max,
                            const int32_t *word_lengths, int32_t n_words, uint32_t *scratch, int32_t *ckpt,
-                           const ma_decode_s8_output *out)
+                           uint32_t *path, const ma_decode_s8_output *out)
 {
     const int32_t n_frames = pb->n_frames, n_states = pb->n_states, last = n_frames - 1;
     const int32_t stride = ceil_div(w, 16);
@@ -357,10 +379,16 @@ static int32_t decode_band(const problem *pb, int32_t w, int32_t interval, const
     int32_t jb = row_argmax(cur, w);
     int64_t offset = 0;
     int32_t dropped = 0;
+    int32_t *path_lo = path != 0 ? (int32_t *)(path + n_frames * stride) : 0;
+    int32_t *path_smin = path_lo != 0 ? path_lo + n_frames : 0;
+    if (path != 0) {
+        path_lo[0] = 0;
+        path_smin[0] = smin;
+    }
 
-    /* ---- forward, a checkpoint every `interval` frames ---- */
+    /* ---- forward, a checkpoint every `interval` frames (or the whole path) ---- */
     for (int32_t t = 0;; ++t) {
-        if (t % interval == 0) {
+        if (path == 0 && t % interval == 0) {
             int32_t *c = ckpt + (t / interval) * rec;
             c[0] = lo;
             c[1] = smin;
@@ -377,7 +405,13 @@ static int32_t decode_band(const problem *pb, int32_t w, int32_t interval, const
         prev = cur;
         cur = tmp;
         advance_smin(pb, t + 1, &smin, &smin_after);
-        lo = step_fwd(pb, w, prev, cur, lo, jb, t + 1, smin, &jb, &dropped);
+        if (path != 0) {
+            lo = step_bp(pb, w, prev, cur, lo, jb, t + 1, smin, path + t * stride, &jb, &dropped);
+            path_lo[t + 1] = lo;
+            path_smin[t + 1] = smin;
+        } else {
+            lo = step_fwd(pb, w, prev, cur, lo, jb, t + 1, smin, &jb, &dropped);
+        }
     }
 
     /* ---- end state: last character unless sil_n is strictly better ---- */
@@ -406,10 +440,15 @@ static int32_t decode_band(const problem *pb, int32_t w, int32_t interval, const
     if (IS_CHAR(pb->state[s])) {
         out->token_end[s - nsil] = n_frames;
     }
-    for (int32_t c = last / interval; c >= 0; --c) {
+    /* with the whole path: one segment [0, last] read from it */
+    for (int32_t c = path != 0 ? 0 : last / interval; c >= 0; --c) {
         const int32_t a0 = c * interval;
-        const int32_t b0 = a0 + interval < last ? a0 + interval : last;
-        if (b0 > a0) {
+        const int32_t b0 = path != 0 || a0 + interval >= last ? last : a0 + interval;
+        if (path != 0) {
+            bp = path;
+            los = path_lo;
+            smins = path_smin;
+        } else if (b0 > a0) {
             const int32_t *ck = ckpt + c * rec;
             lo = ck[0];
             smin = ck[1];
@@ -556,6 +595,11 @@ int32_t ma_decode_s8(const ma_decode_s8_params *params,
         checkpoint_size_bytes < ck_need) {
         return MA_DECODE_ERR_SCRATCH;
     }
+    /* room for the first band's whole path after the checkpoints: its traceback replays nothing */
+    uint32_t *path = 0;
+    if (checkpoint_size_bytes >= ck_need + path_extra(n_frames, &b)) {
+        path = (uint32_t *)checkpoints + ck_need / 4; /* ck_need is a multiple of 4 */
+    }
 
     /* state table: sil_0, chars of w_1, sil_1, ... ; skip allowed into the first char of w_2..w_n */
     uint16_t *state = (uint16_t *)checkpoints;
@@ -572,7 +616,8 @@ int32_t ma_decode_s8(const ma_decode_s8_params *params,
     int32_t *ckpt = (int32_t *)checkpoints + ceil_div(n_states, 2);
     const problem pb = {scores, n_frames, n_cols, n_tokens, n_states, beam, pen, state};
     for (int32_t w = b.band;; w = (2 * w < b.max_band) ? 2 * w : b.max_band) {
-        if (decode_band(&pb, w, b.interval, frame_max, word_lengths, n_words, (uint32_t *)scratch, ckpt, out) ||
+        if (decode_band(&pb, w, b.interval, frame_max, word_lengths, n_words, (uint32_t *)scratch, ckpt,
+                        w == b.band ? path : 0, out) ||
             w >= b.max_band) {
             break;
         }

@@ -38,7 +38,9 @@
  *  - a band of W states per frame that follows the best partial path (moves 0..2 states/frame);
  *  - checkpointed back-pointers: the forward pass stores the band's score row and position
  *    every K frames in the checkpoint buffer; the traceback replays one K-frame segment at a time
- *    from its checkpoint, rebuilding that segment's 2-bit back-pointers in the scratch;
+ *    from its checkpoint, rebuilding that segment's 2-bit back-pointers in the scratch (or, given
+ *    the room, the forward pass of the first band stores every frame's back-pointers in external
+ *    RAM and nothing is replayed);
  *  - exactness check: if the traced path runs next to a cell its band excluded (a successor above
  *    the band, or a predecessor below it that could still finish), or a state within
  *    MA_DECODE_DROP_MARGIN of the frame's best leaves the band at its bottom, the decode is
@@ -48,12 +50,15 @@
  *  - scores are renormalised every frame (the previous frame's best is subtracted), so int32
  *    never overflows at any length; the path score is accumulated in int64.
  *
- * Memory (W = min(max_band, S), K = checkpoint_interval):
+ * Memory (W = min(max_band, S), W1 = min(band, S), K = checkpoint_interval):
  *     scratch    (SRAM)     8 (W + 4) + 4 K ceil(W / 16) + 8 (K + 1)             bytes, any T
  *     checkpoint (external) 4 ceil(S / 2) + 4 (floor((T - 1) / K) + 1) (W + 3)   bytes
+ *     + whole path (external, optional: ma_decode_s8_get_path_size) T (4 ceil(W1 / 16) + 8) bytes
  * Defaults W 128 -> max 1024, K 128: scratch 42,024 bytes (<= 48 KB) at any length; checkpoints
- * 32 bytes per frame (13.6 KB for 10 s, 223 KB for 60 s, 11.8 MB for 60 min of LJ Speech). On the
- * STM32H743 the checkpoint buffer lives in FMC SDRAM, on QEMU mps2-an500 in PSRAM (0x60000000).
+ * 32 bytes per frame (13.6 KB for 10 s, 223 KB for 60 s, 11.8 MB for 60 min of LJ Speech), and 40 more with
+ * the whole path (the audio itself takes 320 bytes per frame). On the STM32H743 the checkpoint buffer lives in FMC
+ * SDRAM, on QEMU mps2-an500 in PSRAM (0x60000000); the aligner asks for the whole path where the external RAM has
+ * room for it.
  *
  * Confidence. word_score_sum[i] = sum over the word's frames t of
  * (scores[t, aligned column] - frame_max[t]) <= 0, word_frames[i] = its frame count; with the
@@ -141,6 +146,16 @@ int32_t ma_decode_s8_get_checkpoint_size(int32_t n_frames, int32_t n_tokens, int
                                          const ma_decode_s8_params *params);
 
 /**
+ * The checkpoint buffer with room for the first band's whole path after the checkpoints: every frame's back-pointer
+ * row, band position and smin, 4 ceil(W1 / 16) + 8 bytes per frame more (40 with the default first band W1 = 128).
+ * Given a buffer of at least this size, ma_decode_s8 stores the first band's path in its forward pass and its
+ * traceback reads it instead of replaying each checkpoint segment (about half the decoder's instructions; a wider
+ * retry falls back to checkpoints). Same outputs, byte for byte. Negative as get_checkpoint_size.
+ */
+int32_t ma_decode_s8_get_path_size(int32_t n_frames, int32_t n_tokens, int32_t n_words,
+                                   const ma_decode_s8_params *params);
+
+/**
  * Align a transcript to int8 scores.
  *
  * @param params          NULL = ma_decode_s8_default_params().
@@ -156,7 +171,8 @@ int32_t ma_decode_s8_get_checkpoint_size(int32_t n_frames, int32_t n_tokens, int
  * @param scratch         4-byte aligned SRAM of scratch_size bytes (clobbered).
  * @param scratch_size    >= ma_decode_s8_get_scratch_size(...).
  * @param checkpoints     4-byte aligned buffer of checkpoint_size bytes (clobbered; external RAM).
- * @param checkpoint_size >= ma_decode_s8_get_checkpoint_size(...).
+ * @param checkpoint_size >= ma_decode_s8_get_checkpoint_size(...); >= ma_decode_s8_get_path_size(...): the
+ *                        first band's traceback reads its stored path (no replay).
  * @param out             output arrays (see ma_decode_s8_output).
  * @return MA_OK or a negative MA_ERR_* code.
  */

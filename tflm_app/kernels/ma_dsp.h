@@ -34,9 +34,13 @@ static inline uint32_t ma_sxtab16_ror8(uint32_t a, uint32_t x) {
 static inline int32_t ma_smlad(uint32_t a, uint32_t b, int32_t acc) {
   return __smlad((int16x2_t)a, (int16x2_t)b, acc);
 }
+/* the halves of a minus those of b, each wrapping to int16 */
+static inline uint32_t ma_ssub16(uint32_t a, uint32_t b) { return (uint32_t)__ssub16((int16x2_t)a, (int16x2_t)b); }
 /* acc + lo(a) lo(b) and acc + hi(a) lo(b), wrapping */
 static inline int32_t ma_smlabb(uint32_t a, uint32_t b, int32_t acc) { return __smlabb((int32_t)a, (int32_t)b, acc); }
 static inline int32_t ma_smlatb(uint32_t a, uint32_t b, int32_t acc) { return __smlatb((int32_t)a, (int32_t)b, acc); }
+/* acc + hi(a) hi(b), wrapping */
+static inline int32_t ma_smlatt(uint32_t a, uint32_t b, int32_t acc) { return __smlatt((int32_t)a, (int32_t)b, acc); }
 /* (a b + 2^31) >> 32, the rounded high word (ACLE has no SMMULR) */
 static inline int32_t ma_smmulr(int32_t a, int32_t b) {
   int32_t r;
@@ -74,11 +78,17 @@ static inline int32_t ma_smlad(uint32_t a, uint32_t b, int32_t acc) {
   return (int32_t)((uint32_t)acc + (uint32_t)(ma_dsp_lo16(a) * ma_dsp_lo16(b)) +
                    (uint32_t)(ma_dsp_hi16(a) * ma_dsp_hi16(b)));
 }
+static inline uint32_t ma_ssub16(uint32_t a, uint32_t b) {
+  return ma_dsp_pack16(ma_dsp_lo16(a) - ma_dsp_lo16(b), ma_dsp_hi16(a) - ma_dsp_hi16(b));
+}
 static inline int32_t ma_smlabb(uint32_t a, uint32_t b, int32_t acc) {
   return (int32_t)((uint32_t)acc + (uint32_t)(ma_dsp_lo16(a) * ma_dsp_lo16(b)));
 }
 static inline int32_t ma_smlatb(uint32_t a, uint32_t b, int32_t acc) {
   return (int32_t)((uint32_t)acc + (uint32_t)(ma_dsp_hi16(a) * ma_dsp_lo16(b)));
+}
+static inline int32_t ma_smlatt(uint32_t a, uint32_t b, int32_t acc) {
+  return (int32_t)((uint32_t)acc + (uint32_t)(ma_dsp_hi16(a) * ma_dsp_hi16(b)));
 }
 static inline int32_t ma_smmulr(int32_t a, int32_t b) { return (int32_t)(((int64_t)a * (int64_t)b + 0x80000000ll) >> 32); }
 static inline int32_t ma_smmlar(int32_t a, int32_t b, int32_t acc) {

@@ -1,4 +1,5 @@
-/* int8 FULLY_CONNECTED (and 1-D CONV_2D over width), bit-exact with TFLite Micro's reference kernels and CMSIS-NN.
+/* int8 FULLY_CONNECTED (and 1-D CONV_2D and DEPTHWISE_CONV_2D over width), bit-exact with TFLite Micro's reference
+ * kernels and CMSIS-NN.
  *
  * For output row t and output channel n (TFLM's reference_integer_ops::FullyConnected /
  * FullyConnectedPerChannel, and ConvPerChannel for a convolution of height 1; CMSIS-NN computes the same
@@ -84,6 +85,20 @@ int32_t ma_fc_s8(const ma_fc_s8_params *p, const int8_t *input, const int8_t *we
 int32_t ma_conv1d_s8(const ma_fc_s8_params *p, int32_t in_width, int32_t in_channels, int32_t pad_before,
                      const int8_t *input, const int8_t *weights, const int32_t *bias, int8_t *output,
                      void *scratch, int32_t scratch_bytes);
+
+/* Depthwise 1-D convolution in NHWC (DEPTHWISE_CONV_2D with height 1, kernel height 1, depth multiplier 1,
+ * dilation 1; TFLM's DepthwiseConvPerChannel): the input is [in_width][C] with C = p->channels, weights
+ * [kernel_w][C] (TFLite's [1, 1, kernel_w, C]), bias NULL or [C]; p->depth is the kernel width, p->row_stride
+ * stride * C, p->rows the output width. Output row t, channel c:
+ *   acc = bias[c] + sum_j (x[t * stride - pad_before + j][c] + input_offset) * w[j][c] over the taps inside the input,
+ *   out[t][c] = clamp(MBQM(acc, multiplier[c], shift[c]) + output_offset, act_min, act_max).
+ * Scratch: ma_fc_s8_scratch_bytes(p->depth). The numpy reference: depthwise_conv1d_ref in
+ * convert/microalign/kernels/fully_connected.py. MA_ERR_ARGUMENT as ma_conv1d_s8, and when row_stride is not a
+ * multiple of channels. About 23 Cortex-M7 instructions per output for the shipped model's 7-tap layer (4 channels
+ * per input word, SXTB16 + SMLABB / SMLATT), where CMSIS-NN's arm_depthwise_conv_s8_opt takes 95. */
+int32_t ma_dwconv1d_s8(const ma_fc_s8_params *p, int32_t in_width, int32_t pad_before, const int8_t *input,
+                       const int8_t *weights, const int32_t *bias, int8_t *output, void *scratch,
+                       int32_t scratch_bytes);
 
 #ifdef __cplusplus
 }

@@ -49,7 +49,11 @@ static void fill(int32_t *a, int32_t n)
     }
 }
 
-static void run_case(const ma_decode_case *c, uint8_t garbage)
+/* whole_path: give the decoder ma_decode_s8_get_path_size bytes (the first band's traceback reads the stored path
+ * instead of replaying checkpoints) where the case sizes the buffer by the API; the same outputs either way. */
+static int whole_path_runs;
+
+static void run_case(const ma_decode_case *c, uint8_t garbage, int whole_path)
 {
     if (c->n_tokens > MAX_TOKENS || c->n_words > MAX_WORDS) {
         fail(c->name, "test buffers too small", c->n_tokens, MAX_TOKENS);
@@ -66,6 +70,13 @@ static void run_case(const ma_decode_case *c, uint8_t garbage)
     }
     int32_t pass = c->scratch_size >= 0 ? c->scratch_size : size;
     int32_t ck_pass = c->checkpoint_size >= 0 ? c->checkpoint_size : ck_size;
+    if (whole_path) {
+        const int32_t path_size = ma_decode_s8_get_path_size(c->n_frames, c->n_tokens, c->n_words, &p);
+        if (c->checkpoint_size >= 0 || ck_size < 0) return; /* a buffer the case sizes itself, or no valid size */
+        if (path_size <= ck_size) fail(c->name, "get_path_size <= get_checkpoint_size", path_size, ck_size);
+        ck_pass = path_size;
+        ++whole_path_runs;
+    }
     if (pass < 0) {
         pass = 0;
     }
@@ -224,9 +235,11 @@ int main(void)
 {
     api_checks();
     for (int32_t i = 0; i < MA_DECODE_N_CASES; ++i) {
-        run_case(&ma_decode_cases[i], 0x00);
-        run_case(&ma_decode_cases[i], 0xA5);
+        run_case(&ma_decode_cases[i], 0x00, 0);
+        run_case(&ma_decode_cases[i], 0xA5, 0);
+        run_case(&ma_decode_cases[i], 0x5A, 1);
     }
-    printf("ma_decode_s8: %d cases, %d failed checks\n", MA_DECODE_N_CASES, failures);
+    printf("ma_decode_s8: %d cases (%d also with the whole path stored), %d failed checks\n", MA_DECODE_N_CASES,
+           whole_path_runs, failures);
     return failures > 100 ? 100 : failures;
 }

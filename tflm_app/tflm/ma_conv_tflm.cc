@@ -77,7 +77,7 @@ TfLiteStatus EvalConv(TfLiteContext* context, TfLiteNode* node) {
   auto* data = static_cast<OpData*>(node->user_data);
   TFLITE_DCHECK(data != nullptr);
   if (data->fallback.active) return InvokeFallback(ReferenceConv(), context, node, data->fallback, data);
-  return Run(context, node, data, true, "CONV_2D");
+  return Run(context, node, data, Kind::kConv, "CONV_2D");
 }
 
 }  // namespace

@@ -69,7 +69,7 @@ TfLiteStatus EvalFc(TfLiteContext* context, TfLiteNode* node) {
   auto* data = static_cast<OpData*>(node->user_data);
   TFLITE_DCHECK(data != nullptr);
   if (data->fallback.active) return InvokeFallback(ReferenceFc(), context, node, data->fallback, data);
-  return Run(context, node, data, false, "FULLY_CONNECTED");
+  return Run(context, node, data, Kind::kFullyConnected, "FULLY_CONNECTED");
 }
 
 }  // namespace

@@ -1,9 +1,14 @@
-/* FULLY_CONNECTED and CONV_2D: TFLM's builtin operators with their int8 paths on ma_fc_s8 (../kernels/);
- * ma_fc_tflm.cc and ma_conv_tflm.cc (what they share: ma_fc_tflm_common.h).
+/* FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D: TFLM's builtin operators with their int8 paths on ma_fc_s8
+ * (../kernels/); ma_fc_tflm.cc, ma_conv_tflm.cc and ma_dwconv_tflm.cc (what they share: ma_fc_tflm_common.h).
  *
  *   static tflite::MicroMutableOpResolver<N> resolver;
  *   resolver.AddFullyConnected(microalign::Register_FULLY_CONNECTED());   // instead of TFLM's (or CMSIS-NN's)
  *   resolver.AddConv2D(microalign::Register_CONV_2D());
+ *   resolver.AddDepthwiseConv2D(microalign::Register_DEPTHWISE_CONV_2D());
+ *
+ * DEPTHWISE_CONV_2D likewise with an int8 NHWC input of batch 1 and height 1, weights [1, 1, kw, C] (zero point 0,
+ * per tensor or per channel along C), depth multiplier 1, dilation 1, SAME or VALID, any stride: TFLM's own
+ * CalculateOpDataDepthwiseConv, then ma_dwconv1d_s8 (scratch ma_fc_s8_scratch_bytes(kw)).
  *
  * Drop-in replacements of tflite::Register_FULLY_CONNECTED / Register_CONV_2D (same builtins, same options, the
  * same output bytes). FULLY_CONNECTED with int8 input and output, int8 weights [N, K] (zero point 0, quantised per
@@ -28,6 +33,7 @@ namespace microalign {
 
 TFLMRegistration Register_FULLY_CONNECTED();
 TFLMRegistration Register_CONV_2D();
+TFLMRegistration Register_DEPTHWISE_CONV_2D();
 
 }  // namespace microalign
 

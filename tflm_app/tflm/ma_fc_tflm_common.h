@@ -1,7 +1,7 @@
-// What the FULLY_CONNECTED and CONV_2D adapters share (ma_fc_tflm.cc, ma_conv_tflm.cc; see ma_fc_tflm.h): their
-// user data, the node checks both make, the temporary tensors of Prepare and the call of the kernel in Eval.
-// Two objects so that the firmware benchmark charges each operator kind its own instructions (ma_fc_s8 counts
-// for its caller).
+// What the FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D adapters share (ma_fc_tflm.cc, ma_conv_tflm.cc,
+// ma_dwconv_tflm.cc; see ma_fc_tflm.h): their user data, the node checks they make, the temporary tensors of Prepare
+// and the call of the kernel in Eval. Separate objects so that the firmware benchmark charges each operator kind its
+// own instructions (ma_fc_s8 counts for its caller).
 #ifndef MICROALIGN_TFLM_MA_FC_TFLM_COMMON_H
 #define MICROALIGN_TFLM_MA_FC_TFLM_COMMON_H
 
@@ -9,6 +9,7 @@
 #include "tensorflow/lite/kernels/internal/compatibility.h"
 #include "tensorflow/lite/kernels/kernel_util.h"
 #include "tensorflow/lite/micro/kernels/conv.h"
+#include "tensorflow/lite/micro/kernels/depthwise_conv.h"
 #include "tensorflow/lite/micro/kernels/fully_connected.h"
 #include "tensorflow/lite/micro/kernels/kernel_util.h"
 #include "tensorflow/lite/micro/kernels/micro_ops.h"
@@ -32,13 +33,15 @@ constexpr bool kKernelBuild = false;
 constexpr bool kKernelBuild = true;
 #endif
 
+enum class Kind { kFullyConnected, kConv, kDepthwise };
+
 struct OpData {
   Fallback fallback;  // the build's own kernel, for the nodes ma_fc_s8 does not take
   int scratch_index;
   int32_t scratch_bytes;
   ma_fc_s8_params params;
   int32_t tensor_multiplier, tensor_shift;  // FULLY_CONNECTED per tensor: params points here
-  // CONV_2D: input width and channels, padding before
+  // CONV_2D, DEPTHWISE_CONV_2D: input width and channels, padding before
   int32_t in_width, in_channels, pad_before;
 };
 
@@ -52,14 +55,17 @@ inline void* Init(TfLiteContext* context, const char* buffer, size_t length) {
   return data;
 }
 
-// int8 weights whose zero points are all 0 (per tensor or per channel along dimension 0).
-inline bool SymmetricInt8Weights(const TfLiteTensor* w) {
+// int8 weights whose zero points are all 0 (per tensor or per channel along dimension qdim: 0 for FULLY_CONNECTED and
+// CONV_2D, 3 for DEPTHWISE_CONV_2D).
+inline bool SymmetricInt8Weights(const TfLiteTensor* w, int qdim = 0) {
   if (w->type != kTfLiteInt8 || w->quantization.type != kTfLiteAffineQuantization ||
       w->quantization.params == nullptr || w->params.zero_point != 0)
     return false;
   const auto* q = static_cast<const TfLiteAffineQuantization*>(w->quantization.params);
   if (q->scale == nullptr || q->scale->size < 1) return false;
-  if (q->scale->size > 1 && (q->quantized_dimension != 0 || q->scale->size != w->dims->data[0])) return false;
+  if (q->scale->size > 1 && (q->quantized_dimension != qdim || qdim >= w->dims->size ||
+                             q->scale->size != w->dims->data[qdim]))
+    return false;
   if (q->zero_point != nullptr)
     for (int i = 0; i < q->zero_point->size; ++i)
       if (q->zero_point->data[i] != 0) return false;
@@ -96,7 +102,7 @@ inline TfLiteStatus UseKernel(TfLiteContext* context, OpData* data, int32_t dept
   return context->RequestScratchBufferInArena(context, static_cast<size_t>(data->scratch_bytes), &data->scratch_index);
 }
 
-inline TfLiteStatus Run(TfLiteContext* context, TfLiteNode* node, const OpData* data, bool conv, const char* name) {
+inline TfLiteStatus Run(TfLiteContext* context, TfLiteNode* node, const OpData* data, Kind kind, const char* name) {
   const TfLiteEvalTensor* bias = node->inputs->size > 2 ? tflite::micro::GetEvalInput(context, node, 2) : nullptr;
   void* scratch = context->GetScratchBuffer(context, data->scratch_index);
   TF_LITE_ENSURE(context, scratch != nullptr);
@@ -104,9 +110,15 @@ inline TfLiteStatus Run(TfLiteContext* context, TfLiteNode* node, const OpData* 
   const int8_t* weights = tflite::micro::GetTensorData<int8_t>(tflite::micro::GetEvalInput(context, node, 1));
   const int32_t* b = bias != nullptr ? tflite::micro::GetTensorData<int32_t>(bias) : nullptr;
   int8_t* output = tflite::micro::GetTensorData<int8_t>(tflite::micro::GetEvalOutput(context, node, 0));
-  const int32_t rc = conv ? ma_conv1d_s8(&data->params, data->in_width, data->in_channels, data->pad_before, input,
-                                         weights, b, output, scratch, data->scratch_bytes)
-                          : ma_fc_s8(&data->params, input, weights, b, output, scratch, data->scratch_bytes);
+  int32_t rc;
+  if (kind == Kind::kConv)
+    rc = ma_conv1d_s8(&data->params, data->in_width, data->in_channels, data->pad_before, input, weights, b, output,
+                      scratch, data->scratch_bytes);
+  else if (kind == Kind::kDepthwise)
+    rc = ma_dwconv1d_s8(&data->params, data->in_width, data->pad_before, input, weights, b, output, scratch,
+                        data->scratch_bytes);
+  else
+    rc = ma_fc_s8(&data->params, input, weights, b, output, scratch, data->scratch_bytes);
   if (rc != MA_OK) {
     MicroPrintf("%s: ma_fc_s8 returned %d (%s)", name, static_cast<int>(rc), ma_status_str(rc));
     return kTfLiteError;

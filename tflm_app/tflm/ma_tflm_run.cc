@@ -40,7 +40,7 @@ void AddOps(Resolver& r) {
   r.AddBatchMatMul();
   r.AddConcatenation();
   r.AddConv2D(microalign::Register_CONV_2D());  // int8, height 1: ma_fc_s8 (bit-exact)
-  r.AddDepthwiseConv2D();
+  r.AddDepthwiseConv2D(microalign::Register_DEPTHWISE_CONV_2D());  // int8, height 1: ma_fc_s8 (bit-exact)
   r.AddDequantize();
   r.AddFullyConnected(microalign::Register_FULLY_CONNECTED());  // int8: ma_fc_s8 (bit-exact)
   r.AddGather();

@@ -106,6 +106,8 @@ def _load() -> ctypes.CDLL | None:
                     f.argtypes = [ctypes.c_int32, ctypes.c_int32, ctypes.POINTER(_Params)]
                 lib.ma_decode_s8_get_checkpoint_size.restype = ctypes.c_int32
                 lib.ma_decode_s8_get_checkpoint_size.argtypes = [ctypes.c_int32] * 3 + [ctypes.POINTER(_Params)]
+                lib.ma_decode_s8_get_path_size.restype = ctypes.c_int32
+                lib.ma_decode_s8_get_path_size.argtypes = [ctypes.c_int32] * 3 + [ctypes.POINTER(_Params)]
                 _lib = lib
             except (RuntimeError, OSError) as e:
                 _error = str(e)
@@ -148,6 +150,10 @@ def decode(q: np.ndarray, graph: _core.StateGraph, k: int, bands: _core.BandPara
     params = _Params(bands.band, bands.max_band, bands.interval, beam, penalty)
     scratch_n = lib.ma_decode_s8_get_scratch_size(C, n, ctypes.byref(params))
     ckpt_n = lib.ma_decode_s8_get_checkpoint_size(T, C, n, ctypes.byref(params))
+    # room for the first band's whole path too (40 bytes per frame more): its traceback then replays nothing
+    path_n = lib.ma_decode_s8_get_path_size(T, C, n, ctypes.byref(params))
+    if path_n > 0 and ckpt_n >= 0:
+        ckpt_n = path_n
     if scratch_n < 0 or ckpt_n < 0:
         raise _core.DecodeError(f"sizes out of range for ma_decode_s8: T={T}, tokens={C}, words={n} "
                                 f"(scratch {scratch_n}, checkpoints {ckpt_n})", _core.STATUS_ERR_ARGUMENT)

@@ -125,6 +125,40 @@ def build_conv_tflite(width: int, channels: int, qi: Quant, w: np.ndarray, w_sca
     return _model(fb, tensors, buffers, op, fb.BuiltinOperator.CONV_2D, "conv_2d")
 
 
+def build_dwconv_tflite(width: int, channels: int, qi: Quant, w: np.ndarray, w_scales, bias: np.ndarray | None,
+                        qo: Quant, stride: int = 1, padding: str = "valid", activation: str = "none",
+                        height: int = 1, dilation: int = 1, depth_multiplier: int = 1) -> bytes:
+    """One builtin DEPTHWISE_CONV_2D over NHWC ``[1, height, width, channels]`` with weights ``[1, kh, kw, C * m]``
+    (``w``, quantised along its last dimension)."""
+    fb = fbk.schema()
+    buffers = [fb.BufferT()]
+    _, kh, kw, n = w.shape
+    ws = np.atleast_1d(np.asarray(w_scales, np.float64))
+    eff = (kw - 1) * dilation + 1
+    out_w = (width + stride - 1) // stride if padding == "same" else (width - eff + stride) // stride
+    out_h = height if padding == "same" else height - kh + 1
+    tensors = [_tensor(fb, "x", [1, height, width, channels], fb.TensorType.INT8, qi[0], qi[1]),
+               _tensor(fb, "w", w.shape, fb.TensorType.INT8, ws, np.zeros(ws.size, int), _const(fb, buffers, w), 3)]
+    inputs = [0, 1, -1]
+    if bias is not None:
+        tensors.append(_tensor(fb, "b", bias.shape, fb.TensorType.INT32, np.float32(qi[0]) * ws.astype(np.float32),
+                               np.zeros(ws.size, int), _const(fb, buffers, bias)))
+        inputs[2] = 2
+    else:
+        inputs = [0, 1]          # no bias: two inputs (TFLM's depthwise Eval reads a third input slot if listed)
+    tensors.append(_tensor(fb, "y", [1, out_h, out_w, n], fb.TensorType.INT8, qo[0], qo[1]))
+    op = fb.OperatorT()
+    op.opcodeIndex, op.inputs, op.outputs = 0, inputs, [len(tensors) - 1]
+    opts = fb.DepthwiseConv2DOptionsT()
+    opts.padding = fc.PADDINGS.index(padding)
+    opts.strideW, opts.strideH = stride, 1
+    opts.depthMultiplier = depth_multiplier
+    opts.dilationWFactor, opts.dilationHFactor = dilation, 1
+    opts.fusedActivationFunction = fc.ACTIVATIONS.index(activation)
+    op.builtinOptionsType, op.builtinOptions = fb.BuiltinOptions.DepthwiseConv2DOptions, opts
+    return _model(fb, tensors, buffers, op, fb.BuiltinOperator.DEPTHWISE_CONV_2D, "depthwise_conv_2d")
+
+
 def run_tflm(model: bytes, *inputs: np.ndarray) -> np.ndarray:
     """Run a one-op model in TFLite Micro (PyPI runtime); the output as a flat array."""
     from tflite_micro.python.tflite_micro import runtime
@@ -140,10 +174,10 @@ def run_tflm(model: bytes, *inputs: np.ndarray) -> np.ndarray:
 @dataclass
 class Case:
     name: str
-    kind: str                    # "fc" or "conv"
-    x: np.ndarray                # fc: [T, K]; conv: [W, C]
-    w: np.ndarray                # fc: [N, K]; conv: [N, kw, C]
-    bias: np.ndarray | None      # [N] int32
+    kind: str                    # "fc", "conv" or "dw" (depthwise)
+    x: np.ndarray                # fc: [T, K]; conv, dw: [W, C]
+    w: np.ndarray                # fc: [N, K]; conv: [N, kw, C]; dw: [kw, C]
+    bias: np.ndarray | None      # [N] int32 (dw: [C])
     qi: Quant
     w_scales: tuple[float, ...]  # one (per tensor) or N
     qo: Quant
@@ -159,10 +193,18 @@ class Case:
         p = self.params()
         if self.kind == "fc":
             return fc.fc_ref(self.x, self.w, self.bias, p)
+        if self.kind == "dw":
+            return fc.depthwise_conv1d_ref(self.x, self.w, self.bias, p, self.stride, self.padding)
         return fc.conv1d_ref(self.x, self.w, self.bias, p, self.stride, self.padding)
 
     def geometry(self) -> dict:
-        """The C kernel's rows, depth, channels, row stride (and conv: input width and channels, padding)."""
+        """The C kernel's rows, depth, channels, row stride (and conv: input width and channels, padding; dw: depth is
+        the kernel width)."""
+        if self.kind == "dw":
+            width, c = self.x.shape
+            out_w, pad = fc.conv_padding(width, self.w.shape[0], self.stride, self.padding)
+            return dict(rows=out_w, depth=self.w.shape[0], channels=c, row_stride=self.stride * c, in_width=width,
+                        in_channels=c, pad_before=pad)
         n = self.w.shape[0]
         if self.kind == "fc":
             t, k = self.x.shape
@@ -176,6 +218,11 @@ class Case:
 
 def tflm_case(c: Case) -> np.ndarray:
     """TFLM's output for a case, ``[rows, N]`` int8."""
+    if c.kind == "dw":
+        width, ch = c.x.shape
+        model = build_dwconv_tflite(width, ch, c.qi, c.w.reshape(1, 1, -1, ch), c.w_scales, c.bias, c.qo, c.stride,
+                                    c.padding, c.activation)
+        return run_tflm(model, c.x.reshape(1, 1, width, ch)).astype(np.int8).reshape(-1, ch)
     n = c.w.shape[0]
     if c.kind == "fc":
         t, k = c.x.shape
@@ -197,15 +244,15 @@ def make_case(c: Case) -> Case:
 
 @dataclass
 class ModelLayer:
-    """One FULLY_CONNECTED or CONV_2D of a model: its constants and quantisation."""
+    """One FULLY_CONNECTED, CONV_2D or DEPTHWISE_CONV_2D of a model: its constants and quantisation."""
     index: int
-    kind: str                    # "fc" or "conv"
+    kind: str                    # "fc", "conv" or "dw"
     rows: int                    # output rows (FC: T; conv: output width)
     in_width: int                # conv: input width; FC: T
     depth: int                   # FC: K; conv: kw * C
     channels: int
     in_channels: int
-    w: np.ndarray                # fc [N, K]; conv [N, kw, C]
+    w: np.ndarray                # fc [N, K]; conv [N, kw, C]; dw [kw, C]
     bias: np.ndarray | None
     qi: Quant
     w_scales: tuple[float, ...]
@@ -216,17 +263,18 @@ class ModelLayer:
 
     @property
     def macs(self) -> int:
-        return self.rows * self.depth * self.channels
+        return self.rows * self.depth * self.channels // (self.in_channels if self.kind == "dw" else 1)
 
 
 def model_layers(path: str | Path = DEVICE_MODEL) -> list[ModelLayer]:
-    """Every int8 FULLY_CONNECTED and height-1 CONV_2D of a model, with its weights, bias and quantisation."""
+    """Every int8 FULLY_CONNECTED and height-1 CONV_2D and DEPTHWISE_CONV_2D (depth multiplier 1) of a model, with its
+    weights, bias and quantisation."""
     m = fbk.load(path)
     sg = m.subgraphs[0]
     out = []
     for i, op in enumerate(sg.operators):
         name = fbk.op_name(m, op)
-        if name not in ("FULLY_CONNECTED", "CONV_2D"):
+        if name not in ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D"):
             continue
         x, w = sg.tensors[int(op.inputs[0])], sg.tensors[int(op.inputs[1])]
         b = sg.tensors[int(op.inputs[2])] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
@@ -246,6 +294,13 @@ def model_layers(path: str | Path = DEVICE_MODEL) -> list[ModelLayer]:
             rows = int(np.prod(ys[:-1]))
             out.append(ModelLayer(i, "fc", rows, rows, k, n, k, wd.view(np.int8).reshape(n, k).copy(), bias, qi,
                                   scales, qo, act))
+        elif name == "DEPTHWISE_CONV_2D":
+            xs = fbk.shape(x)
+            _, kh, kw, c = ws
+            if xs[1] != 1 or kh != 1 or opts.dilationWFactor != 1 or opts.depthMultiplier != 1 or xs[3] != c:
+                continue
+            out.append(ModelLayer(i, "dw", ys[2], xs[2], kw, c, c, wd.view(np.int8).reshape(kw, c).copy(), bias, qi,
+                                  scales, qo, act, opts.strideW, fc.PADDINGS[opts.padding]))
         else:
             xs = fbk.shape(x)
             n, kh, kw, c = ws
@@ -327,6 +382,28 @@ def synthetic_cases(rng: np.random.Generator, small: bool = False) -> list[Case]
                                     (0.05, int(rng.integers(-128, 128))),
                                     per_ch(n), (0.2, int(rng.integers(-128, 128))), "relu" if stride == 2 else "none",
                                     stride, pad)))
+    # depthwise: the model's shape, channel counts off a multiple of 4, strides, VALID, padding wider than the input,
+    # activations, both requantisation paths (per-channel shifts across the fast path's border), no bias, large biases
+    dws = (("same_k7", 37, 96, 7, 1, "same", "none", None), ("same_c6", 23, 6, 5, 1, "same", "relu", None),
+           ("valid_s2_c5", 21, 5, 3, 2, "valid", "none", None), ("same_k7_w3", 3, 8, 7, 1, "same", "relu6", None),
+           ("same_s3_c1", 10, 1, 4, 3, "same", "none", None), ("valid_k1_c12", 9, 12, 1, 1, "valid", "none", None),
+           ("shifts_c8", 15, 8, 3, 1, "same", "none", "shifts"), ("no_bias_c4", 11, 4, 5, 2, "same", "none", "none"),
+           ("bias_2p29_c8", 9, 8, 3, 1, "same", "relu_n1_to_1", "big"))
+    for name, width, c, kw, stride, pad, act, special in dws:
+        w = rng.integers(-128, 128, (kw, c)).astype(np.int8)
+        b = rng.integers(-5000, 5000, c).astype(np.int32)
+        scales = per_ch(c)
+        if special == "shifts":
+            scales = tuple([sw] * 2 + [sw * 2 ** 24] * 2 + [sw * 2 ** -14] * 2 + [sw * 2 ** 8] * 2)
+        elif special == "none":
+            b = None
+        elif special == "big":
+            b = np.array([(1 << 29) - 1, 1 << 29, -(1 << 29), -(1 << 29) + 1, (1 << 31) - 1, -(1 << 31), 123, -7],
+                         np.int64).astype(np.int32)
+        so = 0.2 if special != "shifts" else out_scale_for_shift(si, sw, -10)
+        cases.append(make_case(Case(f"dw_{name}", "dw", adversarial_inputs(rng, (width, c)), w, b,
+                                    (si, int(rng.integers(-128, 128))), scales, (so, int(rng.integers(-128, 128))),
+                                    act, stride, pad)))
     return cases
 
 
@@ -337,7 +414,8 @@ def random_cases(rng: np.random.Generator, n: int) -> list[Case]:
     cases = []
     while len(cases) < n:
         i = len(cases)
-        conv = rng.random() < 0.3
+        r = rng.random()
+        conv, dw = 0.3 <= r < 0.6, r >= 0.85
         act = str(rng.choice(ACTS))
         si = float(np.exp(rng.uniform(np.log(1e-3), np.log(1.0))))
         nch = int(rng.integers(1, 21))
@@ -354,7 +432,15 @@ def random_cases(rng: np.random.Generator, n: int) -> list[Case]:
             fc.make_params(*qi, tuple(ws), *qo, act)
         except fc.FcQuantError:
             continue                                 # relu6 on a tiny scale: TFLM's Prepare fails too
-        if conv:
+        if dw:
+            width, kw = int(rng.integers(1, 31)), int(rng.integers(1, 8))
+            stride, pad = int(rng.integers(1, 4)), str(rng.choice(fc.PADDINGS))
+            if pad == "valid" and width < kw:
+                continue
+            w = rng.integers(-128, 128, (kw, nch)).astype(np.int8)
+            case = Case(f"random_{i}_dw", "dw", adversarial_inputs(rng, (width, nch)), w, bias, qi, tuple(ws), qo,
+                        act, stride, pad)
+        elif conv:
             width, c, kw = int(rng.integers(1, 31)), int(rng.integers(1, 9)), int(rng.integers(1, 7))
             stride, pad = int(rng.integers(1, 4)), str(rng.choice(fc.PADDINGS))
             if pad == "valid" and width < kw:
@@ -380,6 +466,8 @@ def model_cases(rng: np.random.Generator, small: bool = False, path: str | Path 
         if layer.kind == "fc":
             rows = layer.rows if not small else 37
             x = adversarial_inputs(rng, (rows, layer.depth))
+        elif layer.kind == "dw":
+            x = adversarial_inputs(rng, (layer.in_width if not small else 37, layer.in_channels))
         else:
             width = layer.in_width if not small else 37 + layer.depth // layer.in_channels
             x = adversarial_inputs(rng, (width, layer.in_channels))
@@ -396,7 +484,7 @@ def default_cases(seed: int = 0, small: bool = False) -> list[Case]:
 
 
 def cmsis_nn_sources(cmsis_nn: str | Path) -> list[Path]:
-    """CMSIS-NN's int8 convolution, fully-connected and support sources under a CMSIS-NN tree (what the C check and
+    """CMSIS-NN's int8 convolution (depthwise too), fully-connected and support sources under a CMSIS-NN tree (what the C check and
     eval/bench_fc.py link to run CMSIS-NN beside the kernel)."""
     out = []
     for d in ("ConvolutionFunctions", "FullyConnectedFunctions", "NNSupportFunctions"):
@@ -407,7 +495,8 @@ def cmsis_nn_sources(cmsis_nn: str | Path) -> list[Path]:
 
 # ------------------------------------------------------------------ C header
 def header_body(cases: list[Case], seed: int = 0) -> str:
-    parts = ["struct ma_fc_case {\n  const char *name;\n  int32_t conv;\n"
+    parts = ["#define MA_FC_KIND_FC 0\n#define MA_FC_KIND_CONV 1\n#define MA_FC_KIND_DW 2\n\n"
+             "struct ma_fc_case {\n  const char *name;\n  int32_t kind; /* MA_FC_KIND_* */\n"
              "  int32_t rows, depth, channels, row_stride, in_width, in_channels, pad_before;\n"
              "  int32_t input_offset, output_offset, act_min, act_max, per_channel;\n"
              "  const int32_t *multiplier, *shift, *bias;\n  const int8_t *x, *w, *out;\n};\n\n"]
@@ -420,7 +509,7 @@ def header_body(cases: list[Case], seed: int = 0) -> str:
                   c_array("int32_t", f"{pre}_shift", p.shift)]
         if c.bias is not None:
             parts.append(c_array("int32_t", f"{pre}_bias", c.bias))
-        fields = [f'"{c.name}"', int(c.kind == "conv"), g["rows"], g["depth"], g["channels"], g["row_stride"],
+        fields = [f'"{c.name}"', ("fc", "conv", "dw").index(c.kind), g["rows"], g["depth"], g["channels"], g["row_stride"],
                   g["in_width"], g["in_channels"], g["pad_before"], p.input_offset, p.output_offset, p.activation_min,
                   p.activation_max, int(p.per_channel), f"{pre}_mult", f"{pre}_shift",
                   f"{pre}_bias" if c.bias is not None else "0", f"{pre}_x", f"{pre}_w", f"{pre}_out"]

@@ -169,6 +169,34 @@ def conv1d_ref(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, params: Fc
     return requantize(acc, params)
 
 
+def depthwise_conv1d_ref(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, params: FcParams, stride: int = 1,
+                         padding: str = "valid") -> np.ndarray:
+    """int8 DEPTHWISE_CONV_2D of height 1, depth multiplier 1, in NHWC (TFLM's ``DepthwiseConvPerChannel``): ``x``
+    ``[W, C]``, ``w`` ``[kernel_w, C]`` (TFLite's ``[1, 1, kernel_w, C]``), ``bias`` ``[C]`` or None -> ``[W_out, C]``.
+    Channel c of output t sums ``(x[t * stride - pad + j][c] - zp_in) * w[j][c]`` over the taps inside the input."""
+    x, w = np.asarray(x), np.asarray(w)
+    if x.dtype != np.int8 or w.dtype != np.int8:
+        raise ValueError(f"DEPTHWISE_CONV_2D int8 reference needs int8 input and weights, got {x.dtype} and {w.dtype}")
+    if x.ndim != 2 or w.ndim != 2 or w.shape[1] != x.shape[1]:
+        raise ValueError(f"DEPTHWISE_CONV_2D reference needs x [W, C] and w [kw, C], got {x.shape} and {w.shape}")
+    if bias is not None:
+        bias = np.asarray(bias)
+        if bias.dtype != np.int32 or bias.shape != (w.shape[1],):
+            raise ValueError(f"DEPTHWISE_CONV_2D bias must be int32 of shape ({w.shape[1]},), got {bias.dtype} "
+                             f"{bias.shape}")
+    width, c = x.shape
+    kw = w.shape[0]
+    out_w, pad = conv_padding(width, kw, stride, padding)
+    xp = np.zeros((pad + max(width, (out_w - 1) * stride + kw - pad), c), np.int64)   # x - zp_in, 0 outside
+    xp[pad:pad + width] = x.astype(np.int64) + params.input_offset
+    acc = np.zeros((out_w, c), np.int64)
+    for j in range(kw):
+        acc += xp[j:j + (out_w - 1) * stride + 1:stride] * w[j].astype(np.int64)
+    if bias is not None:
+        acc = acc + bias.astype(np.int64)
+    return requantize(acc, params)
+
+
 def fc_float(x, w, bias, input_scale: float, input_zero_point: int, weight_scales, bias_scale=None) -> np.ndarray:
     """What the int8 operator approximates: the product of the dequantised tensors, in float64."""
     ws = np.broadcast_to(np.asarray(weight_scales, np.float64).astype(np.float32).astype(np.float64), (w.shape[0],))

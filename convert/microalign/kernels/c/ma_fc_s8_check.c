@@ -1,4 +1,4 @@
-/* Checks ma_fc_s8 / ma_conv1d_s8 against the TFLM oracle's vectors, byte for byte (and CMSIS-NN's kernels, when
+/* Checks ma_fc_s8 / ma_conv1d_s8 / ma_dwconv1d_s8 against the TFLM oracle's vectors, byte for byte (and CMSIS-NN's kernels, when
  * built in).
  *
  * Build with the generated header on the include path:
@@ -17,6 +17,7 @@
 
 #include "ma_fc_s8.h"
 #include "ma_fc_s8_vectors.h"
+#include "ma_fc_case.h"
 
 #ifdef MA_CHECK_CMSIS_NN
 #include "ma_fc_cmsis_nn.h"
@@ -51,26 +52,12 @@ static int guards_intact(size_t n, int32_t scratch_bytes) {
   return 1;
 }
 
-static void params_of(const struct ma_fc_case *c, ma_fc_s8_params *p) {
-  p->rows = c->rows;
-  p->depth = c->depth;
-  p->channels = c->channels;
-  p->row_stride = c->row_stride;
-  p->input_offset = c->input_offset;
-  p->output_offset = c->output_offset;
-  p->act_min = c->act_min;
-  p->act_max = c->act_max;
-  p->per_channel = c->per_channel;
-  p->multiplier = c->multiplier;
-  p->shift = c->shift;
-}
-
 #ifdef MA_CHECK_CMSIS_NN
 /* CMSIS-NN as TFLM's CMSIS-NN kernels call it (ma_fc_cmsis_nn.h); the kernel sums of its
  * arm_fully_connected_wrapper_s8 path, which TFLM's Prepare makes, are made here just before. */
 static long cmsis_diff(const struct ma_fc_case *c, int8_t *y) {
   const size_t n = (size_t)c->rows * (size_t)c->channels;
-  if (!c->conv && c->depth % 4 != 0) {
+  if (c->kind == MA_FC_KIND_FC && c->depth % 4 != 0) {
     if (c->channels > MA_CHECK_SCRATCH) return -1;
     arm_vector_sum_s8(cmsis_buf, c->depth, c->channels, c->w, c->input_offset, 0, c->bias);
   }
@@ -81,7 +68,6 @@ static long cmsis_diff(const struct ma_fc_case *c, int8_t *y) {
 
 static int check_case(const struct ma_fc_case *c) {
   const size_t n = (size_t)c->rows * (size_t)c->channels;
-  ma_fc_s8_params p;
   int32_t st, bytes;
   long d, d_cmsis = 0;
   int guards;
@@ -89,7 +75,6 @@ static int check_case(const struct ma_fc_case *c) {
     printf("case %s: %ld outputs exceed the check's buffer: FAIL\n", c->name, (long)n);
     return 1;
   }
-  params_of(c, &p);
   bytes = ma_fc_s8_scratch_bytes(c->depth);
   if (bytes < 0 || bytes > MA_CHECK_SCRATCH) {
     printf("case %s: scratch %ld bytes: FAIL\n", c->name, (long)bytes);
@@ -97,11 +82,7 @@ static int check_case(const struct ma_fc_case *c) {
   }
   memset(out_buf, 0x5A, sizeof(out_buf));
   memset(scratch_buf, 0xA5, sizeof(scratch_buf));
-  if (c->conv)
-    st = ma_conv1d_s8(&p, c->in_width, c->in_channels, c->pad_before, c->x, c->w, c->bias, out_buf + MA_CHECK_GUARD,
-                      scratch_buf, bytes);
-  else
-    st = ma_fc_s8(&p, c->x, c->w, c->bias, out_buf + MA_CHECK_GUARD, scratch_buf, bytes);
+  st = ma_fc_case_run(c, out_buf + MA_CHECK_GUARD, scratch_buf, bytes);
   d = st == MA_OK ? count_diff(out_buf + MA_CHECK_GUARD, c->out, n) : -1;
   guards = guards_intact(n, bytes);
 #ifdef MA_CHECK_CMSIS_NN
@@ -158,6 +139,13 @@ static int check_api(void) {
   ok &= ma_conv1d_s8(&good, 8, 3, 0, x, w, NULL, y, scratch_buf, bytes) == MA_ERR_ARGUMENT; /* 4 % 3 != 0 */
   ok &= ma_conv1d_s8(&good, 2, 4, -1, x, w, NULL, y, scratch_buf, bytes) == MA_ERR_ARGUMENT;
   ok &= ma_conv1d_s8(&good, 0, 4, 0, x, w, NULL, y, scratch_buf, bytes) == MA_ERR_ARGUMENT;
+  ok &= ma_dwconv1d_s8(&good, 0, 0, x, w, NULL, y, scratch_buf, bytes) == MA_ERR_ARGUMENT;     /* width 0 */
+  ok &= ma_dwconv1d_s8(&good, 4, -1, x, w, NULL, y, scratch_buf, bytes) == MA_ERR_ARGUMENT;    /* padding -1 */
+  ok &= ma_dwconv1d_s8(NULL, 4, 0, x, w, NULL, y, scratch_buf, bytes) == MA_ERR_ARGUMENT;
+  ok &= ma_dwconv1d_s8(&good, 4, 0, x, w, NULL, y, scratch_buf, bytes - 4) == MA_ERR_SCRATCH;
+  bad = good;
+  bad.row_stride = 3; /* not a multiple of the 2 channels */
+  ok &= ma_dwconv1d_s8(&bad, 4, 0, x, w, NULL, y, scratch_buf, bytes) == MA_ERR_ARGUMENT;
   ok &= y[0] == 7 && y[1] == 7 && y[2] == 7 && y[3] == 7; /* nothing written on error */
   bad = good;
   bad.rows = 0;
