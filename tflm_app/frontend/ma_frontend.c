@@ -297,17 +297,39 @@ static inline int32_t q9(int16_t x, int16_t w)
  * is in digit-reversed order; REV64 is its own inverse). z[j + 64 r] holds samples 2 j + S r and
  * 2 j + S r + 1 (S = 128); z[m] = 0 for 2m >= WIN, which only z[j + 192] can be (j >= (WIN - 3S) / 2). */
 #define S1 (FFT_M / 2) /* 128 samples between the inputs of a stage-1 butterfly */
+/* q9 of the sample pair at x (one 32-bit load of x and of w: the low halves are x[0], w[0] on a little-endian core) */
+static inline void q9_pair(const int16_t *x, const int16_t *w, int32_t *re, int32_t *im)
+{
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(MA_FRONTEND_PORTABLE) && \
+    defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t xx, ww;
+    __builtin_memcpy(&xx, x, 4);
+    __builtin_memcpy(&ww, w, 4);
+    *re = q9((int16_t)(xx & 0xFFFFu), (int16_t)(ww & 0xFFFFu)); /* SMLABB */
+    *im = q9((int16_t)(xx >> 16), (int16_t)(ww >> 16));         /* SMLATT */
+#else
+    *re = q9(x[0], w[0]);
+    *im = q9(x[1], w[1]);
+#endif
+}
+
 MA_FE_NOINLINE static void fft_stage1(const int16_t *MA_FE_RESTRICT x, int32_t *MA_FE_RESTRICT buf)
 {
     const int16_t *w = MA_FE_WINDOW_Q15;
-    int32_t j = 0;
-    for (; j < (MA_FE_WIN - 3 * S1) / 2; j++, x += 2, w += 2)
-        dft4(buf + 8 * MA_FE_FFT_REV64[j], q9(x[0], w[0]), q9(x[1], w[1]), q9(x[S1], w[S1]),
-             q9(x[S1 + 1], w[S1 + 1]), q9(x[2 * S1], w[2 * S1]), q9(x[2 * S1 + 1], w[2 * S1 + 1]),
-             q9(x[3 * S1], w[3 * S1]), q9(x[3 * S1 + 1], w[3 * S1 + 1]));
-    for (; j < FFT_M / 4; j++, x += 2, w += 2)
-        dft4(buf + 8 * MA_FE_FFT_REV64[j], q9(x[0], w[0]), q9(x[1], w[1]), q9(x[S1], w[S1]),
-             q9(x[S1 + 1], w[S1 + 1]), q9(x[2 * S1], w[2 * S1]), q9(x[2 * S1 + 1], w[2 * S1 + 1]), 0, 0);
+    int32_t j = 0, ar, ai, br, bi, cr, ci, dr, di;
+    for (; j < (MA_FE_WIN - 3 * S1) / 2; j++, x += 2, w += 2) {
+        q9_pair(x, w, &ar, &ai);
+        q9_pair(x + S1, w + S1, &br, &bi);
+        q9_pair(x + 2 * S1, w + 2 * S1, &cr, &ci);
+        q9_pair(x + 3 * S1, w + 3 * S1, &dr, &di);
+        dft4(buf + 8 * MA_FE_FFT_REV64[j], ar, ai, br, bi, cr, ci, dr, di);
+    }
+    for (; j < FFT_M / 4; j++, x += 2, w += 2) {
+        q9_pair(x, w, &ar, &ai);
+        q9_pair(x + S1, w + S1, &br, &bi);
+        q9_pair(x + 2 * S1, w + 2 * S1, &cr, &ci);
+        dft4(buf + 8 * MA_FE_FFT_REV64[j], ar, ai, br, bi, cr, ci, 0, 0);
+    }
 }
 #undef S1
 

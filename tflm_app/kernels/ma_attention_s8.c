@@ -636,19 +636,20 @@ static int32_t ma_row_scores(const ma_attention_s8_params *p, const int16_t *qq,
 }
 
 /* Per-call tables of the softmax (in scratch): lut12[d] = Rescale<12>(exp_lut[d]), the term each
- * key adds to the row's sum; wtab: the row's weights by d (ma_row_softmax); mono: exp_lut is
- * non-increasing in d (it is for every quantisation we know of; checked, not assumed). */
+ * key adds to the row's sum; wtab: the row's weights by a key's score s (ma_row_softmax), at wtab[s + 128], so that
+ * the key loop indexes it by the score itself; mono: exp_lut is non-increasing in d (it is for every quantisation
+ * we know of; checked, not assumed). */
 typedef struct {
   uint32_t *lut12; /* [256] */
-  uint8_t *wtab;   /* [256]: 0 from wtab_len on */
-  uint32_t wtab_len;
+  uint8_t *wtab;   /* [256]: 0 outside [wtab_lo, wtab_hi) */
+  int32_t wtab_lo, wtab_hi;
   int mono;
 } ma_att_tables;
 
 static void ma_tables_init(const ma_attention_s8_params *p, ma_att_tables *t) {
   int d;
   t->mono = 1;
-  t->wtab_len = 0;
+  t->wtab_lo = t->wtab_hi = 0;
   memset(t->wtab, 0, 256);
   for (d = 0; d < 256; ++d) {
     t->lut12[d] = ((uint32_t)p->exp_lut[d] + 2048u) >> 12;
@@ -669,6 +670,7 @@ MA_NOINLINE static int32_t ma_row_softmax(const ma_attention_s8_params *p, ma_at
   const int32_t *lut = p->exp_lut; /* indexed by mx - s, in 0..255 */
   const uint32_t *lut12 = tb->lut12;
   uint8_t *wtab = tb->wtab;
+  const uint8_t *const wr = wtab + 128; /* a key's weight: wr[s] (s in -128 .. mx) */
   uint32_t sum = 0, sum2 = 0, rnd, nd;
   int32_t j, m = 0, total = 0, exponent, scale, headroom_plus_one;
   for (j = 0; j + 1 < n; j += 2) { /* Rescale<12> of each term; two sums for fewer loop steps */
@@ -689,23 +691,24 @@ MA_NOINLINE static int32_t ma_row_softmax(const ma_attention_s8_params *p, ma_at
   /* w(d) = min(255, (srdhm(scale, e) + rnd) >> exponent), e = exp_lut[d]: srdhm then
    * RoundingDivideByPOT, both operands non-negative (the reciprocal of a sum in [1, 2) is in
    * (2^30, 2^31)) */
-  for (nd = 0; nd < 256u; ++nd) {
+  if (tb->wtab_hi > tb->wtab_lo) memset(wtab + tb->wtab_lo, 0, (size_t)(tb->wtab_hi - tb->wtab_lo)); /* last row's */
+  for (nd = 0; nd <= (uint32_t)(mx + 128); ++nd) { /* d = mx - s for the scores s >= -128 */
     const uint32_t e = (uint32_t)lut[nd];
     const uint32_t x = (uint32_t)(((uint64_t)(uint32_t)scale * e + (1u << 30)) >> 31);
     uint32_t w = (x + rnd) >> exponent;
     if (w == 0u && tb->mono) break; /* and so are all further d */
-    wtab[nd] = (uint8_t)(w > 255u ? 255u : w);
+    wtab[mx + 128 - (int32_t)nd] = (uint8_t)(w > 255u ? 255u : w);
   }
-  if (nd < tb->wtab_len) memset(wtab + nd, 0, tb->wtab_len - nd); /* the previous row's longer table */
-  tb->wtab_len = nd;
-  /* from here a key's weight is wtab[mx - s], 0 for a zero probability */
+  tb->wtab_lo = mx + 129 - (int32_t)nd;
+  tb->wtab_hi = mx + 129;
+  /* from here a key's weight is wr[s], 0 for a zero probability */
   if (vpairs != NULL) { /* key pairs: key g = lo + j is lane g & 1 of pair row g / 2 */
     const size_t pair_bytes = 4u * (size_t)dk;
     const int8_t *row = vpairs + (size_t)(lo >> 1) * pair_bytes;
     uint32_t w0, w1;
     j = 0;
     if (lo & 1) { /* key lo is the high lane of its pair */
-      w1 = wtab[mx - s[0]];
+      w1 = wr[s[0]];
       if (w1 != 0u) {
         terms[m].row = row;
         terms[m].weight = (int32_t)(w1 << 16);
@@ -717,11 +720,10 @@ MA_NOINLINE static int32_t ma_row_softmax(const ma_attention_s8_params *p, ma_at
     }
     if (j + 1 < n) { /* keys lo + j (low lane) and lo + j + 1; pointers, so that the loop stays in registers */
       const int16_t *sp = s + j, *const send = s + j + ((n - j) & ~1);
-      const uint8_t *const wm = wtab + mx; /* a key's weight: wm[-s] */
       ma_att_term *tp = terms + m;
       for (; sp != send; sp += 2, row += pair_bytes) {
-        w0 = wm[-sp[0]];
-        w1 = wm[-sp[1]];
+        w0 = wr[sp[0]];
+        w1 = wr[sp[1]];
         if ((w0 | w1) != 0u) {
           tp->row = row;
           tp->weight = (int32_t)(w0 | (w1 << 16));
@@ -733,7 +735,7 @@ MA_NOINLINE static int32_t ma_row_softmax(const ma_attention_s8_params *p, ma_at
       j = (int32_t)(send - s);
     }
     if (j < n) { /* the last key, a low lane */
-      w0 = wtab[mx - s[j]];
+      w0 = wr[s[j]];
       if (w0 != 0u) {
         terms[m].row = row;
         terms[m].weight = (int32_t)w0;
@@ -743,7 +745,7 @@ MA_NOINLINE static int32_t ma_row_softmax(const ma_attention_s8_params *p, ma_at
     }
   } else {
     for (j = 0; j < n; ++j) {
-      const uint32_t w = wtab[mx - s[j]];
+      const uint32_t w = wr[s[j]];
       if (w != 0u) {
         terms[m].row = v + (size_t)j * (size_t)v_rs;
         terms[m].weight = (int32_t)w;
