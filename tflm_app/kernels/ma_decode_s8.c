@@ -288,7 +288,7 @@ static MA_ALWAYS_INLINE void cells(const uint16_t *state, const int32_t *p, int3
  * successors lie above the new band (a competitive hypothesis the band cannot follow). The forward
  * pass (step_fwd) keeps no back-pointers; the traceback's replay (step_bp) writes the 2-bit codes of
  * the row to bpr. */
-static int32_t step_fwd(const problem *pb, int32_t w, const int32_t *prev, int32_t *cur, int32_t lo, int32_t jb,
+static MA_ALWAYS_INLINE int32_t step_fwd(const problem *pb, int32_t w, const int32_t *prev, int32_t *cur, int32_t lo, int32_t jb,
                         int32_t t, int32_t smin, int32_t *jb_out, int32_t *dropped)
 {
     const int32_t m = prev[jb];
@@ -305,7 +305,7 @@ static int32_t step_fwd(const problem *pb, int32_t w, const int32_t *prev, int32
     return lo1;
 }
 
-static int32_t step_bp(const problem *pb, int32_t w, const int32_t *prev, int32_t *cur, int32_t lo, int32_t jb,
+static MA_ALWAYS_INLINE int32_t step_bp(const problem *pb, int32_t w, const int32_t *prev, int32_t *cur, int32_t lo, int32_t jb,
                        int32_t t, int32_t smin, uint32_t *bpr, int32_t *jb_out, int32_t *dropped)
 {
     const int32_t m = prev[jb];

@@ -48,29 +48,12 @@ TfLiteStatus PrepareConv(TfLiteContext* context, TfLiteNode* node) {
   // TFLM's own Prepare arithmetic: padding, per-channel multipliers and shifts (persistent, as its ConvPrepare
   // allocates them), activation range
   tflite::OpDataConv op = {};
-  op.per_channel_output_multiplier =
-      static_cast<int32_t*>(context->AllocatePersistentBuffer(context, channels_out * sizeof(int32_t)));
-  op.per_channel_output_shift =
-      static_cast<int32_t*>(context->AllocatePersistentBuffer(context, channels_out * sizeof(int32_t)));
-  TF_LITE_ENSURE(context, op.per_channel_output_multiplier != nullptr && op.per_channel_output_shift != nullptr);
+  TF_LITE_ENSURE_STATUS(AllocatePerChannel(context, channels_out, &op));
   TF_LITE_ENSURE_STATUS(tflite::CalculateOpDataConv(context, node, options, width, 1, kw, 1, out_width, 1,
                                                     kTfLiteInt8, &op));
-  ma_fc_s8_params& q = data->params;
-  q.rows = out_width;
-  q.depth = kw * channels_in;
-  q.channels = channels_out;
-  q.row_stride = options.stride_width * channels_in;
-  q.input_offset = -op.input_zero_point;
-  q.output_offset = op.output_zero_point;
-  q.act_min = op.output_activation_min;
-  q.act_max = op.output_activation_max;
-  q.per_channel = 1;  // TFLM's int8 CONV_2D always runs per channel (per-tensor scales broadcast)
-  q.multiplier = op.per_channel_output_multiplier;
-  q.shift = op.per_channel_output_shift;
-  data->in_width = width;
-  data->in_channels = channels_in;
-  data->pad_before = op.padding.width;
-  return UseKernel(context, data, q.depth);
+  UseConvParams(op, out_width, kw * channels_in, channels_out, options.stride_width * channels_in, width, channels_in,
+                data);
+  return UseKernel(context, data, kw * channels_in);
 }
 
 TfLiteStatus EvalConv(TfLiteContext* context, TfLiteNode* node) {

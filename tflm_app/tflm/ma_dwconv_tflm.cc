@@ -44,29 +44,11 @@ TfLiteStatus PrepareDepthwiseConv(TfLiteContext* context, TfLiteNode* node) {
   // TFLM's own Prepare arithmetic: padding, per-channel multipliers and shifts (persistent, as its
   // DepthwiseConvPrepare allocates them), activation range
   tflite::OpDataConv op = {};
-  op.per_channel_output_multiplier =
-      static_cast<int32_t*>(context->AllocatePersistentBuffer(context, channels * sizeof(int32_t)));
-  op.per_channel_output_shift =
-      static_cast<int32_t*>(context->AllocatePersistentBuffer(context, channels * sizeof(int32_t)));
-  TF_LITE_ENSURE(context, op.per_channel_output_multiplier != nullptr && op.per_channel_output_shift != nullptr);
+  TF_LITE_ENSURE_STATUS(AllocatePerChannel(context, channels, &op));
   TF_LITE_ENSURE_STATUS(tflite::CalculateOpDataDepthwiseConv(context, node, options, width, 1, kw, 1, out_width, 1,
                                                              kTfLiteInt8, &op));
-  ma_fc_s8_params& q = data->params;
-  q.rows = out_width;
-  q.depth = kw;
-  q.channels = channels;
-  q.row_stride = options.stride_width * channels;
-  q.input_offset = -op.input_zero_point;
-  q.output_offset = op.output_zero_point;
-  q.act_min = op.output_activation_min;
-  q.act_max = op.output_activation_max;
-  q.per_channel = 1;  // TFLM's int8 DEPTHWISE_CONV_2D always runs per channel (per-tensor scales broadcast)
-  q.multiplier = op.per_channel_output_multiplier;
-  q.shift = op.per_channel_output_shift;
-  data->in_width = width;
-  data->in_channels = channels;
-  data->pad_before = op.padding.width;
-  return UseKernel(context, data, q.depth);
+  UseConvParams(op, out_width, kw, channels, options.stride_width * channels, width, channels, data);
+  return UseKernel(context, data, kw);
 }
 
 TfLiteStatus EvalDepthwiseConv(TfLiteContext* context, TfLiteNode* node) {

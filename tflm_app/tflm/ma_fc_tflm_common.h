@@ -95,6 +95,38 @@ struct Tensors {
   bool bias_ok() const { return bias == nullptr || (bias->type == kTfLiteInt32); }
 };
 
+// A convolution's per-channel multipliers and shifts, persistent as TFLM's ConvPrepare / DepthwiseConvPrepare
+// allocate them (CalculateOpDataConv / CalculateOpDataDepthwiseConv fill them).
+inline TfLiteStatus AllocatePerChannel(TfLiteContext* context, int channels, tflite::OpDataConv* op) {
+  op->per_channel_output_multiplier =
+      static_cast<int32_t*>(context->AllocatePersistentBuffer(context, channels * sizeof(int32_t)));
+  op->per_channel_output_shift =
+      static_cast<int32_t*>(context->AllocatePersistentBuffer(context, channels * sizeof(int32_t)));
+  TF_LITE_ENSURE(context, op->per_channel_output_multiplier != nullptr && op->per_channel_output_shift != nullptr);
+  return kTfLiteOk;
+}
+
+// A convolution's kernel parameters from TFLM's Prepare arithmetic (TFLM's int8 CONV_2D and DEPTHWISE_CONV_2D always
+// run per channel: per-tensor scales broadcast), and its input geometry.
+inline void UseConvParams(const tflite::OpDataConv& op, int32_t rows, int32_t depth, int32_t channels,
+                          int32_t row_stride, int32_t in_width, int32_t in_channels, OpData* data) {
+  ma_fc_s8_params& q = data->params;
+  q.rows = rows;
+  q.depth = depth;
+  q.channels = channels;
+  q.row_stride = row_stride;
+  q.input_offset = -op.input_zero_point;
+  q.output_offset = op.output_zero_point;
+  q.act_min = op.output_activation_min;
+  q.act_max = op.output_activation_max;
+  q.per_channel = 1;
+  q.multiplier = op.per_channel_output_multiplier;
+  q.shift = op.per_channel_output_shift;
+  data->in_width = in_width;
+  data->in_channels = in_channels;
+  data->pad_before = op.padding.width;
+}
+
 // Prepare's last step once the node is ours: the kernel's scratch for dot products of `depth`.
 inline TfLiteStatus UseKernel(TfLiteContext* context, OpData* data, int32_t depth) {
   data->fallback.active = 0;

@@ -299,6 +299,21 @@ def checkpoint_bytes(n_frames: int, n_tokens: int, n_words: int, band=0, max_ban
     return n
 
 
+def path_bytes(n_frames: int, n_tokens: int, n_words: int, band=0, max_band=0, interval=0) -> int:
+    """External-RAM bytes for the checkpoints plus the first band's whole path (= ``ma_decode_s8_get_path_size``):
+    with a buffer this large the C kernel's traceback reads every frame's back-pointers, band position and smin
+    (``4 ceil(W1 / 16) + 8`` bytes per frame, ``W1`` the first band) instead of replaying checkpoints. The numpy
+    reference gives the same outputs either way."""
+    S = n_tokens + n_words + 1
+    n = checkpoint_bytes(n_frames, n_tokens, n_words, band, max_band, interval)
+    p = resolve_band(band, S, max_band, interval)
+    n += n_frames * (4 * _ceil(p.band, 16) + 8)
+    if n > 2 ** 31 - 1:
+        raise DecodeError(f"checkpoints and path for T={n_frames} frames would need {n} bytes (more than 2 GB)",
+                          STATUS_ERR_ARGUMENT)
+    return n
+
+
 @dataclass(frozen=True)
 class Path:
     states: np.ndarray   # [T] state index per frame (non-decreasing)

@@ -34,7 +34,7 @@ import numpy as np
 from ..cheader import c_array
 from ..text.tokens import NUM_TOKENS, encode_words
 from . import _core
-from ._core import MIN_CHAR_FRAMES, checkpoint_bytes, compact, expand_min_frames, scratch_bytes
+from ._core import MIN_CHAR_FRAMES, checkpoint_bytes, compact, expand_min_frames, path_bytes, scratch_bytes
 from .synthetic import random_transcript, synthesize
 from .viterbi_int import viterbi_align_int
 
@@ -57,6 +57,7 @@ class Case:
     checkpoint_size: int = -1          # -1: ma_decode_s8_get_checkpoint_size(...)
     expect_scratch: int = -1           # scratch_bytes(...) (-1 when the sizes are invalid)
     expect_checkpoint: int = -1        # checkpoint_bytes(...) (-1 when the sizes are invalid)
+    expect_path: int = -1              # path_bytes(...) (-1 when the sizes are invalid)
     status: int = 0
     path_score: int = 0
     expect_band: int = 0
@@ -80,6 +81,7 @@ def make_case(name: str, scores: np.ndarray, words: list[list[int]], *, band: in
         pass
     try:
         case.expect_checkpoint = checkpoint_bytes(case.scores.shape[0], C, n, **kw)
+        case.expect_path = path_bytes(case.scores.shape[0], C, n, **kw)
     except (_core.DecodeError, IndexError):
         pass
     try:
@@ -226,7 +228,7 @@ def write_header(cases: list[Case], path: Path, stamp: str) -> None:
         f_off = -1 if c.frame_max is None else fo
         rows.append(f'  {{"{c.name}", {T}, {V}, {len(c.tokens)}, {len(c.lengths)}, {c.band}, {c.max_band}, '
                     f'{c.interval}, {c.beam}, {c.penalty}, {c.scratch_size}, {c.checkpoint_size}, {c.expect_scratch}, '
-                    f'{c.expect_checkpoint}, {c.status}, {c.path_score}, {c.expect_band}, {c.expect_edge_free}, '
+                    f'{c.expect_checkpoint}, {c.expect_path}, {c.status}, {c.path_score}, {c.expect_band}, {c.expect_edge_free}, '
                     f'{so}, {f_off}, {to}, {wo}}},')
         scores.append(c.scores.ravel())
         if c.frame_max is not None:
@@ -249,7 +251,7 @@ def write_header(cases: list[Case], path: Path, stamp: str) -> None:
             "#ifndef MA_DECODE_S8_VECTORS_H\n#define MA_DECODE_S8_VECTORS_H\n#include <stdint.h>\n\n",
             "typedef struct {\n  const char *name;\n  int32_t n_frames, n_vocab, n_tokens, n_words;\n"
             "  int32_t band, max_band, interval, beam, silence_penalty, scratch_size, checkpoint_size;\n"
-            "  int32_t expect_scratch, expect_checkpoint, status, path_score, expect_band, expect_edge_free;\n"
+            "  int32_t expect_scratch, expect_checkpoint, expect_path, status, path_score, expect_band, expect_edge_free;\n"
             "  uint32_t scores_offset;\n  int32_t frame_max_offset; /* -1: NULL */\n"
             "  uint32_t tokens_offset, words_offset;\n} ma_decode_case;\n\n",
             c_array("int8_t", "ma_decode_scores", np.concatenate(scores) if scores else np.zeros(0)),

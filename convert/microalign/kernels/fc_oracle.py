@@ -95,6 +95,28 @@ def build_fc_tflite(in_shape, qi: Quant, w: np.ndarray, w_scales, bias: np.ndarr
                   inputs=(0,) if const_weights else (0, 1))
 
 
+def _conv_tensors(fb, buffers, height: int, width: int, channels: int, qi: Quant, w: np.ndarray, w_scales, bias,
+                  qo: Quant, out_shape, qdim: int) -> tuple[list, list[int]]:
+    """The tensors of a one-op convolution (x, w quantised along ``qdim``, bias or none, y) and the op's inputs (two
+    without a bias: TFLM's depthwise Eval reads a listed third input slot even when it is -1)."""
+    ws = np.atleast_1d(np.asarray(w_scales, np.float64))
+    tensors = [_tensor(fb, "x", [1, height, width, channels], fb.TensorType.INT8, qi[0], qi[1]),
+               _tensor(fb, "w", w.shape, fb.TensorType.INT8, ws, np.zeros(ws.size, int), _const(fb, buffers, w), qdim)]
+    inputs = [0, 1]
+    if bias is not None:
+        tensors.append(_tensor(fb, "b", bias.shape, fb.TensorType.INT32, np.float32(qi[0]) * ws.astype(np.float32),
+                               np.zeros(ws.size, int), _const(fb, buffers, bias)))
+        inputs.append(2)
+    tensors.append(_tensor(fb, "y", out_shape, fb.TensorType.INT8, qo[0], qo[1]))
+    return tensors, inputs
+
+
+def _out_size(width: int, kh: int, kw: int, height: int, stride: int, dilation: int, padding: str) -> tuple[int, int]:
+    eff = (kw - 1) * dilation + 1
+    out_w = (width + stride - 1) // stride if padding == "same" else (width - eff + stride) // stride
+    return (height if padding == "same" else height - kh + 1), out_w
+
+
 def build_conv_tflite(width: int, channels: int, qi: Quant, w: np.ndarray, w_scales, bias: np.ndarray | None,
                       qo: Quant, stride: int = 1, padding: str = "valid", activation: str = "none",
                       height: int = 1, dilation: int = 1) -> bytes:
@@ -102,18 +124,11 @@ def build_conv_tflite(width: int, channels: int, qi: Quant, w: np.ndarray, w_sca
     fb = fbk.schema()
     buffers = [fb.BufferT()]
     n, kh, kw, _ = w.shape
-    ws = np.atleast_1d(np.asarray(w_scales, np.float64))
-    eff = (kw - 1) * dilation + 1
-    out_w = (width + stride - 1) // stride if padding == "same" else (width - eff + stride) // stride
-    out_h = height if padding == "same" else height - kh + 1
-    tensors = [_tensor(fb, "x", [1, height, width, channels], fb.TensorType.INT8, qi[0], qi[1]),
-               _tensor(fb, "w", w.shape, fb.TensorType.INT8, ws, np.zeros(ws.size, int), _const(fb, buffers, w))]
-    inputs = [0, 1, -1]
-    if bias is not None:
-        tensors.append(_tensor(fb, "b", bias.shape, fb.TensorType.INT32, np.float32(qi[0]) * ws.astype(np.float32),
-                               np.zeros(ws.size, int), _const(fb, buffers, bias)))
-        inputs[2] = 2
-    tensors.append(_tensor(fb, "y", [1, out_h, out_w, n], fb.TensorType.INT8, qo[0], qo[1]))
+    out_h, out_w = _out_size(width, kh, kw, height, stride, dilation, padding)
+    tensors, inputs = _conv_tensors(fb, buffers, height, width, channels, qi, w, w_scales, bias, qo,
+                                    [1, out_h, out_w, n], 0)
+    if bias is None:
+        inputs.append(-1)
     op = fb.OperatorT()
     op.opcodeIndex, op.inputs, op.outputs = 0, inputs, [len(tensors) - 1]
     opts = fb.Conv2DOptionsT()
@@ -133,20 +148,9 @@ def build_dwconv_tflite(width: int, channels: int, qi: Quant, w: np.ndarray, w_s
     fb = fbk.schema()
     buffers = [fb.BufferT()]
     _, kh, kw, n = w.shape
-    ws = np.atleast_1d(np.asarray(w_scales, np.float64))
-    eff = (kw - 1) * dilation + 1
-    out_w = (width + stride - 1) // stride if padding == "same" else (width - eff + stride) // stride
-    out_h = height if padding == "same" else height - kh + 1
-    tensors = [_tensor(fb, "x", [1, height, width, channels], fb.TensorType.INT8, qi[0], qi[1]),
-               _tensor(fb, "w", w.shape, fb.TensorType.INT8, ws, np.zeros(ws.size, int), _const(fb, buffers, w), 3)]
-    inputs = [0, 1, -1]
-    if bias is not None:
-        tensors.append(_tensor(fb, "b", bias.shape, fb.TensorType.INT32, np.float32(qi[0]) * ws.astype(np.float32),
-                               np.zeros(ws.size, int), _const(fb, buffers, bias)))
-        inputs[2] = 2
-    else:
-        inputs = [0, 1]          # no bias: two inputs (TFLM's depthwise Eval reads a third input slot if listed)
-    tensors.append(_tensor(fb, "y", [1, out_h, out_w, n], fb.TensorType.INT8, qo[0], qo[1]))
+    out_h, out_w = _out_size(width, kh, kw, height, stride, dilation, padding)
+    tensors, inputs = _conv_tensors(fb, buffers, height, width, channels, qi, w, w_scales, bias, qo,
+                                    [1, out_h, out_w, n], 3)
     op = fb.OperatorT()
     op.opcodeIndex, op.inputs, op.outputs = 0, inputs, [len(tensors) - 1]
     opts = fb.DepthwiseConv2DOptionsT()

@@ -107,15 +107,17 @@ def make_params(input_scale: float, input_zero_point: int, weight_scales, output
     return FcParams(-zi, zo, lo, hi, per_channel, tuple(mults), tuple(shifts))
 
 
-def _check(x, w, bias, depth_axis_ok: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _check(x, w, bias, channel_axis: int = 0, op: str = "FULLY_CONNECTED") -> tuple[np.ndarray, np.ndarray,
+                                                                                  np.ndarray | None]:
+    """int8 input and weights, and an int32 bias of one value per output channel (weights' ``channel_axis``)."""
     x, w = np.asarray(x), np.asarray(w)
     if x.dtype != np.int8 or w.dtype != np.int8:
-        raise ValueError(f"FULLY_CONNECTED int8 reference needs int8 input and weights, got {x.dtype} and {w.dtype}")
+        raise ValueError(f"{op} int8 reference needs int8 input and weights, got {x.dtype} and {w.dtype}")
     if bias is not None:
         bias = np.asarray(bias)
-        if bias.dtype != np.int32 or bias.shape != (w.shape[0],):
-            raise ValueError(f"FULLY_CONNECTED bias must be int32 of shape ({w.shape[0]},), got {bias.dtype} "
-                             f"{bias.shape}")
+        n = w.shape[channel_axis] if w.ndim > channel_axis else -1
+        if bias.dtype != np.int32 or bias.shape != (n,):
+            raise ValueError(f"{op} bias must be int32 of shape ({n},), got {bias.dtype} {bias.shape}")
     return x, w, bias
 
 
@@ -175,15 +177,9 @@ def depthwise_conv1d_ref(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, 
     ``[W, C]``, ``w`` ``[kernel_w, C]`` (TFLite's ``[1, 1, kernel_w, C]``), ``bias`` ``[C]`` or None -> ``[W_out, C]``.
     Channel c of output t sums ``(x[t * stride - pad + j][c] - zp_in) * w[j][c]`` over the taps inside the input."""
     x, w = np.asarray(x), np.asarray(w)
-    if x.dtype != np.int8 or w.dtype != np.int8:
-        raise ValueError(f"DEPTHWISE_CONV_2D int8 reference needs int8 input and weights, got {x.dtype} and {w.dtype}")
     if x.ndim != 2 or w.ndim != 2 or w.shape[1] != x.shape[1]:
         raise ValueError(f"DEPTHWISE_CONV_2D reference needs x [W, C] and w [kw, C], got {x.shape} and {w.shape}")
-    if bias is not None:
-        bias = np.asarray(bias)
-        if bias.dtype != np.int32 or bias.shape != (w.shape[1],):
-            raise ValueError(f"DEPTHWISE_CONV_2D bias must be int32 of shape ({w.shape[1]},), got {bias.dtype} "
-                             f"{bias.shape}")
+    x, w, bias = _check(x, w, bias, 1, "DEPTHWISE_CONV_2D")
     width, c = x.shape
     kw = w.shape[0]
     out_w, pad = conv_padding(width, kw, stride, padding)
