@@ -18,42 +18,27 @@ TfLiteStatus PrepareConv(TfLiteContext* context, TfLiteNode* node) {
   TF_LITE_ENSURE(context, data != nullptr && node->builtin_data != nullptr);
   const auto& options = *static_cast<const TfLiteConvParams*>(node->builtin_data);
   bool ours = false;
-  int width = 0, channels_in = 0, kw = 0, channels_out = 0, out_width = 0;
+  Conv1d g = {};
   {
     Tensors t(context, node);
     TF_LITE_ENSURE(context, t.ok());
-    if (kKernelBuild && Int8Activations(t.input, t.output) && SymmetricInt8Weights(t.filter) && t.bias_ok() &&
-        t.input->dims->size == 4 && t.filter->dims->size == 4 && t.output->dims->size == 4 &&
-        options.dilation_width_factor == 1 && options.dilation_height_factor == 1 &&
-        (options.padding == kTfLitePaddingSame || options.padding == kTfLitePaddingValid) &&
-        options.stride_width >= 1) {
-      const int* in = t.input->dims->data;
-      const int* f = t.filter->dims->data;
-      const int* o = t.output->dims->data;
-      width = in[2];
-      channels_in = in[3];
-      channels_out = f[0];
-      kw = f[2];
-      out_width = o[2];
-      const int64_t depth = static_cast<int64_t>(kw) * channels_in;
-      ours = in[0] == 1 && in[1] == 1 && f[1] == 1 && f[3] == channels_in && o[0] == 1 && o[1] == 1 &&
-             o[3] == channels_out && width >= 1 && channels_in >= 1 && kw >= 1 && out_width >= 1 &&
-             depth <= MA_FC_S8_MAX_DEPTH && (t.bias == nullptr || tflite::NumElements(t.bias) == channels_out);
-      // the output width TFLM's padding arithmetic gives (ComputeOutSize) is the tensor's
-      const int s = options.stride_width;
-      ours = ours && out_width == (options.padding == kTfLitePaddingSame ? (width + s - 1) / s : (width - kw + s) / s);
-    }
+    ours = kKernelBuild && Int8Activations(t.input, t.output) && SymmetricInt8Weights(t.filter) && t.bias_ok() &&
+           Conv1dGeometry(t, options.padding, options.stride_width, options.dilation_width_factor,
+                          options.dilation_height_factor, &g) &&
+           t.filter->dims->data[0] == g.channels_out && t.filter->dims->data[3] == g.channels_in &&
+           static_cast<int64_t>(g.kw) * g.channels_in <= MA_FC_S8_MAX_DEPTH &&
+           (t.bias == nullptr || tflite::NumElements(t.bias) == g.channels_out);
   }
   if (!ours) return PrepareFallback(ReferenceConv(), context, node, &data->fallback, data);
   // TFLM's own Prepare arithmetic: padding, per-channel multipliers and shifts (persistent, as its ConvPrepare
   // allocates them), activation range
   tflite::OpDataConv op = {};
-  TF_LITE_ENSURE_STATUS(AllocatePerChannel(context, channels_out, &op));
-  TF_LITE_ENSURE_STATUS(tflite::CalculateOpDataConv(context, node, options, width, 1, kw, 1, out_width, 1,
+  TF_LITE_ENSURE_STATUS(AllocatePerChannel(context, g.channels_out, &op));
+  TF_LITE_ENSURE_STATUS(tflite::CalculateOpDataConv(context, node, options, g.width, 1, g.kw, 1, g.out_width, 1,
                                                     kTfLiteInt8, &op));
-  UseConvParams(op, out_width, kw * channels_in, channels_out, options.stride_width * channels_in, width, channels_in,
-                data);
-  return UseKernel(context, data, kw * channels_in);
+  UseConvParams(op, g.out_width, g.kw * g.channels_in, g.channels_out, options.stride_width * g.channels_in, g.width,
+                g.channels_in, data);
+  return UseKernel(context, data, g.kw * g.channels_in);
 }
 
 TfLiteStatus EvalConv(TfLiteContext* context, TfLiteNode* node) {

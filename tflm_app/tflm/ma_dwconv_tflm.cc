@@ -17,38 +17,28 @@ TfLiteStatus PrepareDepthwiseConv(TfLiteContext* context, TfLiteNode* node) {
   TF_LITE_ENSURE(context, data != nullptr && node->builtin_data != nullptr);
   const auto& options = *static_cast<const TfLiteDepthwiseConvParams*>(node->builtin_data);
   bool ours = false;
-  int width = 0, channels = 0, kw = 0, out_width = 0;
+  Conv1d g = {};
   {
     Tensors t(context, node);
     TF_LITE_ENSURE(context, t.ok());
-    if (kKernelBuild && Int8Activations(t.input, t.output) && SymmetricInt8Weights(t.filter, 3) && t.bias_ok() &&
-        t.input->dims->size == 4 && t.filter->dims->size == 4 && t.output->dims->size == 4 &&
-        options.dilation_width_factor == 1 && options.dilation_height_factor == 1 && options.depth_multiplier == 1 &&
-        (options.padding == kTfLitePaddingSame || options.padding == kTfLitePaddingValid) &&
-        options.stride_width >= 1) {
-      const int* in = t.input->dims->data;
-      const int* f = t.filter->dims->data;
-      const int* o = t.output->dims->data;
-      width = in[2];
-      channels = in[3];
-      kw = f[2];
-      out_width = o[2];
-      ours = in[0] == 1 && in[1] == 1 && f[0] == 1 && f[1] == 1 && f[3] == channels && o[0] == 1 && o[1] == 1 &&
-             o[3] == channels && width >= 1 && channels >= 1 && kw >= 1 && kw <= MA_FC_S8_MAX_DEPTH &&
-             out_width >= 1 && (t.bias == nullptr || tflite::NumElements(t.bias) == channels);
-      const int s = options.stride_width;
-      ours = ours && out_width == (options.padding == kTfLitePaddingSame ? (width + s - 1) / s : (width - kw + s) / s);
-    }
+    ours = kKernelBuild && Int8Activations(t.input, t.output) && SymmetricInt8Weights(t.filter, 3) && t.bias_ok() &&
+           options.depth_multiplier == 1 &&
+           Conv1dGeometry(t, options.padding, options.stride_width, options.dilation_width_factor,
+                          options.dilation_height_factor, &g) &&
+           t.filter->dims->data[0] == 1 && t.filter->dims->data[3] == g.channels_in &&
+           g.channels_out == g.channels_in && g.kw <= MA_FC_S8_MAX_DEPTH &&
+           (t.bias == nullptr || tflite::NumElements(t.bias) == g.channels_in);
   }
   if (!ours) return PrepareFallback(ReferenceDepthwiseConv(), context, node, &data->fallback, data);
   // TFLM's own Prepare arithmetic: padding, per-channel multipliers and shifts (persistent, as its
   // DepthwiseConvPrepare allocates them), activation range
   tflite::OpDataConv op = {};
-  TF_LITE_ENSURE_STATUS(AllocatePerChannel(context, channels, &op));
-  TF_LITE_ENSURE_STATUS(tflite::CalculateOpDataDepthwiseConv(context, node, options, width, 1, kw, 1, out_width, 1,
-                                                             kTfLiteInt8, &op));
-  UseConvParams(op, out_width, kw, channels, options.stride_width * channels, width, channels, data);
-  return UseKernel(context, data, kw);
+  TF_LITE_ENSURE_STATUS(AllocatePerChannel(context, g.channels_in, &op));
+  TF_LITE_ENSURE_STATUS(tflite::CalculateOpDataDepthwiseConv(context, node, options, g.width, 1, g.kw, 1, g.out_width,
+                                                             1, kTfLiteInt8, &op));
+  UseConvParams(op, g.out_width, g.kw, g.channels_in, options.stride_width * g.channels_in, g.width, g.channels_in,
+                data);
+  return UseKernel(context, data, g.kw);
 }
 
 TfLiteStatus EvalDepthwiseConv(TfLiteContext* context, TfLiteNode* node) {

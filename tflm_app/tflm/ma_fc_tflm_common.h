@@ -95,6 +95,27 @@ struct Tensors {
   bool bias_ok() const { return bias == nullptr || (bias->type == kTfLiteInt32); }
 };
 
+// The geometry of a convolution over width in NHWC: batch 1, height 1, kernel height 1, dilation 1, SAME or VALID
+// padding, a stride >= 1 and the output width TFLM's padding arithmetic gives (ComputeOutSize). False for any other
+// node (the build's own kernel runs it). The weights' dimensions 0 and 3 are the caller's to check.
+struct Conv1d {
+  int width, channels_in, kw, channels_out, out_width;
+};
+inline bool Conv1dGeometry(const Tensors& t, TfLitePadding padding, int stride_w, int dilation_w, int dilation_h,
+                           Conv1d* g) {
+  if (t.input->dims->size != 4 || t.filter->dims->size != 4 || t.output->dims->size != 4 || dilation_w != 1 ||
+      dilation_h != 1 || (padding != kTfLitePaddingSame && padding != kTfLitePaddingValid) || stride_w < 1)
+    return false;
+  const int* in = t.input->dims->data;
+  const int* f = t.filter->dims->data;
+  const int* o = t.output->dims->data;
+  *g = Conv1d{in[2], in[3], f[2], o[3], o[2]};
+  const int s = stride_w;
+  return in[0] == 1 && in[1] == 1 && f[1] == 1 && o[0] == 1 && o[1] == 1 && g->width >= 1 && g->channels_in >= 1 &&
+         g->kw >= 1 && g->out_width >= 1 &&
+         g->out_width == (padding == kTfLitePaddingSame ? (g->width + s - 1) / s : (g->width - g->kw + s) / s);
+}
+
 // A convolution's per-channel multipliers and shifts, persistent as TFLM's ConvPrepare / DepthwiseConvPrepare
 // allocate them (CalculateOpDataConv / CalculateOpDataDepthwiseConv fill them).
 inline TfLiteStatus AllocatePerChannel(TfLiteContext* context, int channels, tflite::OpDataConv* op) {
