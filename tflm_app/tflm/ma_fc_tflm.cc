@@ -40,14 +40,7 @@ TfLiteStatus PrepareFc(TfLiteContext* context, TfLiteNode* node) {
       TF_LITE_ENSURE_STATUS(tflite::CalculateOpDataFullyConnected(context, p.activation, kTfLiteInt8, t.input,
                                                                   t.filter, t.bias, t.output, &op));
       ma_fc_s8_params& q = data->params;
-      q.rows = rows;
-      q.depth = depth;
-      q.channels = channels;
-      q.row_stride = depth;
-      q.input_offset = -op.input_zero_point;
-      q.output_offset = op.output_zero_point;
-      q.act_min = op.output_activation_min;
-      q.act_max = op.output_activation_max;
+      SetParams(op, rows, depth, channels, depth, &q);
       if (op.is_per_channel) {
         q.per_channel = 1;
         q.multiplier = op.per_channel_output_multiplier;

@@ -127,19 +127,27 @@ inline TfLiteStatus AllocatePerChannel(TfLiteContext* context, int channels, tfl
   return kTfLiteOk;
 }
 
+// The kernel's sizes, zero points and activation range as TFLM's Prepare computed them (OpDataFullyConnected,
+// OpDataConv: the same field names).
+template <typename TflmOpData>
+inline void SetParams(const TflmOpData& op, int32_t rows, int32_t depth, int32_t channels, int32_t row_stride,
+                      ma_fc_s8_params* q) {
+  q->rows = rows;
+  q->depth = depth;
+  q->channels = channels;
+  q->row_stride = row_stride;
+  q->input_offset = -op.input_zero_point;
+  q->output_offset = op.output_zero_point;
+  q->act_min = op.output_activation_min;
+  q->act_max = op.output_activation_max;
+}
+
 // A convolution's kernel parameters from TFLM's Prepare arithmetic (TFLM's int8 CONV_2D and DEPTHWISE_CONV_2D always
 // run per channel: per-tensor scales broadcast), and its input geometry.
 inline void UseConvParams(const tflite::OpDataConv& op, int32_t rows, int32_t depth, int32_t channels,
                           int32_t row_stride, int32_t in_width, int32_t in_channels, OpData* data) {
   ma_fc_s8_params& q = data->params;
-  q.rows = rows;
-  q.depth = depth;
-  q.channels = channels;
-  q.row_stride = row_stride;
-  q.input_offset = -op.input_zero_point;
-  q.output_offset = op.output_zero_point;
-  q.act_min = op.output_activation_min;
-  q.act_max = op.output_activation_max;
+  SetParams(op, rows, depth, channels, row_stride, &q);
   q.per_channel = 1;
   q.multiplier = op.per_channel_output_multiplier;
   q.shift = op.per_channel_output_shift;
