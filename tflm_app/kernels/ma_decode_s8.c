@@ -13,6 +13,9 @@
  * Checkpoint buffer (external RAM):
  *   states uint16 [2 ceil(S/2)]      token id per state, bit 15 = skip allowed into the state or silence
  *   ckpt   int32 [n_ckpt][W + 3]     every K frames: lo, smin, chars after smin, the band's row
+ *   path   (given ma_decode_s8_get_path_size bytes) the first band's whole path: uint32 [T][ceil(W1/16)]
+ *          back-pointer rows (frame t's at row t - 1), int32 [T] band positions, int32 [T] smins; the forward pass
+ *          of that band writes it instead of checkpoints, and its traceback reads it instead of replaying
  */
 #include "ma_decode_s8.h"
 
@@ -99,7 +102,8 @@ static int32_t external_size(int32_t n_frames, int32_t n_tokens, int32_t n_words
         n_tokens > MA_DECODE_MAX_FRAMES || resolve_band(params ? params : &defaults, n_tokens + n_words + 1, &b) != 0) {
         return MA_DECODE_ERR_ARGUMENT;
     }
-    const int64_t n = checkpoint_size(n_frames, n_tokens + n_words + 1, &b) + (whole_path ? path_extra(n_frames, &b) : 0);
+    const int64_t n =
+        checkpoint_size(n_frames, n_tokens + n_words + 1, &b) + (whole_path ? path_extra(n_frames, &b) : 0);
     return n > INT32_MAX ? MA_DECODE_ERR_ARGUMENT : (int32_t)n;
 }
 
@@ -288,8 +292,8 @@ static MA_ALWAYS_INLINE void cells(const uint16_t *state, const int32_t *p, int3
  * successors lie above the new band (a competitive hypothesis the band cannot follow). The forward
  * pass (step_fwd) keeps no back-pointers; the traceback's replay (step_bp) writes the 2-bit codes of
  * the row to bpr. */
-static MA_ALWAYS_INLINE int32_t step_fwd(const problem *pb, int32_t w, const int32_t *prev, int32_t *cur, int32_t lo, int32_t jb,
-                        int32_t t, int32_t smin, int32_t *jb_out, int32_t *dropped)
+static MA_ALWAYS_INLINE int32_t step_fwd(const problem *pb, int32_t w, const int32_t *prev, int32_t *cur, int32_t lo,
+                                         int32_t jb, int32_t t, int32_t smin, int32_t *jb_out, int32_t *dropped)
 {
     const int32_t m = prev[jb];
     const int32_t lo1 = place(pb, w, prev, lo, jb, dropped);
@@ -305,8 +309,9 @@ static MA_ALWAYS_INLINE int32_t step_fwd(const problem *pb, int32_t w, const int
     return lo1;
 }
 
-static MA_ALWAYS_INLINE int32_t step_bp(const problem *pb, int32_t w, const int32_t *prev, int32_t *cur, int32_t lo, int32_t jb,
-                       int32_t t, int32_t smin, uint32_t *bpr, int32_t *jb_out, int32_t *dropped)
+static MA_ALWAYS_INLINE int32_t step_bp(const problem *pb, int32_t w, const int32_t *prev, int32_t *cur, int32_t lo,
+                                        int32_t jb, int32_t t, int32_t smin, uint32_t *bpr, int32_t *jb_out,
+                                        int32_t *dropped)
 {
     const int32_t m = prev[jb];
     const int32_t lo1 = place(pb, w, prev, lo, jb, dropped);
@@ -344,8 +349,8 @@ static int32_t row_max8(const int8_t *row, int32_t n)
     return m;
 }
 
-/* One banded decode with band w; writes the outputs; returns 1 if the path is edge-free. */
-/* path: NULL, or the whole path's storage (path_extra bytes for this band): every frame's back-pointer row (frame t's at
+/* One banded decode with band w; writes the outputs; returns 1 if the path is edge-free.
+ * path: NULL, or the whole path's storage (path_extra bytes for this band): every frame's back-pointer row (frame t's at
  * row t - 1), band position and smin, written by the forward pass instead of checkpoints; the traceback then reads
  * them instead of replaying segments. */
 static int32_t decode_band(const problem *pb, int32_t w, int32_t interval, const int8_t *frame_max,

@@ -94,8 +94,9 @@ int32_t ma_conv1d_s8(const ma_fc_s8_params *p, int32_t in_width, int32_t in_chan
  *   out[t][c] = clamp(MBQM(acc, multiplier[c], shift[c]) + output_offset, act_min, act_max).
  * Scratch: ma_fc_s8_scratch_bytes(p->depth). The numpy reference: depthwise_conv1d_ref in
  * convert/microalign/kernels/fully_connected.py. MA_ERR_ARGUMENT as ma_conv1d_s8, and when row_stride is not a
- * multiple of channels. About 23 Cortex-M7 instructions per output for the shipped model's 7-tap layer (4 channels
- * per input word, SXTB16 + SMLABB / SMLATT), where CMSIS-NN's arm_depthwise_conv_s8_opt takes 95. */
+ * multiple of channels. About 35 Cortex-M7 instructions per output for the shipped model's 7-tap layer (4 channels
+ * per input word, SXTB16 + SMLABB / SMLATT), where CMSIS-NN's arm_depthwise_conv_s8_opt takes 95
+ * (python eval/bench_fc.py). */
 int32_t ma_dwconv1d_s8(const ma_fc_s8_params *p, int32_t in_width, int32_t pad_before, const int8_t *input,
                        const int8_t *weights, const int32_t *bias, int8_t *output, void *scratch,
                        int32_t scratch_bytes);
