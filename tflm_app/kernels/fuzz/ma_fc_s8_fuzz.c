@@ -1,16 +1,17 @@
-/* libFuzzer harness for ma_fc_s8 / ma_conv1d_s8 (differential: the blocked DSP loops vs TFLM's loop).
+/* libFuzzer harness for ma_fc_s8 / ma_conv1d_s8 / ma_dwconv1d_s8 (differential: the blocked DSP loops vs TFLM's
+ * loop).
  *
  *   tflm_app/fuzz.sh ma_fc_s8 [RUNS]
  *
  * The kernel is compiled into this harness with MA_FC_S8_EMULATE_DSP, so the Cortex-M7 path's loop structure runs
  * (4-channel weight blocks widened to 16 bits with the input zero point folded into a start value, the pairs of
  * quads, the depth tail, the doubled-weight fast requantisation through an emulated SMMLAR, the conv edge rows).
- * Each input picks a fully connected layer or a 1-D convolution (rows, depth, channels, stride, kernel width,
- * padding before), zero points (now and then outside int8), an activation range (full, random, or empty),
+ * Each input picks a fully connected layer, a 1-D convolution or a depthwise 1-D convolution (rows, depth, channels,
+ * stride, kernel width, padding before), zero points (now and then outside int8), an activation range (full, random, or empty),
  * per-tensor or per-channel multipliers and shifts (now and then negative or out of range), a bias (none, small,
  * near 2^29, or any int32), then the input and weight bytes. Checked: the kernel refuses exactly the parameters
  * ma_fc_s8.h says it refuses and writes nothing then; otherwise every output byte equals TFLM's
- * FullyConnected(PerChannel) / ConvPerChannel arithmetic computed here directly (padding = the input zero point,
+ * FullyConnected(PerChannel) / ConvPerChannel / DepthwiseConvPerChannel arithmetic computed here directly (padding = the input zero point,
  * ma_mbqm), and nothing past the output or the scratch is written.
  */
 #define MA_FC_S8_EMULATE_DSP 1
@@ -37,8 +38,10 @@ static uint32_t rd(const uint8_t **p, size_t *n, int bytes) {
   return v;
 }
 
-static long n_ran, n_refused;
-static void print_stats(void) { fprintf(stderr, "ma_fc_s8 fuzz: ran=%ld refused=%ld\n", n_ran, n_refused); }
+static long n_ran, n_refused, n_dw;
+static void print_stats(void) {
+  fprintf(stderr, "ma_fc_s8 fuzz: ran=%ld (depthwise %ld) refused=%ld\n", n_ran, n_dw, n_refused);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static int8_t in[MAX_ROWS * 3 * MAX_DEPTH + MAX_DEPTH], w[MAX_CH * MAX_DEPTH];
@@ -49,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const uint8_t *p = data;
   size_t n = size;
   const uint32_t g = rd(&p, &n, 4), q = rd(&p, &n, 4);
-  const int conv = (int)(g & 1u);
+  const int conv = (int)(g & 1u), dw = conv && ((q >> 27) & 1u); /* depthwise: a convolution, one channel per input */
   ma_fc_s8_params prm;
   int32_t in_channels = 1, in_width, pad = 0, stride, kw = 1, scratch_bytes, st, t, c, k;
   int expect_ok, with_bias = (int)((q >> 28) & 3u);
@@ -66,8 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     stride = 1 + (int32_t)((g >> 15) % 3);
     pad = (int32_t)((g >> 17) % 8);
     in_width = 1 + (int32_t)((g >> 20) % 20);
-    prm.depth = kw * in_channels;
+    prm.depth = dw ? kw : kw * in_channels;
     prm.row_stride = stride * in_channels;
+    if (dw) prm.channels = in_channels;
     in_bytes = (size_t)in_width * (size_t)in_channels;
   } else {
     prm.depth = 1 + (int32_t)((g >> 9) % MAX_DEPTH);
@@ -106,9 +110,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (scratch_bytes > (int32_t)(sizeof scratch - 4 * GUARD)) abort(); /* the harness's buffer is too small */
   memset(out, 0x5A, sizeof out);
   memset(scratch, 0xA5, sizeof scratch);
-  st = conv ? ma_conv1d_s8(&prm, in_width, in_channels, pad, in, w, with_bias ? bias : NULL, out, scratch,
-                           scratch_bytes)
-            : ma_fc_s8(&prm, in, w, with_bias ? bias : NULL, out, scratch, scratch_bytes);
+  st = dw     ? ma_dwconv1d_s8(&prm, in_width, pad, in, w, with_bias ? bias : NULL, out, scratch, scratch_bytes)
+       : conv ? ma_conv1d_s8(&prm, in_width, in_channels, pad, in, w, with_bias ? bias : NULL, out, scratch,
+                             scratch_bytes)
+              : ma_fc_s8(&prm, in, w, with_bias ? bias : NULL, out, scratch, scratch_bytes);
   for (i = 0; i < sizeof out; ++i)
     if (!expect_ok && out[i] != 0x5A) abort(); /* refused: nothing written */
   if (!expect_ok) {
@@ -118,16 +123,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (st != MA_OK) abort();
   ++n_ran;
+  n_dw += dw;
   /* TFLM's loop */
   for (t = 0; t < prm.rows; ++t)
     for (c = 0; c < prm.channels; ++c) {
       uint32_t acc = with_bias ? (uint32_t)bias[c] : 0u;
       const int32_t m = mult[prm.per_channel ? c : 0], s = shift[prm.per_channel ? c : 0];
       int32_t v;
-      for (k = 0; k < prm.depth; ++k) {
-        const int64_t at = (int64_t)t * prm.row_stride - (int64_t)pad * in_channels + k;
+      for (k = 0; k < prm.depth; ++k) { /* dw: tap k of channel c at input column t s - pad + k, weight w[k][c] */
+        const int64_t at = dw ? ((int64_t)t * stride - pad + k) * in_channels + c
+                              : (int64_t)t * prm.row_stride - (int64_t)pad * in_channels + k;
         const int32_t x = conv && (at < 0 || at >= (int64_t)in_bytes) ? -prm.input_offset : in[at];
-        acc += (uint32_t)((x + prm.input_offset) * w[c * prm.depth + k]);
+        acc += (uint32_t)((x + prm.input_offset) * w[dw ? k * prm.channels + c : c * prm.depth + k]);
       }
       v = ma_mbqm((int32_t)acc, m, s) + prm.output_offset;
       v = v < prm.act_min ? prm.act_min : v;
