@@ -63,3 +63,6 @@ def test_harness_short_campaign(clang, tmp_path, name):
     if name in ("ma_add_s8", "ma_fc_s8"):   # most inputs reach the kernel, some are refused
         m = re.search(r"ran=(\d+) refused=(\d+)", out)
         assert m and int(m.group(1)) > RUNS // 4 and int(m.group(2)) > 0, out[-2000:]
+    if name == "ma_fc_s8":               # depthwise convolutions among them
+        m = re.search(r"depthwise=(\d+)", out)
+        assert m and int(m.group(1)) > RUNS // 20, out[-2000:]

@@ -40,7 +40,7 @@ static uint32_t rd(const uint8_t **p, size_t *n, int bytes) {
 
 static long n_ran, n_refused, n_dw;
 static void print_stats(void) {
-  fprintf(stderr, "ma_fc_s8 fuzz: ran=%ld (depthwise %ld) refused=%ld\n", n_ran, n_dw, n_refused);
+  fprintf(stderr, "ma_fc_s8 fuzz: ran=%ld refused=%ld depthwise=%ld\n", n_ran, n_refused, n_dw);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
