@@ -28,7 +28,7 @@
  * (the aligner's maximum: 2^20 characters, about 19 h of speech) */
 /* the image checks at boot: the CRC-32s of header and payload (every byte of the image, model included), not the
  * model's SHA-256. Both hashes are stored in the image itself, so neither authenticates it; against accidental
- * corruption the CRC-32 catches every burst of up to 32 bits and all but 2^-32 of the rest, and costs 0.8 M
+ * corruption the CRC-32 catches every burst of up to 32 bits and all but 2^-32 of the rest, and costs 0.9 M
  * instructions where the SHA-256 costs 12.0 M (eval/profile_functions.py --boot). -DMA_APP_IMAGE_CHECKS=
  * MA_IMAGE_CHECK_ALL adds the SHA-256 (python -m microalign.export.image info checks both). */
 #ifndef MA_APP_IMAGE_CHECKS
