@@ -234,14 +234,6 @@ int32_t ma_attention_s8_get_buffer_size(const ma_attention_s8_dims *d) {
 
 /* ------------------------------------------------------------------------
  * One query row */
-#if MA_ATT_DSP
-static inline uint32_t ma_rd32(const void *p) {
-  uint32_t w;
-  memcpy(&w, p, 4); /* one LDR (unaligned access is allowed on v7-M) */
-  return w;
-}
-#endif
-
 /* qq = q' - zq as int16. DSP path: 2 (q' - zq) (|.| <= 510), so that the dot products come out
  * doubled as SMMULR wants them (ma_score_fast), in DSP order (per 4: q0,q2,q1,q3) for full
  * groups of 4. */

@@ -9,6 +9,14 @@
 #define MA_DSP_H
 
 #include <stdint.h>
+#include <string.h>
+
+/* four bytes at p (any alignment) as one word: one LDR on the M7 (unaligned access is allowed on v7-M) */
+static inline uint32_t ma_rd32(const void *p) {
+  uint32_t w;
+  memcpy(&w, p, 4);
+  return w;
+}
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && (defined(__GNUC__) || defined(__clang__))
 #define MA_DSP_NATIVE 1

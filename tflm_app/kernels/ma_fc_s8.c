@@ -23,7 +23,6 @@
 #include "ma_fixedpoint.h"
 
 #include <stddef.h>
-#include <string.h>
 
 /* The DSP path: on a core with the DSP extension (unless MA_FC_S8_PORTABLE), its inner loops in GNU assembly (LDRD
  * with post-increment: GCC splits it into LDRs); or on the host with the instructions emulated in C
@@ -43,12 +42,6 @@
 
 static int32_t ma_fc_ceil4(int32_t k) { return (k + 3) & ~3; }
 
-/* four bytes at p (any alignment) as one word */
-static inline uint32_t ma_fc_rd32(const int8_t *p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
 
 /* The wide path (ma_fc_rows_wide): blocks of MA_FC_WIDE channels whose dot products run in one unrolled sequence
  * of at most MA_FC_WIDE_QUADS quads (depth <= 4 * MA_FC_WIDE_QUADS); its block table (start values and
@@ -185,14 +178,14 @@ static void ma_fc_pack(const int8_t *w, int32_t depth, int32_t blk, int32_t nch,
       uint32_t *o = ws + 2 * j;
       if (scale == 2) {
         for (q = 0; q < nq; ++q, wj += 4, o += 2 * blk) {
-          const uint32_t x = ma_fc_rd32(wj), e = ma_sxtb16(x), d = ma_sxtb16_ror8(x);
+          const uint32_t x = ma_rd32(wj), e = ma_sxtb16(x), d = ma_sxtb16_ror8(x);
           sum = ma_smlad(d, 0x00010001u, ma_smlad(e, 0x00010001u, sum));
           o[0] = ma_sxtab16(e, x);
           o[1] = ma_sxtab16_ror8(d, x);
         }
       } else {
         for (q = 0; q < nq; ++q, wj += 4, o += 2 * blk) {
-          const uint32_t x = ma_fc_rd32(wj), e = ma_sxtb16(x), d = ma_sxtb16_ror8(x);
+          const uint32_t x = ma_rd32(wj), e = ma_sxtb16(x), d = ma_sxtb16_ror8(x);
           sum = ma_smlad(d, 0x00010001u, ma_smlad(e, 0x00010001u, sum));
           o[0] = e;
           o[1] = d;
@@ -304,10 +297,7 @@ static void ma_fc_rows_wide(uint32_t *ws, int32_t nq, const int8_t *x, int32_t s
       int32_t acc[MA_FC_WIDE];
       for (j = 0; j < MA_FC_WIDE; ++j) acc[j] = tb->start[j];
       for (q = 0; q < nq; ++q, x += 4, w += 2 * MA_FC_WIDE) {
-        uint32_t xw, xa, xb;
-        memcpy(&xw, x, 4);
-        xa = ma_sxtb16(xw);
-        xb = ma_sxtb16_ror8(xw);
+        const uint32_t xw = ma_rd32(x), xa = ma_sxtb16(xw), xb = ma_sxtb16_ror8(xw);
         for (j = 0; j < MA_FC_WIDE; ++j) acc[j] = ma_smlad(xb, w[2 * j + 1], ma_smlad(xa, w[2 * j], acc[j]));
       }
       for (j = 0; j < MA_FC_WIDE; ++j)
@@ -369,10 +359,7 @@ static void ma_fc_rows(const uint32_t *ws, int32_t depth, const int32_t *start, 
     q = nq;
 #endif
     for (; q > 0; --q, w += 8, xp += 4) { /* single quads: the odd one after the pairs, or all (emulated DSP) */
-      uint32_t xw, xa, xb;
-      memcpy(&xw, xp, 4);
-      xa = ma_sxtb16(xw);
-      xb = ma_sxtb16_ror8(xw);
+      const uint32_t xw = ma_rd32(xp), xa = ma_sxtb16(xw), xb = ma_sxtb16_ror8(xw);
       a0 = ma_smlad(xb, w[1], ma_smlad(xa, w[0], a0));
       a1 = ma_smlad(xb, w[3], ma_smlad(xa, w[2], a1));
       a2 = ma_smlad(xb, w[5], ma_smlad(xa, w[4], a2));
@@ -591,7 +578,7 @@ static void ma_dw_plain(const ma_fc_s8_params *p, int32_t in_width, int32_t pad,
 /* One tap of a 4-channel group: the input word at x against the widened weights w[0] (channels 0, 2), w[1] (1, 3). */
 #define MA_DW_TAP(x, w)                                                            \
   do {                                                                             \
-    const uint32_t xw_ = ma_fc_rd32(x), xe_ = ma_sxtb16(xw_), xo_ = ma_sxtb16_ror8(xw_); \
+    const uint32_t xw_ = ma_rd32(x), xe_ = ma_sxtb16(xw_), xo_ = ma_sxtb16_ror8(xw_); \
     a0 = ma_smlabb(xe_, (w)[0], a0);                                               \
     a2 = ma_smlatt(xe_, (w)[0], a2);                                               \
     a1 = ma_smlabb(xo_, (w)[1], a1);                                               \
@@ -657,7 +644,7 @@ static void ma_dw_group4(const ma_fc_s8_params *p, int32_t in_width, int32_t pad
   ma_dw_grp g;
   for (j = 0; j < kw; ++j) {
     const int8_t *wj = weights + (size_t)j * (size_t)C + (size_t)c0;
-    const uint32_t w4 = ma_fc_rd32(wj);
+    const uint32_t w4 = ma_rd32(wj);
     wp[2 * j] = ma_sxtb16(w4);
     wp[2 * j + 1] = ma_sxtb16_ror8(w4);
     for (k = 0; k < 4; ++k) sum[k] += wj[k];
@@ -689,7 +676,7 @@ static void ma_dw_group4(const ma_fc_s8_params *p, int32_t in_width, int32_t pad
     }
     for (j = 0; j < kw; ++j) {
       const int32_t col = t * s - pad + j;
-      edge[j] = col >= 0 && col < in_width ? ma_fc_rd32(input + (size_t)col * (size_t)C + (size_t)c0) : fill;
+      edge[j] = col >= 0 && col < in_width ? ma_rd32(input + (size_t)col * (size_t)C + (size_t)c0) : fill;
     }
     ma_dw_row4(&g, (const int8_t *)(const void *)edge, 4, o);
   }
