@@ -45,6 +45,13 @@ typedef struct {
     uint32_t size, used;
 } arena_t;
 
+/* Bytes take() can still hand out (at its next 8-byte boundary); 0 once an earlier take failed. */
+static uint32_t room(const arena_t *a)
+{
+    uint32_t at = (a->used + 7u) & ~7u;
+    return a->used <= a->size && at >= a->used && at <= a->size ? a->size - at : 0u;
+}
+
 static void *take(arena_t *a, uint32_t bytes)
 {
     uint32_t at = (a->used + 7u) & ~7u;
@@ -367,10 +374,7 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
     /* the decoder's whole path (40 bytes per frame more: its traceback replays no checkpoint, about half its
      * instructions) where the external RAM has room, else checkpoints alone */
     const int32_t path_size = ma_decode_s8_get_path_size(n_frames, (int32_t)nt, (int32_t)nw, &dp);
-    const uint32_t ext_at = (ext.used + 7u) & ~7u; /* where take() would place it */
-    if (path_size > 0 && ext.used <= ext.size && ext_at >= ext.used && ext_at <= ext.size &&
-        (uint32_t)path_size <= ext.size - ext_at)
-        ckpt_size = path_size;
+    if (path_size > 0 && (uint32_t)path_size <= room(&ext)) ckpt_size = path_size;
     void *ckpt = take(&ext, (uint32_t)ckpt_size);
     if (ckpt == NULL) return fail(ctx, MA_ERR_SCRATCH, "external RAM too small: decoder checkpoints need %ld bytes", (long)ckpt_size);
     ctx->ext_used = ext.used;
