@@ -117,6 +117,16 @@ def _out_size(width: int, kh: int, kw: int, height: int, stride: int, dilation: 
     return (height if padding == "same" else height - kh + 1), out_w
 
 
+def _conv_options(opts, stride: int, padding: str, activation: str, dilation: int):
+    """The fields CONV_2D's and DEPTHWISE_CONV_2D's options share: padding, stride and dilation over width, the fused
+    activation."""
+    opts.padding = fc.PADDINGS.index(padding)
+    opts.strideW, opts.strideH = stride, 1
+    opts.dilationWFactor, opts.dilationHFactor = dilation, 1
+    opts.fusedActivationFunction = fc.ACTIVATIONS.index(activation)
+    return opts
+
+
 def build_conv_tflite(width: int, channels: int, qi: Quant, w: np.ndarray, w_scales, bias: np.ndarray | None,
                       qo: Quant, stride: int = 1, padding: str = "valid", activation: str = "none",
                       height: int = 1, dilation: int = 1) -> bytes:
@@ -131,11 +141,7 @@ def build_conv_tflite(width: int, channels: int, qi: Quant, w: np.ndarray, w_sca
         inputs.append(-1)
     op = fb.OperatorT()
     op.opcodeIndex, op.inputs, op.outputs = 0, inputs, [len(tensors) - 1]
-    opts = fb.Conv2DOptionsT()
-    opts.padding = fc.PADDINGS.index(padding)
-    opts.strideW, opts.strideH = stride, 1
-    opts.dilationWFactor, opts.dilationHFactor = dilation, 1
-    opts.fusedActivationFunction = fc.ACTIVATIONS.index(activation)
+    opts = _conv_options(fb.Conv2DOptionsT(), stride, padding, activation, dilation)
     op.builtinOptionsType, op.builtinOptions = fb.BuiltinOptions.Conv2DOptions, opts
     return _model(fb, tensors, buffers, op, fb.BuiltinOperator.CONV_2D, "conv_2d")
 
@@ -153,12 +159,8 @@ def build_dwconv_tflite(width: int, channels: int, qi: Quant, w: np.ndarray, w_s
                                     [1, out_h, out_w, n], 3)
     op = fb.OperatorT()
     op.opcodeIndex, op.inputs, op.outputs = 0, inputs, [len(tensors) - 1]
-    opts = fb.DepthwiseConv2DOptionsT()
-    opts.padding = fc.PADDINGS.index(padding)
-    opts.strideW, opts.strideH = stride, 1
+    opts = _conv_options(fb.DepthwiseConv2DOptionsT(), stride, padding, activation, dilation)
     opts.depthMultiplier = depth_multiplier
-    opts.dilationWFactor, opts.dilationHFactor = dilation, 1
-    opts.fusedActivationFunction = fc.ACTIVATIONS.index(activation)
     op.builtinOptionsType, op.builtinOptions = fb.BuiltinOptions.DepthwiseConv2DOptions, opts
     return _model(fb, tensors, buffers, op, fb.BuiltinOperator.DEPTHWISE_CONV_2D, "depthwise_conv_2d")
 

@@ -40,6 +40,23 @@ static void ma_fc_cmsis_nn_conv_params(const struct ma_fc_case *c, int32_t strid
   cp->activation.max = c->act_max;
 }
 
+/* The dimensions of a convolution over width as TFLM's CMSIS-NN kernels pass them for case c: input [1, 1, in_width,
+ * in_channels], filter [f_n, 1, kw, in_channels] (CONV_2D: f_n = channels; DEPTHWISE_CONV_2D: 1, its in_channels being
+ * its channels), output [1, 1, rows, channels]. */
+static void ma_fc_cmsis_nn_dims_1d(const struct ma_fc_case *c, int32_t f_n, int32_t kw, cmsis_nn_dims *in_d,
+                                   cmsis_nn_dims *f_d, cmsis_nn_dims *o_d) {
+  in_d->n = in_d->h = 1;
+  in_d->w = c->in_width;
+  in_d->c = c->in_channels;
+  f_d->n = f_n;
+  f_d->h = 1;
+  f_d->w = kw;
+  f_d->c = c->in_channels;
+  o_d->n = o_d->h = 1;
+  o_d->w = c->rows;
+  o_d->c = c->channels;
+}
+
 /* Runs case c into out (c->rows x c->channels bytes). scratch / scratch_bytes: CMSIS-NN's buffer (ctx.buf,
  * ctx.size). kernel_sums: for the arm_fully_connected_wrapper_s8 path (an FC case with c->depth % 4 != 0), the
  * c->channels sums arm_vector_sum_s8(kernel_sums, c->depth, c->channels, c->w, c->input_offset, 0, c->bias) made
@@ -77,15 +94,7 @@ static arm_cmsis_nn_status ma_fc_cmsis_nn(const struct ma_fc_case *c, int8_t *ou
     dp.dilation.h = dp.dilation.w = 1;
     dp.activation.min = c->act_min;
     dp.activation.max = c->act_max;
-    in_d.n = in_d.h = 1;
-    in_d.w = c->in_width;
-    in_d.c = c->channels;
-    f_d.n = f_d.h = 1;
-    f_d.w = c->depth;
-    f_d.c = c->channels;
-    o_d.n = o_d.h = 1;
-    o_d.w = c->rows;
-    o_d.c = c->channels;
+    ma_fc_cmsis_nn_dims_1d(c, 1, c->depth, &in_d, &f_d, &o_d);
 #ifndef MA_FC_CMSIS_NN_NO_SIZE_CHECKS
     if (arm_depthwise_conv_wrapper_s8_get_buffer_size(&dp, &in_d, &f_d, &o_d) > scratch_bytes)
       return ARM_CMSIS_NN_ARG_ERROR;
@@ -137,16 +146,7 @@ static arm_cmsis_nn_status ma_fc_cmsis_nn(const struct ma_fc_case *c, int8_t *ou
     cmsis_nn_conv_params cp;
     cmsis_nn_per_channel_quant_params pq = {ma_fc_cmsis_nn_mult, ma_fc_cmsis_nn_shift};
     ma_fc_cmsis_nn_conv_params(c, c->row_stride / c->in_channels, c->pad_before, &cp);
-    in_d.n = in_d.h = 1;
-    in_d.w = c->in_width;
-    in_d.c = c->in_channels;
-    f_d.n = c->channels;
-    f_d.h = 1;
-    f_d.w = c->depth / c->in_channels;
-    f_d.c = c->in_channels;
-    o_d.n = o_d.h = 1;
-    o_d.w = c->rows;
-    o_d.c = c->channels;
+    ma_fc_cmsis_nn_dims_1d(c, c->channels, c->depth / c->in_channels, &in_d, &f_d, &o_d);
 #ifndef MA_FC_CMSIS_NN_NO_SIZE_CHECKS
     if (arm_convolve_wrapper_s8_get_buffer_size(&cp, &in_d, &f_d, &o_d) > scratch_bytes)
       return ARM_CMSIS_NN_ARG_ERROR;
