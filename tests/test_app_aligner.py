@@ -1,7 +1,7 @@
 """The C aligner application without TFLM (tflm_app/app/ma_aligner.c) against the Python pipeline:
 the same audio and spoken-form transcript, the window scores the host's TFLM backend computes
 (replayed by a test model in C), and the C frontend, owner rule, compaction, duration floor,
-ma_decode_s8 and JSON rounding must give byte-identical JSON lines -- on the host and on a
+ma_decode_s8, ma_refine_s8 and JSON rounding must give byte-identical JSON lines -- on the host and on a
 Cortex-M7 under QEMU."""
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 
 from conftest import app_firmware, qemu_harness
+from microalign.align import edge_char_ms
 from microalign.audio import load_audio
-from microalign.decode import MIN_CHAR_FRAMES, viterbi_align_int
-from microalign.formats import frames_line
+from microalign.decode import MIN_CHAR_FRAMES, compact, viterbi_align_int
+from microalign.decode.refine import refine_int
+from microalign.formats import ms_line
 from microalign.formats.jsonl import warning_line
 from microalign.frontend import HOP, features_from_pcm
 from microalign.quality import assess
@@ -25,11 +27,6 @@ from microalign.text.tokens import ENGLISH
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "tflm_app" / "app"
 ASSETS = REPO / "convert" / "microalign" / "assets"
-
-
-def jsonl_line(word: str, start_f: int, end_f: int, conf: float, chars, n_samples: int) -> str:
-    """One word as `--format jsonl` prints it (microalign.formats.jsonl.frames_line)."""
-    return frames_line(word, start_f, end_f, conf, chars, n_samples)
 
 
 def python_case(pcm: np.ndarray, spoken: str, backend):
@@ -52,12 +49,14 @@ def python_case(pcm: np.ndarray, spoken: str, backend):
     q = assess(values, tokens, r.token_spans, r.word_spans, feats, k, words, scale=backend.output_quant[0],
                zero_point=backend.output_quant[1])
     conf = q.confidence   # the calibrated confidence (microalign.quality.fixed, ma_quality.c on the device)
+    cols, local, fm = compact(values, tokens)
+    f = refine_int(cols, local, r.token_spans, r.word_spans, k, fm)   # the boundaries between frames (ma_refine_s8)
     lines, c = [], 0
     for i, (w, t) in enumerate(zip(words, tokens)):
-        chars = [(ENGLISH.symbol(tok), int(r.token_spans[c + j][0]), int(r.token_spans[c + j][1]))
-                 for j, tok in enumerate(t)]
+        ms = edge_char_ms(r.token_spans[c:c + len(t)], (f.start_ms[i], f.end_ms[i]))
+        chars = [(ENGLISH.symbol(tok), a, b) for tok, (a, b) in zip(t, ms)]
         c += len(t)
-        lines.append(jsonl_line(w, int(r.word_spans[i][0]), int(r.word_spans[i][1]), conf[i], chars, len(pcm)))
+        lines.append(ms_line(w, f.start_ms[i], f.end_ms[i], conf[i], chars, len(pcm)))
     warnings = [(x.code, x.word, x.start, x.end) for x in q.warnings] + ([] if r.edge_free else [("band_edge",) + (None,) * 3])
     lines += [warning_line(*x) for x in warnings]   # after the words, as align.py orders them
     return np.stack(wins), np.stack(outs), lines
@@ -122,10 +121,11 @@ def vectors(tmp_path_factory):
 
 def _fw(d: Path):
     firmware = app_firmware()
-    kernels, frontend = REPO / "tflm_app" / "kernels", REPO / "tflm_app" / "frontend"
+    src = firmware.read_sources()     # the aligner, the pure C kernels and the frontend, as sources.mk lists them
+    extra = [REPO / "tflm_app" / f for f in src["MA_ALIGNER_SRCS"] + src["MA_KERNEL_SRCS"] + src["MA_FRONTEND_SRCS"]]
     return firmware, firmware.AppFirmware(
         main=str(REPO / "tflm_app" / "tests" / "test_ma_aligner.c"), build=d / "build", extra_includes=[str(d)],
-        extra_srcs=[str(APP / "ma_aligner.c"), str(kernels / "ma_decode_s8.c"), str(frontend / "ma_frontend.c")])
+        extra_srcs=[str(f) for f in extra])
 
 
 def _check(rc: int, out: str, lines: list[list[str]]) -> None:

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from microalign.align import Alignment, CharTiming, WordTiming
 from microalign.cli import main as cli_main
 from microalign.export import image as I
-from microalign.formats import FORMATS, frames_line, render, to_jsonl, word_line
+from microalign.formats import FORMATS, ms_line, render, to_jsonl, word_line
 
 REPO = Path(__file__).resolve().parents[1]
 ASSETS = REPO / "convert" / "microalign" / "assets"
@@ -73,9 +73,9 @@ def test_jsonl_warnings_follow_the_words():
                                              '{"warning": "low_score"}']
 
 
-def test_frames_line_times_and_cap():
-    # frame 140 -> 1.4 s exactly; ends capped at the audio's length floored to the millisecond
-    line = frames_line("ab", 140, 200, 0.5, [("a", 140, 150), ("b", 150, 200)], n_samples=int(1.9555 * 16000))
+def test_ms_line_times_and_cap():
+    # 1400 ms -> 1.4 s exactly; ends capped at the audio's length floored to the millisecond
+    line = ms_line("ab", 1400, 2000, 0.5, [("a", 1400, 1500), ("b", 1500, 2000)], n_samples=int(1.9555 * 16000))
     assert json.loads(line) == {"word": "ab", "start": 1.4, "end": 1.955, "confidence": 0.5,
                                 "chars": [{"char": "a", "start": 1.4, "end": 1.5},
                                           {"char": "b", "start": 1.5, "end": 1.955}]}

@@ -132,7 +132,7 @@ def test_native_kernel_equals_the_reference(tmp_path, monkeypatch):
     monkeypatch.setattr(native, "_lib", None)
     monkeypatch.setattr(native, "_error", None)
     assert native.available(), native.unavailable_reason()
-    assert native.library_path().parent == tmp_path and native.library_path().name.startswith("ma_decode_s8-")
+    assert native.library_path().parent == tmp_path and native.library_path().name.startswith("ma_kernels-")
     n_widened = 0
     for scores, words, kw, fmax in _cases(40, 3):
         ref = viterbi_align_int(scores, words, frame_max=fmax, engine="numpy", **kw)

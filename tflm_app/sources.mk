@@ -7,7 +7,7 @@
 
 # ---- pure C99 libraries (host, every board) ----
 MA_FRONTEND_SRCS = frontend/ma_frontend.c
-MA_KERNEL_SRCS = kernels/ma_decode_s8.c kernels/ma_attention_s8.c
+MA_KERNEL_SRCS = kernels/ma_decode_s8.c kernels/ma_refine_s8.c kernels/ma_attention_s8.c
 MA_KERNEL_SRCS += kernels/ma_log_softmax_s8.c
 MA_KERNEL_SRCS += kernels/ma_add_s8.c
 MA_KERNEL_SRCS += kernels/ma_fc_s8.c

@@ -6,7 +6,8 @@ Data flow (one module per stage)::
     frontend.features        PCM -> int8 log-mel frames (10 ms)
     runtime.frame_scores     fixed windows of the model (any backend), overlapped and stitched
     text.normalize/tokens    transcript -> spoken words -> token ids
-    decode.viterbi(_int)     frame scores + token ids -> token and word spans
+    decode.viterbi(_int)     frame scores + token ids -> token and word spans (10 ms frames)
+    decode.refine            word boundaries between frames (each junction's local posterior), ms
     formats                  spans -> JSON / TextGrid / SRT / VTT / CSV
 
 Long audio is cut into windows of the model's fixed length overlapping by
@@ -78,11 +79,6 @@ class Alignment:
                                      for c in w.chars]} for w in self.words]}
 
 
-def _sec(frame) -> float:
-    """Frame index -> seconds (correctly rounded: 140 -> 1.4)."""
-    return int(frame) * HOP / SAMPLE_RATE
-
-
 @dataclass
 class Decoded:
     token_spans: np.ndarray   # [C, 2] frames
@@ -90,6 +86,7 @@ class Decoded:
     confidence: np.ndarray    # [n] in (0, 1]
     edge_free: bool = True    # the decoder's path never touched its band's edge (microalign.decode._core)
     min_char_frames: int = 1  # the character duration floor the decoder used (see char_floor)
+    word_ms: np.ndarray | None = None   # [n, 2] int milliseconds: the refined boundaries (decode.refine)
 
 
 def char_floor(n_frames: int, n_chars: int, min_char_frames: int | None = None) -> int:
@@ -105,19 +102,24 @@ def decode_scores(scores: FrameScores, tokens: list[list[int]], min_char_frames:
     """Forced alignment of token ids to frame scores: the float decoder for float scores, the
     integer-exact one (the C kernel ``ma_decode_s8`` itself on the host, or its numpy reference)
     for int8 scores. Both run the bounded-memory banded decoder of :mod:`microalign.decode` on
-    the transcript's score columns only (:func:`microalign.decode.compact`).
+    the transcript's score columns only (:func:`microalign.decode.compact`); the word boundaries
+    are then refined between frames (:mod:`microalign.decode.refine`, ``ma_refine_s8`` for int8).
 
     ``min_char_frames`` (default :data:`microalign.decode.MIN_CHAR_FRAMES`) is relaxed when
     the audio is too short for it."""
     from .decode import compact, viterbi_align, viterbi_align_int
+    from .decode.refine import refine_float, refine_int
 
     k = char_floor(len(scores.values), sum(len(t) for t in tokens), min_char_frames)
     cols, local, frame_max = compact(scores.values, tokens)
     if scores.is_int8:
         r = viterbi_align_int(cols, local, min_char_frames=k, frame_max=frame_max)
-        return Decoded(r.token_spans, r.word_spans, r.word_confidence(scores.scale), r.edge_free, k)
+        f = refine_int(cols, local, r.token_spans, r.word_spans, k, frame_max)
+        return Decoded(r.token_spans, r.word_spans, r.word_confidence(scores.scale), r.edge_free, k,
+                       np.stack([f.start_ms, f.end_ms], axis=1))
     r = viterbi_align(cols, local, min_char_frames=k, frame_max=frame_max)
-    return Decoded(r.token_spans, r.word_spans, r.word_confidence, r.edge_free, k)
+    f = refine_float(cols, local, r.token_spans, r.word_spans, k, frame_max)
+    return Decoded(r.token_spans, r.word_spans, r.word_confidence, r.edge_free, k, np.stack([f.start_ms, f.end_ms], axis=1))
 
 
 def align_pcm(pcm: np.ndarray, transcript: str, scorer: WindowScorer, audio_name: str = "", *,
@@ -165,14 +167,26 @@ def align_pcm(pcm: np.ndarray, transcript: str, scorer: WindowScorer, audio_name
                                          "the alignment may not be the best one"))
     char_spans = np.split(res.token_spans, np.cumsum([len(t) for t in tokens])[:-1])
     out = []
-    cap = float(np.floor(duration * 1000.0) / 1000.0)   # last frame may run past the end of the audio
+    cap = int(np.floor(duration * 1000.0))   # ms; the last frame may run past the end of the audio
     for i, w in enumerate(words):
-        a, b = res.word_spans[i]
-        chars = [CharTiming(table.symbol(tok), _sec(s), min(_sec(e), cap))
-                 for tok, (s, e) in zip(tokens[i], char_spans[i])]
-        out.append(WordTiming(w.text, w.source, _sec(a), min(_sec(b), cap),
+        ms = edge_char_ms(char_spans[i], res.word_ms[i])
+        chars = [CharTiming(table.symbol(tok), a / 1000.0, min(b, cap) / 1000.0) for tok, (a, b) in zip(tokens[i], ms)]
+        out.append(WordTiming(w.text, w.source, int(res.word_ms[i][0]) / 1000.0, min(int(res.word_ms[i][1]), cap) / 1000.0,
                               float(q.confidence[i]), chars, float(res.confidence[i]), w.source_index))
     return Alignment(audio_name, duration, out, q.score, q.warnings, q)
+
+
+def edge_char_ms(char_spans: np.ndarray, word_ms) -> list[tuple[int, int]]:
+    """A word's characters in milliseconds: their decoded frames, except that the first one starts
+    and the last one ends where the refined word does (when that leaves them a positive length;
+    ``ma_aligner.c`` does the same)."""
+    frame_ms = int(round(1000.0 * FRAME_SECONDS))
+    ms = [[int(a) * frame_ms, int(b) * frame_ms] for a, b in char_spans]
+    if int(word_ms[0]) < ms[0][1]:
+        ms[0][0] = int(word_ms[0])
+    if int(word_ms[1]) > ms[-1][0]:
+        ms[-1][1] = int(word_ms[1])
+    return [(a, b) for a, b in ms]
 
 
 def align_file(audio: str | Path, transcript: str, scorer: WindowScorer) -> Alignment:

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ma_decode_s8.h"
+#include "ma_refine_s8.h"
 #include "ma_frontend.h"
 #include "ma_quality.h"
 #include "ma_transcript.h"
@@ -348,6 +349,8 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
     int32_t *w_end = (int32_t *)take(&ext, 4u * nw);
     int32_t *w_sum = (int32_t *)take(&ext, 4u * nw);
     int32_t *w_frames = (int32_t *)take(&ext, 4u * nw);
+    int32_t *w_start_ms = (int32_t *)take(&ext, 4u * nw);
+    int32_t *w_end_ms = (int32_t *)take(&ext, 4u * nw);
     ma_json_char *jchars = (ma_json_char *)take(&ext, (uint32_t)sizeof(ma_json_char) * ti.n_tokens);
     char *line = ctx->line;
     int32_t q_scratch_size = ma_quality_scratch_size((int32_t)nw);
@@ -356,7 +359,9 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
     uint32_t max_warn = ma_quality_max_warnings((int32_t)nw);
     ma_quality_warning *warn = (ma_quality_warning *)take(&ext, max_warn * (uint32_t)sizeof(ma_quality_warning));
     int32_t edge_free = 1;
-    if (q_scratch == NULL || conf_q4 == NULL) return fail(ctx, MA_ERR_SCRATCH, "external RAM too small for the decoder's outputs");
+    if (q_scratch == NULL || conf_q4 == NULL || w_end_ms == NULL) {
+        return fail(ctx, MA_ERR_SCRATCH, "external RAM too small for the decoder's outputs");
+    }
     if (warn == NULL) return fail(ctx, MA_ERR_SCRATCH, "external RAM too small for the warnings");
     for (uint32_t i = 0; i < ti.n_tokens; ++i) {
         for (uint32_t r = 0; r < kf; ++r) ids[i * kf + r] = local[tokens[i]];
@@ -390,26 +395,38 @@ ma_status ma_aligner_align(ma_aligner *ctx, const ma_audio_source *audio, const 
         tok_end[i] = tok_end[i * kf + kf - 1u];
     }
     for (uint32_t w = 0; w < nw; ++w) lens[w] = (int32_t)words[w].n_tokens;
+    /* word boundaries between frames (decode.refine), in the decoder's scratch, free again */
+    const int32_t refine_size = ma_refine_s8_get_scratch_size((int32_t)kf);
+    if (refine_size < 0 || refine_size > ctx->scratch_bytes) {
+        return fail(ctx, MA_ERR_SCRATCH, "the refinement needs %ld bytes of scratch, %ld reserved", (long)refine_size,
+                    (long)ctx->scratch_bytes);
+    }
+    s = ma_refine_s8(scores, frame_max, n_frames, (int32_t)cols, ids, tok_start, tok_end, (int32_t)ti.n_tokens, lens,
+                     (int32_t)nw, (int32_t)kf, scratch, refine_size, w_start_ms, w_end_ms);
+    if (s != MA_OK) return fail(ctx, s, "boundary refinement failed (status %ld)", (long)s);
     ma_quality_input qin = {scores, frame_max, level, n_frames, (int32_t)cols, ids, tok_start, tok_end,
                             (int32_t)ti.n_tokens, lens, w_start, w_end, (int32_t)nw, (int32_t)kf, edge_free};
     ma_quality_output qout = {conf_q4, warn, max_warn, 0, 0, NULL};
     s = ma_quality_assess(&qin, q_scratch, q_scratch_size, &qout);
     if (s != MA_OK) return fail(ctx, s, "quality checks failed (status %ld)", (long)s);
 
-    /* one JSON line per word, then one per warning */
+    /* one JSON line per word, then one per warning; a word's first character starts and its last
+     * ends where the refined word does when that leaves them a positive length (align.edge_char_ms) */
     uint32_t cap = ma_cap_ms(n);
     for (uint32_t w = 0; w < nw; ++w) {
         const ma_word_span *ws = &words[w];
+        const uint32_t ws_ms = (uint32_t)w_start_ms[w], we_ms = (uint32_t)w_end_ms[w];
         for (uint32_t c = 0; c < ws->n_tokens; ++c) {
             uint32_t t = ws->first_token + c;
-            uint32_t e = ma_frame_ms((uint32_t)tok_end[t]);
+            uint32_t a = ma_frame_ms((uint32_t)tok_start[t]), e = ma_frame_ms((uint32_t)tok_end[t]);
+            if (c == 0 && ws_ms < e) a = ws_ms;
+            if (c + 1 == ws->n_tokens && we_ms > a) e = we_ms;
             jchars[c].text = MA_TOKEN_STRINGS[tokens[t]];
-            jchars[c].start_ms = ma_frame_ms((uint32_t)tok_start[t]);
+            jchars[c].start_ms = a;
             jchars[c].end_ms = e < cap ? e : cap;
         }
-        uint32_t e = ma_frame_ms((uint32_t)w_end[w]);
-        ma_json_word jw = {transcript + ws->text_offset, ws->text_bytes, ma_frame_ms((uint32_t)w_start[w]),
-                           e < cap ? e : cap, conf_q4[w], jchars, ws->n_tokens};
+        ma_json_word jw = {transcript + ws->text_offset, ws->text_bytes, ws_ms, we_ms < cap ? we_ms : cap, conf_q4[w],
+                           jchars, ws->n_tokens};
         int32_t len = ma_json_word_line(&jw, line, LINE_BYTES);
         if (len < 0) return fail(ctx, MA_ERR_SCRATCH, "word %lu does not fit a %lu-byte line", (unsigned long)w, (unsigned long)LINE_BYTES);
         s = on_word(user, w, line, (uint32_t)len, &jw);

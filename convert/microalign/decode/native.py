@@ -1,12 +1,14 @@
-"""The C kernel ``ma_decode_s8`` on the host, through ctypes: the int8 path runs the device's code.
+"""The C kernels ``ma_decode_s8`` and ``ma_refine_s8`` on the host, through ctypes: the int8 path
+runs the device's code.
 
 The shared object is compiled on first use with the system C compiler (``$CC``, else ``cc`` or
-``gcc``) from ``tflm_app/kernels/ma_decode_s8.c`` into a cache directory
+``gcc``) from ``tflm_app/kernels/ma_decode_s8.c`` and ``ma_refine_s8.c`` into a cache directory
 (``$MICROALIGN_CACHE_DIR``, else ``$XDG_CACHE_HOME/microalign`` or ``~/.cache/microalign``), named
 by a hash of the sources, the compiler and the flags, so an edited kernel is rebuilt and
 concurrent processes never load a half-written file. Where no compiler (or no kernel source) is
-present, :func:`available` is False and :func:`microalign.decode.viterbi_align_int` falls back to
-the numpy reference, which gives identical results (tests/test_decode_c.py checks both).
+present, :func:`available` is False and :func:`microalign.decode.viterbi_align_int` and
+:func:`microalign.decode.refine.refine_int` fall back to their numpy references, which give
+identical results (tests/test_decode_c.py and tests/test_refine_c.py check both).
 
     >>> from microalign.decode import native
     >>> native.available(), native.library_path()
@@ -27,7 +29,8 @@ import numpy as np
 from . import _core
 
 KERNEL_DIR = Path(__file__).resolve().parents[3] / "tflm_app" / "kernels"
-SOURCES = ("ma_decode_s8.c", "ma_decode_s8.h", "ma_status.h")
+GENERATED_DIR = KERNEL_DIR.parent / "generated"     # microalign_refine.h (microalign headers)
+SOURCES = ("ma_decode_s8.c", "ma_decode_s8.h", "ma_refine_s8.c", "ma_refine_s8.h", "ma_status.h")
 CFLAGS = ("-std=c99", "-O2", "-fPIC", "-shared")
 
 _lock = threading.Lock()
@@ -66,23 +69,25 @@ def _build() -> Path:
     cc = _compiler()
     if cc is None:
         raise RuntimeError("no C compiler found ($CC, cc, gcc, clang)")
-    if not all((KERNEL_DIR / f).is_file() for f in SOURCES):
-        raise RuntimeError(f"kernel sources not found in {KERNEL_DIR}")
+    files = [KERNEL_DIR / f for f in SOURCES] + [GENERATED_DIR / "microalign_refine.h"]
+    if not all(f.is_file() for f in files):
+        raise RuntimeError(f"kernel sources not found in {KERNEL_DIR} and {GENERATED_DIR}")
     h = hashlib.sha256()
-    for f in SOURCES:
-        h.update((KERNEL_DIR / f).read_bytes())
+    for f in files:
+        h.update(f.read_bytes())
     h.update(" ".join((shutil.which(cc) or cc,) + CFLAGS).encode())
-    out = cache_dir() / f"ma_decode_s8-{h.hexdigest()[:16]}.so"
+    out = cache_dir() / f"ma_kernels-{h.hexdigest()[:16]}.so"
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
     os.close(fd)
     try:
-        p = subprocess.run([cc, *CFLAGS, "-I", str(KERNEL_DIR), str(KERNEL_DIR / "ma_decode_s8.c"), "-o", tmp],
+        p = subprocess.run([cc, *CFLAGS, "-I", str(KERNEL_DIR), "-I", str(GENERATED_DIR), *(str(KERNEL_DIR / f) for f in SOURCES
+                                                                  if f.endswith(".c")), "-o", tmp],
                            capture_output=True, text=True)
         if p.returncode != 0:
-            raise RuntimeError(f"{cc} failed to build ma_decode_s8:\n{p.stderr}")
+            raise RuntimeError(f"{cc} failed to build ma_decode_s8 / ma_refine_s8:\n{p.stderr}")
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
@@ -108,6 +113,12 @@ def _load() -> ctypes.CDLL | None:
                 lib.ma_decode_s8_get_checkpoint_size.argtypes = [ctypes.c_int32] * 3 + [ctypes.POINTER(_Params)]
                 lib.ma_decode_s8_get_path_size.restype = ctypes.c_int32
                 lib.ma_decode_s8_get_path_size.argtypes = [ctypes.c_int32] * 3 + [ctypes.POINTER(_Params)]
+                lib.ma_refine_s8_get_scratch_size.restype = ctypes.c_int32
+                lib.ma_refine_s8_get_scratch_size.argtypes = [ctypes.c_int32]
+                lib.ma_refine_s8.restype = ctypes.c_int32
+                lib.ma_refine_s8.argtypes = ([ctypes.c_void_p] * 2 + [ctypes.c_int32] * 2 + [ctypes.c_void_p] * 3
+                                             + [ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32,
+                                                ctypes.c_void_p, ctypes.c_int32] + [ctypes.c_void_p] * 2)
                 _lib = lib
             except (RuntimeError, OSError) as e:
                 _error = str(e)
@@ -179,3 +190,30 @@ def decode(q: np.ndarray, graph: _core.StateGraph, k: int, bands: _core.BandPara
                         word_spans=np.stack([ws, we], axis=1), word_score_sum=wsum, word_frames=wf,
                         frame_tokens=ft, score=int(info[0]), band=int(info[1]), edge_free=bool(info[2]),
                         engine="c")
+
+
+def refine(q: np.ndarray, words, token_spans: np.ndarray, k: int,
+           frame_max: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``ma_refine_s8`` on validated inputs (see :func:`.refine.refine_int`): (start_ms, end_ms)."""
+    lib = _load()
+    if lib is None:
+        raise _core.DecodeError(f"the C kernels are not available: {_error}", _core.STATUS_ERR_ARGUMENT)
+    T, V = q.shape
+    scores = np.ascontiguousarray(q, dtype=np.int8)
+    fmax = np.ascontiguousarray(frame_max, dtype=np.int8)
+    tokens = np.ascontiguousarray([c for w in words for c in w], dtype=np.int32)
+    lengths = np.ascontiguousarray([len(w) for w in words], dtype=np.int32)
+    spans = np.asarray(token_spans)
+    ts = np.ascontiguousarray(spans[:, 0], dtype=np.int32)
+    te = np.ascontiguousarray(spans[:, 1], dtype=np.int32)
+    need = lib.ma_refine_s8_get_scratch_size(k)
+    if need < 0:
+        raise _core.DecodeError(f"ma_refine_s8 refused a duration floor of k={k}", int(need))
+    scratch = np.empty(need // 4, np.uint32)
+    n = lengths.shape[0]
+    start, end = np.empty(n, np.int32), np.empty(n, np.int32)
+    status = lib.ma_refine_s8(_ptr(scores), _ptr(fmax), T, V, _ptr(tokens), _ptr(ts), _ptr(te), tokens.shape[0],
+                              _ptr(lengths), n, k, _ptr(scratch), need, _ptr(start), _ptr(end))
+    if status != 0:
+        raise _core.DecodeError(f"ma_refine_s8 returned status {status}", int(status))
+    return start.astype(np.int64), end.astype(np.int64)

@@ -4,7 +4,7 @@ Importing this package is cheap (the format names only); the writers load on fir
 """
 from .names import EXTENSIONS, FORMATS, FormatError, format_for
 
-_WRITERS = {"jsonl": ("frames_line", "to_jsonl", "word_line"),
+_WRITERS = {"jsonl": ("ms_line", "to_jsonl", "word_line"),
             "writers": ("SourceWord", "phrases", "render", "source_words", "to_csv", "to_json", "to_srt",
                         "to_textgrid", "to_vtt")}
 

@@ -18,8 +18,9 @@ order of the ``json`` format's ``warnings`` list::
 (no message: the ``json`` format and stderr carry the messages). A reader tells the two kinds
 apart by their first key.
 
-:func:`frames_line` builds a word's line from decoder frames the way ``align.py`` does (frame ->
-seconds, end capped at the audio's length), for tests that drive the decoder directly.
+:func:`ms_line` builds a word's line from integer milliseconds (the refined boundaries) the way
+``align.py`` does (ms -> seconds, ends capped at the audio's length), for tests that drive the
+decoder directly.
 """
 from __future__ import annotations
 
@@ -54,15 +55,13 @@ def warning_line(code: str, word: int | None = None, start: float | None = None,
     return json.dumps(d, ensure_ascii=False) + "\n"
 
 
-def frames_line(word: str, start_f: int, end_f: int, confidence: float, chars: Iterable[tuple[str, int, int]],
-                n_samples: int) -> str:
-    """:func:`word_line` from frame indices, with ``align.py``'s times: frame * HOP / SAMPLE_RATE, ends capped
-    at the audio's length floored to the millisecond."""
-    def sec(f):
-        return int(f) * HOP / SAMPLE_RATE
-    cap = float(np.floor(n_samples / 16000.0 * 1000.0) / 1000.0)
-    return word_line(word, sec(start_f), min(sec(end_f), cap), confidence,
-                     [(c, sec(a), min(sec(b), cap)) for c, a, b in chars])
+def ms_line(word: str, start_ms: int, end_ms: int, confidence: float, chars: Iterable[tuple[str, int, int]],
+            n_samples: int) -> str:
+    """:func:`word_line` from integer milliseconds, with ``align.py``'s times: ms / 1000, ends capped at the
+    audio's length floored to the millisecond."""
+    cap = int(np.floor(n_samples / 16000.0 * 1000.0))
+    return word_line(word, int(start_ms) / 1000.0, min(int(end_ms), cap) / 1000.0, confidence,
+                     [(c, int(a) / 1000.0, min(int(b), cap) / 1000.0) for c, a, b in chars])
 
 
 def to_jsonl(al: Alignment) -> str:

@@ -1,0 +1,244 @@
+/*
+ * ma_refine_s8: word boundaries between frames (see ma_refine_s8.h). The reference is
+ * microalign.decode.refine (problems(), _crossings_int(), refine_int(), order()); names follow it.
+ */
+#include "ma_refine_s8.h"
+
+#include <stddef.h>
+
+#include "microalign_refine.h"
+
+#define W_MAX (4 * MA_REFINE_REACH) /* most frames of one problem */
+/* copies of each character in a junction's graph: min(k, MAX_COPIES) (refine.MAX_COPIES) */
+#define MAX_COPIES ((MA_REFINE_MAX_STATES - 1) / (2 * MA_REFINE_CHARS))
+
+/* One junction's local graph over frames [a, b): S states (left copies, silence, right copies). */
+typedef struct {
+    int32_t a, b;
+    int32_t S;
+    int32_t sil;       /* silence state */
+    int32_t last_left; /* last copy of the left word's last character, -1 if none */
+    int32_t skip;      /* 1: state sil + 1 may be entered from sil - 1 */
+    int32_t start_lo, start_hi, start_extra; /* states allowed at frame a: [lo, hi] and extra (-1: none) */
+    int32_t end_lo, end_hi, end_extra;       /* states allowed at frame b - 1 */
+} refine_problem;
+
+typedef struct {
+    const int8_t *scores;
+    const int8_t *frame_max;
+    int32_t n_cols;
+    int32_t k;
+    int32_t *alpha; /* [W_MAX][S] forward rows, log domain */
+    int32_t *beta;  /* [S] */
+    int32_t *y;     /* [S] */
+    int32_t *cols;  /* [S] score column per state */
+} refine_ctx;
+
+static inline int32_t emit(const refine_ctx *c, int32_t t, int32_t col)
+{
+    const int32_t d = (int32_t)c->frame_max[t] - (int32_t)c->scores[(size_t)t * (size_t)c->n_cols + (size_t)col];
+    return MA_REFINE_EMIT_LOG[d < 0 ? 0 : d]; /* a score above frame_max counts as the maximum; d <= 255 */
+}
+
+/* log(e^x + e^y) in MA_REFINE_LOG_UNITS per nat */
+static inline int32_t logadd(int32_t x, int32_t y)
+{
+    const int32_t d = x > y ? x - y : y - x;
+    return (x > y ? x : y) + (d < MA_REFINE_LOGADD_LEN ? MA_REFINE_LOGADD[d] : 0);
+}
+
+static inline int32_t floor_neg(int32_t v) { return v < MA_REFINE_NEG ? MA_REFINE_NEG : v; }
+
+static inline int32_t in_set(int32_t s, int32_t lo, int32_t hi, int32_t extra)
+{
+    return (s >= lo && s <= hi) || s == extra;
+}
+
+/* Expected crossings in Q12 frames after the window's first: *e_left (the left word's end) and
+ * *e_right (the right word's start). */
+static void crossings(const refine_ctx *c, const refine_problem *q, int32_t *e_left, int32_t *e_right)
+{
+    const int32_t S = q->S, T = q->b - q->a, sk = q->skip ? q->sil + 1 : -1;
+    int32_t *beta = c->beta, *y = c->y;
+    const int32_t *cols = c->cols;
+    int32_t *row = c->alpha;
+    for (int32_t s = 0; s < S; ++s)
+        row[s] = in_set(s, q->start_lo, q->start_hi, q->start_extra) ? emit(c, q->a, cols[s]) : MA_REFINE_NEG;
+    for (int32_t t = 1; t < T; ++t) {
+        const int32_t f = q->a + t;
+        const int32_t *prev = row;
+        row += S;
+        row[0] = floor_neg(prev[0] + emit(c, f, cols[0]));
+        for (int32_t s = 1; s < S; ++s) {
+            int32_t x = logadd(prev[s], prev[s - 1]);
+            if (s == sk) x = logadd(x, prev[s - 2]);
+            row[s] = floor_neg(x + emit(c, f, cols[s]));
+        }
+    }
+    for (int32_t s = 0; s < S; ++s) beta[s] = in_set(s, q->end_lo, q->end_hi, q->end_extra) ? 0 : MA_REFINE_NEG;
+    uint32_t acc_left = 0, acc_right = 0;
+    for (int32_t t = T - 1; t >= 0; --t) {
+        if (t < T - 1) {
+            const int32_t f = q->a + t + 1;
+            for (int32_t s = 0; s < S; ++s) y[s] = floor_neg(beta[s] + emit(c, f, cols[s]));
+            for (int32_t s = 0; s < S; ++s) {
+                int32_t z = s + 1 < S ? logadd(y[s], y[s + 1]) : y[s];
+                if (s + 2 == sk) z = logadd(z, y[s + 2]);
+                beta[s] = z;
+            }
+        }
+        const int32_t *a = c->alpha + (size_t)t * (size_t)S;
+        int32_t best = a[0] + beta[0];
+        for (int32_t s = 1; s < S; ++s) best = a[s] + beta[s] > best ? a[s] + beta[s] : best;
+        uint32_t den = 0, num_left = 0, num_sil = 0;
+        for (int32_t s = 0; s < S; ++s) {
+            const int32_t d = best - (a[s] + beta[s]);
+            const uint32_t g = d < MA_REFINE_EXP_LEN ? MA_REFINE_EXP_Q15[d] : 0u;
+            den += g;
+            if (s <= q->last_left) num_left += g;
+            if (s <= q->sil) num_sil += g;
+        }
+        /* den >= 2^15 (the best state); num <= den <= 15 * 2^15, so num << 12 < 2^31 */
+        if (q->last_left >= 0) acc_left += (num_left << MA_REFINE_Q_BITS) / den;
+        acc_right += (num_sil << MA_REFINE_Q_BITS) / den;
+    }
+    *e_left = (int32_t)acc_left; /* <= W_MAX 2^12 */
+    *e_right = (int32_t)acc_right;
+}
+
+/* Frame a plus a Q12 offset, in milliseconds rounded half up. */
+static inline int32_t to_ms(int32_t a, int32_t q12, int32_t frame_ms)
+{
+    return a * frame_ms + ((q12 * frame_ms + (1 << (MA_REFINE_Q_BITS - 1))) >> MA_REFINE_Q_BITS);
+}
+
+/* Build and solve one problem (problems().build): left characters [l0, l1), right [r0, r1) (global
+ * indices, empty when equal); start_sil / end_sil: 1 silence, 0 a character, -1 the recording's edge. */
+static void solve(const refine_ctx *c, const int32_t *token_ids, const int32_t *tok_start,
+                     const int32_t *tok_end, int32_t a, int32_t b, int32_t l0, int32_t l1, int32_t r0,
+                     int32_t r1, int32_t start_sil, int32_t end_sil, int32_t *e_left, int32_t *e_right)
+{
+    const int32_t k = c->k;
+    while (l0 < l1 && tok_end[l0] <= a) ++l0;  /* characters wholly before the window */
+    while (r1 > r0 && tok_start[r1 - 1] >= b) --r1; /* wholly after it */
+    refine_problem q;
+    int32_t S = 0;
+    for (int32_t i = l0; i < l1; ++i)
+        for (int32_t j = 0; j < k; ++j) c->cols[S++] = token_ids[i];
+    q.sil = S;
+    c->cols[S++] = 0;
+    for (int32_t i = r0; i < r1; ++i)
+        for (int32_t j = 0; j < k; ++j) c->cols[S++] = token_ids[i];
+    const int32_t has_left = l1 > l0, has_right = r1 > r0;
+    q.a = a, q.b = b, q.S = S;
+    q.last_left = has_left ? q.sil - 1 : -1;
+    q.skip = has_left && has_right;
+    q.start_extra = q.end_extra = -1;
+    if (start_sil < 0) { /* the recording's first frame: leading silence or the first character */
+        q.start_lo = q.start_hi = q.sil;
+        if (has_right) q.start_extra = q.sil + 1;
+    } else if (start_sil) {
+        q.start_lo = q.start_hi = q.sil;
+    } else if (tok_start[l0] == a) {
+        q.start_lo = q.start_hi = 0;
+    } else { /* inside the left word's first character of the window: any copy */
+        q.start_lo = 0, q.start_hi = k - 1;
+    }
+    if (end_sil < 0) { /* the recording's last frame: the last character or trailing silence */
+        q.end_lo = q.end_hi = q.sil;
+        if (has_left) q.end_extra = q.sil - 1;
+    } else if (end_sil) {
+        q.end_lo = q.end_hi = q.sil;
+    } else if (tok_end[r1 - 1] == b) {
+        q.end_lo = q.end_hi = S - 1;
+    } else {
+        q.end_lo = S - k, q.end_hi = S - 1;
+    }
+    crossings(c, &q, e_left, e_right);
+}
+
+int32_t ma_refine_s8_get_scratch_size(int32_t k)
+{
+    if (k < 1) return MA_ERR_ARGUMENT;
+    const int32_t S = 2 * MA_REFINE_CHARS * (k < MAX_COPIES ? k : MAX_COPIES) + 1;
+    return 4 * W_MAX * S + 16 * S;
+}
+
+int32_t ma_refine_s8(const int8_t *scores, const int8_t *frame_max, int32_t n_frames, int32_t n_cols,
+                     const int32_t *token_ids, const int32_t *tok_start, const int32_t *tok_end, int32_t n_tokens,
+                     const int32_t *word_lengths, int32_t n_words, int32_t k, void *scratch, int32_t scratch_size,
+                     int32_t *start_ms, int32_t *end_ms)
+{
+    const int32_t need = ma_refine_s8_get_scratch_size(k);
+    if (need < 0) return need;
+    if (scores == NULL || frame_max == NULL || token_ids == NULL || tok_start == NULL || tok_end == NULL ||
+        word_lengths == NULL || start_ms == NULL || end_ms == NULL || n_frames < 1 || n_cols < 1 ||
+        n_words < 1 || n_tokens < n_words || n_frames > INT32_MAX / 2 / MA_REFINE_FRAME_MS)
+        return MA_ERR_ARGUMENT;
+    if (scratch == NULL || ((uintptr_t)scratch & 3u) != 0 || scratch_size < need) return MA_ERR_SCRATCH;
+    /* validate: lengths, columns, spans in order inside [0, n_frames), each >= k frames */
+    int32_t total = 0;
+    for (int32_t w = 0; w < n_words; ++w) {
+        if (word_lengths[w] < 1 || word_lengths[w] > n_tokens - total) return MA_ERR_TOKEN;
+        total += word_lengths[w];
+    }
+    if (total != n_tokens) return MA_ERR_TOKEN;
+    for (int32_t i = 0; i < n_tokens; ++i) {
+        if (token_ids[i] < 1 || token_ids[i] >= n_cols) return MA_ERR_TOKEN;
+        if (tok_start[i] < (i ? tok_end[i - 1] : 0) || tok_end[i] - tok_start[i] < k || tok_end[i] > n_frames)
+            return MA_ERR_TOKEN;
+    }
+
+    const int32_t kr = k < MAX_COPIES ? k : MAX_COPIES;
+    const int32_t S_max = 2 * MA_REFINE_CHARS * kr + 1, H = MA_REFINE_REACH, ms = MA_REFINE_FRAME_MS;
+    refine_ctx c;
+    c.scores = scores, c.frame_max = frame_max, c.n_cols = n_cols, c.k = kr;
+    c.alpha = (int32_t *)scratch;
+    c.beta = c.alpha + W_MAX * S_max, c.y = c.beta + S_max, c.cols = c.y + S_max;
+
+    int32_t first = 0; /* index of word g's first character */
+    for (int32_t w = 0; w < n_words; ++w) {
+        const int32_t last = first + word_lengths[w] - 1;
+        start_ms[w] = tok_start[first] * ms;
+        end_ms[w] = tok_end[last] * ms;
+        first = last + 1;
+    }
+    first = 0;
+    for (int32_t g = 0; g <= n_words; ++g) {
+        const int32_t has_left = g > 0, has_right = g < n_words;
+        const int32_t next = has_right ? first + word_lengths[g] : first; /* one past word g's characters */
+        const int32_t prev_first = has_left ? first - word_lengths[g - 1] : first;
+        const int32_t l0 = has_left ? (first - MA_REFINE_CHARS > prev_first ? first - MA_REFINE_CHARS : prev_first) : first;
+        const int32_t l1 = first;
+        const int32_t r0 = first, r1 = has_right ? (first + MA_REFINE_CHARS < next ? first + MA_REFINE_CHARS : next) : first;
+        const int32_t s_lo = has_left ? tok_end[first - 1] : 0;
+        const int32_t s_hi = has_right ? tok_start[first] : n_frames;
+        int32_t fa, fb;
+        if (has_left) fa = tok_start[l0] > s_lo - H ? tok_start[l0] : s_lo - H;
+        else fa = s_hi - H > 0 ? s_hi - H : 0;
+        if (has_right) fb = tok_end[r1 - 1] < s_hi + H ? tok_end[r1 - 1] : s_hi + H;
+        else fb = s_lo + H < n_frames ? s_lo + H : n_frames;
+        const int32_t start_sil = (!has_left && fa == 0) ? -1 : !has_left;
+        const int32_t end_sil = (!has_right && fb == n_frames) ? -1 : !has_right;
+        int32_t el, er;
+        if (has_left && has_right && s_hi - s_lo > 2 * H) { /* a long pause: one problem per side */
+            solve(&c, token_ids, tok_start, tok_end, fa, s_lo + H, l0, l1, r0, r0, 0, 1, &el, &er);
+            end_ms[g - 1] = to_ms(fa, el, ms);
+            solve(&c, token_ids, tok_start, tok_end, s_hi - H, fb, l1, l1, r0, r1, 1, 0, &el, &er);
+            start_ms[g] = to_ms(s_hi - H, er, ms);
+        } else {
+            solve(&c, token_ids, tok_start, tok_end, fa, fb, l0, l1, r0, r1, start_sil, end_sil, &el, &er);
+            if (has_left) end_ms[g - 1] = to_ms(fa, el, ms);
+            if (has_right) start_ms[g] = to_ms(fa, er, ms);
+        }
+        first = next;
+    }
+    /* order(): every word at least 1 ms, none before the previous one's end */
+    int32_t prev = 0;
+    for (int32_t w = 0; w < n_words; ++w) {
+        if (start_ms[w] < prev) start_ms[w] = prev;
+        if (end_ms[w] < start_ms[w] + 1) end_ms[w] = start_ms[w] + 1;
+        prev = end_ms[w];
+    }
+    return MA_OK;
+}
