@@ -121,18 +121,19 @@ static int64_t removal_gain(const ma_quality_input *in, int32_t a, int32_t b, in
 
 /* skip_gain (microalign.quality.features.skip_gain): the decoded path's score over word w's window
  * minus the best path over the same frames without the word; 0 (and *gain untouched) when no path
- * without the word fits. c is the word's first character. One int64 row of at most
- * MA_Q_SKIP_STATES states, updated in place from the last state down. Also, whatever it returns,
- * *context_loss: the window's context_loss feature in Q16 (0 for an empty window). */
+ * without the word fits. c is the word's first character. One int32 row of at most
+ * MA_Q_SKIP_STATES states, updated in place from the last state down (a path's score is at least
+ * -255 per frame, above NEG = INT32_MIN / 4 for any MA_DECODE_MAX_FRAMES-frame recording). Also,
+ * whatever it returns, *context_loss: the window's context_loss feature in Q16 (0 for an empty window). */
 #define MA_Q_SKIP_STATES (2 * MA_Q_SKIP_CONTEXT_CHARS * MA_Q_SKIP_MAX_FLOOR + 1)
 static int skip_gain(const ma_quality_input *in, int32_t w, int32_t c, int64_t *gain, int64_t *context_loss)
 {
     const int32_t C = in->cols, zp = MA_Q_SCORE_ZERO_POINT, K = MA_Q_SKIP_CONTEXT_CHARS;
     const int32_t k = in->min_char_frames < MA_Q_SKIP_MAX_FLOOR ? in->min_char_frames : MA_Q_SKIP_MAX_FLOOR;
-    const int64_t NEG = INT64_MIN / 4;
+    const int32_t NEG = INT32_MIN / 4;
     int32_t col[MA_Q_SKIP_STATES];
     uint8_t loop[MA_Q_SKIP_STATES];
-    int64_t x[MA_Q_SKIP_STATES];
+    int32_t x[MA_Q_SKIP_STATES];
     int32_t S = 0, A, B, c_lo, c_hi;
     if (w > 0) {
         int32_t L = in->word_chars[w - 1];
@@ -176,14 +177,16 @@ static int skip_gain(const ma_quality_input *in, int32_t w, int32_t c, int64_t *
     const int8_t *row = in->scores + (size_t)A * C;
     x[0] = row[col[0]] - zp;
     if (sil_at == 0 && S > 1) x[1] = row[col[1]] - zp;
+    const int32_t skip_j = sil_at > 0 ? sil_at + 1 : -1; /* entered from sil_at - 1 over the silence */
     for (int32_t t = A + 1; t < B; ++t) {
         row = in->scores + (size_t)t * C;
-        for (int32_t j = S - 1; j >= 0; --j) {
-            int64_t b = loop[j] ? x[j] : NEG;
-            if (j >= 1 && x[j - 1] > b) b = x[j - 1];
-            if (sil_at > 0 && j == sil_at + 1 && x[j - 2] > b) b = x[j - 2];
+        for (int32_t j = S - 1; j >= 1; --j) {
+            int32_t b = loop[j] ? x[j] : NEG;
+            if (x[j - 1] > b) b = x[j - 1];
+            if (j == skip_j && x[j - 2] > b) b = x[j - 2];
             x[j] = b == NEG ? NEG : b + row[col[j]] - zp;
         }
+        x[0] = loop[0] && x[0] != NEG ? x[0] + row[col[0]] - zp : NEG;
     }
     int64_t best = x[S - 1];
     if (sil_at == S - 1 && S > 1 && x[S - 2] > best) best = x[S - 2];

@@ -6,8 +6,8 @@
  * frames beyond the left word's decoded end and before the right word's decoded start. Log domain in
  * MA_REFINE_LOG_UNITS per nat: a score d = frame_max - q below its frame's best emits
  * MA_REFINE_EMIT_LOG[d] = -round(LOG_UNITS * T * d / 16) (temperature T = 0.7, int8
- * LOG_SOFTMAX scale 1/16); log(e^x + e^y) = max + MA_REFINE_LOGADD[|x - y|] (0 past the table);
- * a state's posterior weight is MA_REFINE_EXP_Q15[best - v] (0 past the table).
+ * LOG_SOFTMAX scale 1/16); log(e^x + e^y) = max + MA_REFINE_LOGADD[min(|x - y|, LEN - 1)]; a state's
+ * posterior weight is MA_REFINE_EXP_Q15[min(best - v, LEN - 1)] (both tables end in one 0).
  */
 #ifndef MICROALIGN_REFINE_H
 #define MICROALIGN_REFINE_H
@@ -20,8 +20,8 @@
 #define MA_REFINE_LOG_UNITS 64
 #define MA_REFINE_NEG       (-268435456)
 #define MA_REFINE_MAX_STATES 15
-#define MA_REFINE_LOGADD_LEN 311
-#define MA_REFINE_EXP_LEN    710
+#define MA_REFINE_LOGADD_LEN 312
+#define MA_REFINE_EXP_LEN    711
 
 static const int16_t MA_REFINE_EMIT_LOG[256] = {
   0, -3, -6, -8, -11, -14, -17, -20, -22, -25, -28, -31, -34, -36, -39, -42,
@@ -42,7 +42,7 @@ static const int16_t MA_REFINE_EMIT_LOG[256] = {
   -672, -675, -678, -680, -683, -686, -689, -692, -694, -697, -700, -703, -706, -708, -711, -714
 };
 
-static const uint8_t MA_REFINE_LOGADD[311] = {
+static const uint8_t MA_REFINE_LOGADD[312] = {
   44, 44, 43, 43, 42, 42, 41, 41, 40, 40, 40, 39, 39, 38, 38, 37, 37, 36, 36, 36, 35, 35, 34, 34,
   33, 33, 33, 32, 32, 31, 31, 31, 30, 30, 30, 29, 29, 28, 28, 28, 27, 27, 27, 26, 26, 26, 25, 25,
   25, 24, 24, 24, 24, 23, 23, 23, 22, 22, 22, 21, 21, 21, 21, 20, 20, 20, 20, 19, 19, 19, 18, 18,
@@ -55,10 +55,10 @@ static const uint8_t MA_REFINE_LOGADD[311] = {
   2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
   1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
   1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0
 };
 
-static const uint16_t MA_REFINE_EXP_Q15[710] = {
+static const uint16_t MA_REFINE_EXP_Q15[711] = {
   32768, 32260, 31760, 31267, 30783, 30305, 29836, 29373, 28918, 28469, 28028, 27593, 27166, 26744, 26330, 25922,
   25520, 25124, 24735, 24351, 23974, 23602, 23236, 22876, 22521, 22172, 21828, 21490, 21157, 20829, 20506, 20188,
   19875, 19567, 19263, 18965, 18671, 18381, 18096, 17816, 17539, 17268, 17000, 16736, 16477, 16221, 15970, 15722,
@@ -103,7 +103,7 @@ static const uint16_t MA_REFINE_EXP_Q15[710] = {
   1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
   1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
   1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-  1, 1, 1, 1, 1, 1
+  1, 1, 1, 1, 1, 1, 0
 };
 
 #endif /* MICROALIGN_REFINE_H */

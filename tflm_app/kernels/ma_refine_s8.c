@@ -29,25 +29,28 @@ typedef struct {
     int32_t n_cols;
     int32_t k;
     int32_t *alpha; /* [W_MAX][S] forward rows, log domain */
+    int16_t *em;    /* [W_MAX][S] emissions of the window */
     int32_t *beta;  /* [S] */
     int32_t *y;     /* [S] */
     int32_t *cols;  /* [S] score column per state */
 } refine_ctx;
 
-static inline int32_t emit(const refine_ctx *c, int32_t t, int32_t col)
-{
-    const int32_t d = (int32_t)c->frame_max[t] - (int32_t)c->scores[(size_t)t * (size_t)c->n_cols + (size_t)col];
-    return MA_REFINE_EMIT_LOG[d < 0 ? 0 : d]; /* a score above frame_max counts as the maximum; d <= 255 */
-}
-
-/* log(e^x + e^y) in MA_REFINE_LOG_UNITS per nat */
+/* log(e^x + e^y) in MA_REFINE_LOG_UNITS per nat (the table ends in 0: a larger difference adds 0) */
 static inline int32_t logadd(int32_t x, int32_t y)
 {
-    const int32_t d = x > y ? x - y : y - x;
-    return (x > y ? x : y) + (d < MA_REFINE_LOGADD_LEN ? MA_REFINE_LOGADD[d] : 0);
+    int32_t d = x - y, m = x;
+    if (d < 0) d = -d, m = y;
+    if (d > MA_REFINE_LOGADD_LEN - 1) d = MA_REFINE_LOGADD_LEN - 1;
+    return m + MA_REFINE_LOGADD[d];
 }
 
-static inline int32_t floor_neg(int32_t v) { return v < MA_REFINE_NEG ? MA_REFINE_NEG : v; }
+/* posterior weight of a state v below the frame's best (Q15; the table ends in 0) */
+static inline uint32_t weight(int32_t best, int32_t v)
+{
+    uint32_t d = (uint32_t)(best - v);
+    if (d > MA_REFINE_EXP_LEN - 1) d = MA_REFINE_EXP_LEN - 1;
+    return MA_REFINE_EXP_Q15[d];
+}
 
 static inline int32_t in_set(int32_t s, int32_t lo, int32_t hi, int32_t extra)
 {
@@ -55,51 +58,64 @@ static inline int32_t in_set(int32_t s, int32_t lo, int32_t hi, int32_t extra)
 }
 
 /* Expected crossings in Q12 frames after the window's first: *e_left (the left word's end) and
- * *e_right (the right word's start). */
+ * *e_right (the right word's start). Unreachable states start at MA_REFINE_NEG and stay far below
+ * every path (they sink by at most 255 T LOG_UNITS / 16 per frame: no int32 overflow in W_MAX frames). */
 static void crossings(const refine_ctx *c, const refine_problem *q, int32_t *e_left, int32_t *e_right)
 {
     const int32_t S = q->S, T = q->b - q->a, sk = q->skip ? q->sil + 1 : -1;
-    int32_t *beta = c->beta, *y = c->y;
+    int32_t *beta = c->beta, *y = c->y; /* y: a frame's alpha + beta */
     const int32_t *cols = c->cols;
-    int32_t *row = c->alpha;
-    for (int32_t s = 0; s < S; ++s)
-        row[s] = in_set(s, q->start_lo, q->start_hi, q->start_extra) ? emit(c, q->a, cols[s]) : MA_REFINE_NEG;
-    for (int32_t t = 1; t < T; ++t) {
-        const int32_t f = q->a + t;
-        const int32_t *prev = row;
-        row += S;
-        row[0] = floor_neg(prev[0] + emit(c, f, cols[0]));
-        for (int32_t s = 1; s < S; ++s) {
-            int32_t x = logadd(prev[s], prev[s - 1]);
-            if (s == sk) x = logadd(x, prev[s - 2]);
-            row[s] = floor_neg(x + emit(c, f, cols[s]));
+    /* emissions of the window, one row per frame */
+    for (int32_t t = 0; t < T; ++t) {
+        const int8_t *sr = c->scores + (size_t)(q->a + t) * (size_t)c->n_cols;
+        const int32_t fm = c->frame_max[q->a + t];
+        int16_t *er = c->em + (size_t)t * (size_t)S;
+        for (int32_t s = 0; s < S; ++s) {
+            const int32_t d = fm - (int32_t)sr[cols[s]];
+            er[s] = MA_REFINE_EMIT_LOG[d < 0 ? 0 : d]; /* a score above frame_max counts as the maximum */
         }
+    }
+    int32_t *row = c->alpha;
+    const int16_t *er = c->em;
+    for (int32_t s = 0; s < S; ++s)
+        row[s] = in_set(s, q->start_lo, q->start_hi, q->start_extra) ? er[s] : MA_REFINE_NEG;
+    for (int32_t t = 1; t < T; ++t) {
+        const int32_t *prev = row;
+        row += S, er += S;
+        row[0] = prev[0] + er[0];
+        for (int32_t s = 1; s < S; ++s) row[s] = logadd(prev[s], prev[s - 1]) + er[s];
+        if (sk >= 0) row[sk] = logadd(logadd(prev[sk], prev[sk - 1]), prev[sk - 2]) + er[sk];
     }
     for (int32_t s = 0; s < S; ++s) beta[s] = in_set(s, q->end_lo, q->end_hi, q->end_extra) ? 0 : MA_REFINE_NEG;
     uint32_t acc_left = 0, acc_right = 0;
+    const int32_t last_left = q->last_left, sil = q->sil;
     for (int32_t t = T - 1; t >= 0; --t) {
         if (t < T - 1) {
-            const int32_t f = q->a + t + 1;
-            for (int32_t s = 0; s < S; ++s) y[s] = floor_neg(beta[s] + emit(c, f, cols[s]));
-            for (int32_t s = 0; s < S; ++s) {
-                int32_t z = s + 1 < S ? logadd(y[s], y[s + 1]) : y[s];
-                if (s + 2 == sk) z = logadd(z, y[s + 2]);
-                beta[s] = z;
+            const int16_t *en = c->em + (size_t)(t + 1) * (size_t)S;
+            int32_t y_next = beta[S - 1] + en[S - 1], y_skip = 0;
+            beta[S - 1] = y_next;
+            for (int32_t s = S - 2; s >= 0; --s) {
+                const int32_t ys = beta[s] + en[s];
+                if (s == sk) y_skip = ys;
+                beta[s] = logadd(ys, y_next);
+                y_next = ys;
             }
+            if (sk >= 0) beta[sk - 2] = logadd(beta[sk - 2], y_skip);
         }
         const int32_t *a = c->alpha + (size_t)t * (size_t)S;
         int32_t best = a[0] + beta[0];
-        for (int32_t s = 1; s < S; ++s) best = a[s] + beta[s] > best ? a[s] + beta[s] : best;
-        uint32_t den = 0, num_left = 0, num_sil = 0;
         for (int32_t s = 0; s < S; ++s) {
-            const int32_t d = best - (a[s] + beta[s]);
-            const uint32_t g = d < MA_REFINE_EXP_LEN ? MA_REFINE_EXP_Q15[d] : 0u;
-            den += g;
-            if (s <= q->last_left) num_left += g;
-            if (s <= q->sil) num_sil += g;
+            y[s] = a[s] + beta[s];
+            best = y[s] > best ? y[s] : best;
         }
+        uint32_t num_left = 0, num_sil, den;
+        int32_t s = 0;
+        for (; s <= last_left; ++s) num_left += weight(best, y[s]);
+        num_sil = num_left + weight(best, y[sil]);
+        den = num_sil;
+        for (s = sil + 1; s < S; ++s) den += weight(best, y[s]);
         /* den >= 2^15 (the best state); num <= den <= 15 * 2^15, so num << 12 < 2^31 */
-        if (q->last_left >= 0) acc_left += (num_left << MA_REFINE_Q_BITS) / den;
+        if (last_left >= 0) acc_left += (num_left << MA_REFINE_Q_BITS) / den;
         acc_right += (num_sil << MA_REFINE_Q_BITS) / den;
     }
     *e_left = (int32_t)acc_left; /* <= W_MAX 2^12 */
@@ -161,7 +177,7 @@ int32_t ma_refine_s8_get_scratch_size(int32_t k)
 {
     if (k < 1) return MA_ERR_ARGUMENT;
     const int32_t S = 2 * MA_REFINE_CHARS * (k < MAX_COPIES ? k : MAX_COPIES) + 1;
-    return 4 * W_MAX * S + 16 * S;
+    return 4 * W_MAX * S + ((2 * W_MAX * S + 3) & ~3) + 16 * S;
 }
 
 int32_t ma_refine_s8(const int8_t *scores, const int8_t *frame_max, int32_t n_frames, int32_t n_cols,
@@ -195,6 +211,7 @@ int32_t ma_refine_s8(const int8_t *scores, const int8_t *frame_max, int32_t n_fr
     c.scores = scores, c.frame_max = frame_max, c.n_cols = n_cols, c.k = kr;
     c.alpha = (int32_t *)scratch;
     c.beta = c.alpha + W_MAX * S_max, c.y = c.beta + S_max, c.cols = c.y + S_max;
+    c.em = (int16_t *)(c.cols + S_max);
 
     int32_t first = 0; /* index of word g's first character */
     for (int32_t w = 0; w < n_words; ++w) {

@@ -22,7 +22,7 @@
  *
  * Usage:
  *
- *     int32_t need = ma_refine_s8_get_scratch_size(k);     // 6,864 bytes for k = 3, any length
+ *     int32_t need = ma_refine_s8_get_scratch_size(k);     // 10,192 bytes for k = 3, any length
  *     int32_t status = ma_refine_s8(scores, frame_max, n_frames, n_cols, token_ids, tok_start, tok_end,
  *                                   n_tokens, word_lengths, n_words, k, scratch, need, start_ms, end_ms);
  *
@@ -32,8 +32,8 @@
  * (tok_start/tok_end of each character, in frames). Outputs: each word's start and end in
  * milliseconds (start_ms[w] <= end_ms[w] - 1 <= start_ms[w + 1] - 1).
  *
- * Memory: scratch 4 W S + 16 S bytes (W = 4 MA_REFINE_REACH frames, S = 2 MA_REFINE_CHARS min(k, MAX_COPIES) + 1
- * <= MA_REFINE_MAX_STATES states), any length; time linear in the windows' frames. Plain C99, no
+ * Memory: scratch 6 W S + 16 S bytes, rounded up to 4 (W = 4 MA_REFINE_REACH frames,
+ * S = 2 MA_REFINE_CHARS min(k, MAX_COPIES) + 1 <= MA_REFINE_MAX_STATES states), any length; time linear in the windows' frames. Plain C99, no
  * allocation, no library calls, reentrant. Status codes from ma_status.h; outputs untouched on error.
  */
 #ifndef MA_REFINE_S8_H

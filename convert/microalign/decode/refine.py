@@ -34,7 +34,7 @@ and boundaries in Q12. The tables reach the C code through ``microalign_refine.h
 (:mod:`.refine_header`, ``microalign headers``).
 
 Memory per problem: at most :data:`MAX_WINDOW` frames x ``2 * REFINE_CHARS * k + 1`` states of
-forward rows (int32), i.e. :func:`scratch_bytes` (6.9 KB for k = 3, the decoder's SRAM scratch
+forward rows (int32) and emissions (int16), i.e. :func:`scratch_bytes` (10.0 KB for k = 3, the decoder's SRAM scratch
 reused on the device); time: linear in the windows' frames.
 """
 from __future__ import annotations
@@ -61,13 +61,15 @@ LOG_UNITS = 64
 #: the integer arithmetic's emission of a score d = frame max - q below its frame's best (d = 0..255),
 #: in LOG_UNITS per nat: -round(LOG_UNITS T d / 16)
 EMIT_LOG = -np.round(LOG_UNITS * REFINE_TEMPERATURE * INT_SCALE * np.arange(256)).astype(np.int64)
-#: LOGADD[i] = round(LOG_UNITS log(1 + exp(-i / LOG_UNITS))), up to its last non-zero entry
+#: LOGADD[i] = round(LOG_UNITS log(1 + exp(-i / LOG_UNITS))), up to one 0 after its last non-zero entry
+#: (an index past the table reads that 0)
 LOGADD = np.round(LOG_UNITS * np.log1p(np.exp(-np.arange(16 * LOG_UNITS) / LOG_UNITS))).astype(np.int64)
-LOGADD = LOGADD[:int(np.nonzero(LOGADD)[0][-1]) + 1]
-#: EXP_Q15[i] = round(2^15 exp(-i / LOG_UNITS)), up to its last non-zero entry (posteriors in Q15)
+LOGADD = LOGADD[:int(np.nonzero(LOGADD)[0][-1]) + 2]
+#: EXP_Q15[i] = round(2^15 exp(-i / LOG_UNITS)) (posteriors in Q15), up to one 0 after its last non-zero entry
 EXP_Q15 = np.round(32768.0 * np.exp(-np.arange(16 * LOG_UNITS) / LOG_UNITS)).astype(np.int64)
-EXP_Q15 = EXP_Q15[:int(np.nonzero(EXP_Q15)[0][-1]) + 1]
-#: the log-domain value of an unreachable state (far below any path: |path| <= 1020 T LOG_UNITS / 16 per frame)
+EXP_Q15 = EXP_Q15[:int(np.nonzero(EXP_Q15)[0][-1]) + 2]
+#: the log-domain start of an unreachable state: far below any path, which loses at most
+#: 255 T LOG_UNITS / 16 per frame, and far from int32's limit after MAX_WINDOW frames of sinking as fast
 NEG = -(1 << 28)
 #: most frames of one problem (a junction whose pause is at most 2 REFINE_REACH frames)
 MAX_WINDOW = 4 * REFINE_REACH
@@ -85,9 +87,9 @@ def max_states(k: int) -> int:
 
 def scratch_bytes(k: int) -> int:
     """Bytes of scratch ``ma_refine_s8`` needs (``ma_refine_s8_get_scratch_size``): int32 forward rows
-    of :data:`MAX_WINDOW` frames and four int32 rows, for ``max_states(k)`` states."""
+    and int16 emissions of :data:`MAX_WINDOW` frames, and four int32 rows, for ``max_states(k)`` states."""
     s = max_states(k)
-    return 4 * MAX_WINDOW * s + 16 * s
+    return 4 * MAX_WINDOW * s + ((2 * MAX_WINDOW * s + 3) & ~3) + 16 * s
 
 
 @dataclass(frozen=True)
@@ -216,9 +218,8 @@ def _crossings_float(em: np.ndarray, p: Problem) -> tuple[float, float] | None:
 
 
 def _logadd(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """log(e^x + e^y) in LOG_UNITS per nat: the larger plus LOGADD[|x - y|] (0 past the table)."""
-    d = np.abs(x - y)
-    return np.maximum(x, y) + np.where(d < len(LOGADD), LOGADD[np.minimum(d, len(LOGADD) - 1)], 0)
+    """log(e^x + e^y) in LOG_UNITS per nat: the larger plus LOGADD[|x - y|] (its last entry, 0, past the table)."""
+    return np.maximum(x, y) + LOGADD[np.minimum(np.abs(x - y), len(LOGADD) - 1)]
 
 
 def _crossings_int(em: np.ndarray, p: Problem) -> tuple[int, int]:
@@ -233,19 +234,19 @@ def _crossings_int(em: np.ndarray, p: Problem) -> tuple[int, int]:
         x = prev.copy()
         x[1:] = _logadd(prev[1:], prev[:-1])
         x = np.where(p.skip, _logadd(x, np.concatenate([neg2, prev[:-2]])), x)
-        alpha[t] = np.maximum(x + em[t], NEG)
+        alpha[t] = x + em[t]
     beta = np.where(p.end, 0, NEG).astype(np.int64)
     e_left = e_right = 0
     for t in range(T - 1, -1, -1):
         if t < T - 1:
-            y = np.maximum(beta + em[t + 1], NEG)
+            y = beta + em[t + 1]
             z = y.copy()
             z[:-1] = _logadd(y[:-1], y[1:])
             skip_next = np.concatenate([p.skip[2:], [False, False]])
             beta = np.where(skip_next, _logadd(z, np.concatenate([y[2:], neg2])), z)
         v = alpha[t] + beta
         d = v.max() - v
-        g = np.where(d < len(EXP_Q15), EXP_Q15[np.minimum(d, len(EXP_Q15) - 1)], 0)
+        g = EXP_Q15[np.minimum(d, len(EXP_Q15) - 1)]
         den = int(g.sum())                      # >= 2^15: the best state counts 2^15
         if p.last_left >= 0:
             e_left += (int(g[:p.last_left + 1].sum()) << Q_BITS) // den

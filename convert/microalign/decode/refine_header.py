@@ -33,8 +33,8 @@ def render() -> str:
  * frames beyond the left word's decoded end and before the right word's decoded start. Log domain in
  * MA_REFINE_LOG_UNITS per nat: a score d = frame_max - q below its frame's best emits
  * MA_REFINE_EMIT_LOG[d] = -round(LOG_UNITS * T * d / 16) (temperature T = {R.REFINE_TEMPERATURE}, int8
- * LOG_SOFTMAX scale 1/16); log(e^x + e^y) = max + MA_REFINE_LOGADD[|x - y|] (0 past the table);
- * a state's posterior weight is MA_REFINE_EXP_Q15[best - v] (0 past the table).
+ * LOG_SOFTMAX scale 1/16); log(e^x + e^y) = max + MA_REFINE_LOGADD[min(|x - y|, LEN - 1)]; a state's
+ * posterior weight is MA_REFINE_EXP_Q15[min(best - v, LEN - 1)] (both tables end in one 0).
  */
 #ifndef MICROALIGN_REFINE_H
 #define MICROALIGN_REFINE_H
