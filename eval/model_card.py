@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from microalign.decode import MIN_CHAR_FRAMES
+from microalign.decode import refine as R
 from microalign.model import load_checkpoint, macs_per_window
 from microalign.scoring import TABLE_HEADER, Scores
 
@@ -69,7 +70,11 @@ def main() -> None:
     lines += ["## Decoding", "",
               f"Viterbi over the transcript's characters with optional silence between words; every character "
               f"lasts at least {MIN_CHAR_FRAMES} frames ({10 * MIN_CHAR_FRAMES} ms; `eval/min_char_frames.py` chose "
-              "it on synthetic held-out speech and teacher-labelled LJ Speech, not on the dev set).", ""]
+              "it on synthetic held-out speech and teacher-labelled LJ Speech, not on the dev set). Word boundaries "
+              "are then placed between frames: each junction at its expected crossing under the posterior of a "
+              f"local graph ({R.REFINE_CHARS} characters of each word and the optional silence, emission "
+              f"temperature {R.REFINE_TEMPERATURE}; `decode/refine.py`, settings chosen by `eval/refine_study.py` "
+              "on the same kind of held-out sets).", ""]
     lines += ["## Scores", "", "Measured by `eval/spine_report.py` (TIMIT dev sample, synthetic held-out splits; "
               "the same run also scores the other students named below, pocketsphinx and the naive baseline).", ""]
     for title, res in json.loads(args.report.read_text()).items():
@@ -80,7 +85,8 @@ def main() -> None:
               "- Trained on synthetic speech (espeak-ng, festival) and on real read speech labelled by "
               "pocketsphinx (speechocean762: non-native adults and children; LJ Speech: one native speaker); "
               "conversational, noisy or far-field speech is less well covered.",
-              "- Boundaries are on a 10 ms grid.", ""]
+              "- Frames are 10 ms: a boundary between frames is an expectation over the frames around it, "
+              "not a measurement finer than the model's resolution.", ""]
     args.out.write_text("\n".join(lines))
     print(f"wrote {args.out}")
 

@@ -77,7 +77,12 @@ def score_set(errors: list[UtteranceErrors]) -> dict:
 
 def model_errors(path: str, backend: str, data: str, utts: list, limit: int | None,
                  cache: Path | None) -> list[UtteranceErrors]:
-    key = hashlib.sha256(Path(path).read_bytes() + f"|{backend}|{Path(data).resolve()}|{limit}".encode()).hexdigest()
+    from microalign.decode import refine as R
+
+    # the boundary refinement's settings are part of what is scored: a change of them invalidates the cache
+    settings = f"refine {R.REFINE_CHARS} {R.REFINE_TEMPERATURE} {R.REFINE_REACH}"
+    key = hashlib.sha256(Path(path).read_bytes() + f"|{backend}|{Path(data).resolve()}|{limit}|{settings}".encode()
+                         ).hexdigest()
     hit = cache / f"{key[:24]}.pkl" if cache else None
     if hit is not None and hit.is_file():
         return pickle.loads(hit.read_bytes())

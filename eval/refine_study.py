@@ -16,7 +16,9 @@ with ``--report`` (the TIMIT dev sample) are scored and printed but never used t
         --report dev=../shared/data/timit-sample-dev
 
 Writes ``eval/results/refine.md`` (``-o``). The int8 arithmetic (``refine_int``, the C kernel's
-reference) is scored at the shipped settings with ``--backend tflm`` beside the float one.
+reference) is scored at the shipped settings with ``--backend tflm`` beside the float one. For the
+shipped settings each set also gets the paired bootstrap interval of the change (refined minus
+``viterbi``; 2000 draws of utterances, seed 0, as ``eval/model_selection.py``).
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ from microalign.runtime import load_backend  # noqa: E402
 from microalign.scoring.metrics import TABLE_HEADER, score_utterances  # noqa: E402
 from microalign.text import normalize  # noqa: E402
 from microalign.text.tokens import ENGLISH  # noqa: E402
+from model_selection import N_BOOT, bootstrap_means, utterance_sums  # noqa: E402
 
 CHARS = (1, 2, 3)
 TEMPERATURES = (1.0, 0.7, 0.5, 0.3)
@@ -110,7 +113,7 @@ def main(argv=None) -> int:
     backends = a.backend or ["torch"]
     grid = [(c, t) for c in CHARS for t in TEMPERATURES]
     shipped = (R.REFINE_CHARS, R.REFINE_TEMPERATURE)
-    rows, sel = [], {}     # sel[(set, how)] = mean ms (torch, selection sets)
+    rows, sel, deltas = [], {}, []     # sel[(set, how)] = mean ms (torch, selection sets)
     for backend in backends:
         scorer = load_backend(backend, a.model) if a.model else load_backend(backend)
         for role, sets in (("select", a.select), ("report", a.report)):
@@ -118,8 +121,9 @@ def main(argv=None) -> int:
                 items = decoded(scorer, data, limit, f"{backend} {name}")
                 refs = {it[0]: it[1] for it in items}
                 hows = ["viterbi"] + (grid if backend == "torch" else [shipped]) + (["int"] if items[0][7] else [])
+                errs = {}
                 for how in hows:
-                    sc, _ = score_utterances(refs, hypotheses(items, how))
+                    sc, errs[how] = score_utterances(refs, hypotheses(items, how))
                     label = how if isinstance(how, str) else f"chars={how[0]} T={how[1]}"
                     if how == "int":
                         label = "int8 arithmetic (ma_refine_s8), shipped settings"
@@ -130,6 +134,13 @@ def main(argv=None) -> int:
                         sel[(name, how)] = sc.mean_ms
                     print(f"{backend} {name:22s} {label:45s} mean {sc.mean_ms:5.1f} ms  <=50 {sc.within_ms['50']:5.1f} %",
                           flush=True)
+                idx = np.random.default_rng(0).integers(0, len(items), size=(N_BOOT, len(items)))
+                base = bootstrap_means(*utterance_sums(errs["viterbi"]), idx)
+                new = "int" if "int" in errs else shipped
+                mean = {h: float(np.sum(utterance_sums(e)[0]) / np.sum(utterance_sums(e)[1])) for h, e in errs.items()}
+                d = bootstrap_means(*utterance_sums(errs[new]), idx) - base
+                deltas.append((backend, role, name, "int8 arithmetic" if new == "int" else "float", mean["viterbi"],
+                               mean[new], np.percentile(d, 2.5), np.percentile(d, 97.5)))
     names = [n for n, _, _ in a.select]
     ranked = sorted((float(np.mean([sel[(n, how)] / sel[(n, "viterbi")] for n in names])), how) for how in grid)
     chosen = min(((how[0], i), how) for i, (v, how) in enumerate(ranked) if v <= ranked[0][0] + TOLERANCE)[1]
@@ -145,6 +156,12 @@ def main(argv=None) -> int:
     for i, (v, k) in enumerate(ranked, 1):
         tags = [t for t, c in (("chosen", k == chosen), ("shipped", k == shipped)) if c]
         lines.append(f"| {i} | chars={k[0]} T={k[1]}{' (' + ', '.join(tags) + ')' if tags else ''} | {v:.3f} |")
+    lines += ["", "## What the shipped settings buy (paired bootstrap, 95 %)", "",
+              "| backend | set | role | arithmetic | viterbi mean ms | refined mean ms | Δ ms [95 % CI] |",
+              "|---|---|---|---|---|---|---|"]
+    for backend, role, name, arith, v, r, lo, hi in deltas:
+        lines.append(f"| {backend} | {name} | {'selection' if role == 'select' else 'report only'} | {arith} | {v:.1f} | "
+                     f"{r:.1f} | {r - v:+.1f} [{lo:+.1f}, {hi:+.1f}] |")
     lines += [""]
     cur = None
     for backend, role, name, label, sc in rows:
