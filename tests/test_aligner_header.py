@@ -80,6 +80,7 @@ def test_microalign_headers_writes_every_generated_header(tmp_path):
     from click.testing import CliRunner
 
     from microalign.cli import main
+    from microalign.decode import refine_header as R
     from microalign.frontend import header as F
     from microalign.quality import header as Q
     from microalign.text import header as T
@@ -89,8 +90,10 @@ def test_microalign_headers_writes_every_generated_header(tmp_path):
     from microalign.export import image as I
 
     # the image header hashes the others, so it is written last
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([A.FILENAME, F.FILENAME, Q.FILENAME, T.FILENAME, I.HEADER_FILENAME])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([A.FILENAME, F.FILENAME, Q.FILENAME, R.FILENAME,
+                                                                T.FILENAME, I.HEADER_FILENAME])
     assert (tmp_path / A.FILENAME).read_text() == A.render()
+    assert (tmp_path / R.FILENAME).read_text() == R.render()
     assert (tmp_path / T.FILENAME).read_text() == T.render()
     assert (tmp_path / Q.FILENAME).read_text() == Q.render()
     assert "MA_MIN_CHAR_FRAMES" not in (tmp_path / T.FILENAME).read_text()
