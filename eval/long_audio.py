@@ -9,7 +9,8 @@ table reports:
 - clips whose first word starts within 100 ms of where it is expected (the clip's offset plus
   its first word's start when the clip is aligned alone with the same backend), goal >= 95 %;
 - the worst such error; wall time of the child; its peak resident memory;
-- whether the word spans equal those of the unbounded exact Viterbi (the float decoder with
+- whether the decoded word spans (frames, before the refinement between frames) equal those of the
+  unbounded exact Viterbi (the float decoder with
   ``band=None`` on the same frame scores, dequantised for int8; only where ``T x states`` fits
   ``--exact-limit``);
 - the warnings the run drew (a correct recording should draw none), each with the clip it falls in and
@@ -68,9 +69,10 @@ def child_align(a) -> int:
     import microalign.align as A
     real_decode = A.decode_scores
 
-    def keep(scores, tokens, *args, **kw):      # keep the frame scores for the exact comparison
+    def keep(scores, tokens, *args, **kw):      # keep the frame scores and the decoded path for the exact comparison
         scores_box["s"] = scores
-        return real_decode(scores, tokens, *args, **kw)
+        scores_box["d"] = real_decode(scores, tokens, *args, **kw)
+        return scores_box["d"]
 
     A.decode_scores = keep
     al = align_pcm(cat.pcm, cat.text, scorer)
@@ -79,8 +81,7 @@ def child_align(a) -> int:
     work = Path(a.work)
     np.save(work / "values.npy", s.values)
     starts = np.array([w.start for w in al.words])
-    spans = np.array([[round(w.start * 100), round(w.end * 100)] for w in al.words])
-    np.save(work / "spans.npy", spans)
+    np.save(work / "spans.npy", scores_box["d"].word_spans)   # the decoder's path (frames), before the refinement
     (work / "result.json").write_text(json.dumps({
         "duration": cat.duration, "clips": cat.clip_ids, "offsets": cat.offsets.tolist(),
         "first_word": cat.first_word.tolist(), "starts": starts.tolist(), "n_words": len(al.words),

@@ -20,6 +20,7 @@ T = REPO / "tflm_app"
 K, A = T / "kernels", T / "app"
 HARNESSES = {
     "ma_decode_s8": [K / "fuzz" / "ma_decode_s8_fuzz.c", K / "ma_decode_s8.c"],
+    "ma_refine_s8": [K / "fuzz" / "ma_refine_s8_fuzz.c", K / "ma_refine_s8.c"],
     "ma_attention_s8": [K / "fuzz" / "ma_attention_s8_fuzz.c", K / "ma_attention_s8.c"],
     "ma_add_s8": [K / "fuzz" / "ma_add_s8_fuzz.c", K / "ma_add_s8.c"],
     "ma_fc_s8": [K / "fuzz" / "ma_fc_s8_fuzz.c"],       # includes ma_fc_s8.c with its DSP loops emulated
@@ -60,6 +61,9 @@ def test_harness_short_campaign(clang, tmp_path, name):
     if name == "ma_decode_s8":           # the harness reaches the decoder, not only its argument checks
         m = re.search(r"ok_exact=(\d+) ok_banded=(\d+)", out)
         assert m and int(m.group(1)) + int(m.group(2)) > 0, out[-2000:]
+    if name == "ma_refine_s8":           # a fair share of inputs is refined, the rest refused for every reason
+        m = re.search(r"ok=(\d+) err_argument=(\d+) err_token=(\d+) err_too_short=\d+ err_scratch=(\d+)", out)
+        assert m and int(m.group(1)) > RUNS // 10 and min(int(x) for x in m.groups()[1:]) > 0, out[-2000:]
     if name in ("ma_add_s8", "ma_fc_s8"):   # most inputs reach the kernel, some are refused
         m = re.search(r"ran=(\d+) refused=(\d+)", out)
         assert m and int(m.group(1)) > RUNS // 4 and int(m.group(2)) > 0, out[-2000:]

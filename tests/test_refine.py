@@ -27,10 +27,11 @@ def _decoded(seed: int, n_words: int = 8, k: int = 3, **kw):
     return cols, local, fm, r, k, syn
 
 
-def _brute_force(em: np.ndarray, p: R.Problem) -> tuple[float, float]:
-    """Expected crossings over every state sequence the problem's graph allows (small T only)."""
+def _brute_force(em: np.ndarray, p: R.Problem) -> tuple[np.ndarray, np.ndarray]:
+    """P(not yet past the left word / the silence) per frame, over every state sequence the problem's graph
+    allows (small T only)."""
     T, S = em.shape
-    tot = e_left = e_right = 0.0
+    tot, g_left, g_right = 0.0, np.zeros(T), np.zeros(T)
     for seq in itertools.product(range(S), repeat=T):
         if not p.start[seq[0]] or not p.end[seq[-1]]:
             continue
@@ -38,12 +39,12 @@ def _brute_force(em: np.ndarray, p: R.Problem) -> tuple[float, float]:
             continue
         w = float(np.prod(em[np.arange(T), seq]))
         tot += w
-        e_left += w * sum(s <= p.last_left for s in seq)
-        e_right += w * sum(s <= p.sil for s in seq)
-    return p.a + e_left / tot, p.a + e_right / tot
+        g_left += w * (np.array(seq) <= p.last_left)
+        g_right += w * (np.array(seq) <= p.sil)
+    return g_left / tot, g_right / tot
 
 
-def test_float_crossings_equal_brute_force():
+def test_float_posterior_equals_brute_force():
     rng = np.random.default_rng(0)
     for k, (la, lb, skip) in itertools.product((1, 2), ((1, 1, True), (2, 1, True), (1, 0, False))):
         S = la * k + 1 + lb * k
@@ -56,9 +57,27 @@ def test_float_crossings_equal_brute_force():
         end[S - 1] = True
         p = R.Problem(3, 3 + 7, np.zeros(S, np.int64), sk, start, end, sil - 1, sil, 0, 1 if lb else -1)
         em = rng.uniform(0.05, 1.0, size=(7, S))
-        got = R._crossings_float(em, p)
         want = _brute_force(em, p)
-        assert got is not None and np.allclose(got, want, atol=1e-9), (k, la, lb, got, want)
+        got = R._survival_float(em, p)
+        assert got is not None and np.allclose(got, want, atol=1e-9), (k, la, lb)
+        assert np.allclose(R._crossings_float(em, p, "mean"), [3 + want[0].sum(), 3 + want[1].sum()])
+        assert np.allclose(R._crossings_float(em, p), [3 + R.median_crossing(want[0]), 3 + R.median_crossing(want[1])])
+
+
+def test_median_crossing():
+    """A certain crossing at frame edge c gives c, in floats and in Q12; half the mass one frame later gives
+    c + 1/2; the integer variant follows the float one within one Q12 step."""
+    for c in (0, 1, 4, 7):
+        g = (np.arange(7) < c).astype(float)
+        assert R.median_crossing(g) == c
+        assert R.median_crossing((g * 4096).astype(np.int64), 12) == c * 4096
+    g = np.array([1.0, 1.0, 0.5, 0.0, 0.0])
+    assert R.median_crossing(g) == 2.5
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        g = np.sort(rng.uniform(0, 1, 9))[::-1]
+        q = np.round(g * 4096).astype(np.int64)
+        assert abs(R.median_crossing(q, 12) / 4096 - R.median_crossing(q / 4096)) <= 1 / 4096
 
 
 def test_integer_arithmetic_follows_the_float_one():

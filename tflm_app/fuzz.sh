@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds and runs one of the libFuzzer harnesses (clang, ASan + UBSan, abort on the first report).
 #   tflm_app/fuzz.sh HARNESS [RUNS] [extra libFuzzer flags]
-# HARNESS: ma_decode_s8 | ma_attention_s8 | ma_add_s8 | ma_fc_s8 (kernels/fuzz/) | ma_image | ma_transcript (app/fuzz/).
+# HARNESS: ma_decode_s8 | ma_refine_s8 | ma_attention_s8 | ma_add_s8 | ma_fc_s8 (kernels/fuzz/) | ma_image | ma_transcript (app/fuzz/).
 # RUNS defaults to 1000000; corpus and crash files go to build/fuzz/HARNESS (outside git).
 # Environment: MAX_LEN=N overrides the harness's -max_len; MA_FUZZ_SMALL=1 makes the kernel
 # harnesses draw small shapes (cheaper runs, for 10 M-run campaigns: eval/results/fuzz.md). The
@@ -11,7 +11,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-name=${1:?usage: tflm_app/fuzz.sh ma_decode_s8|ma_attention_s8|ma_add_s8|ma_fc_s8|ma_image|ma_transcript [RUNS] [flags]}
+name=${1:?usage: tflm_app/fuzz.sh ma_decode_s8|ma_refine_s8|ma_attention_s8|ma_add_s8|ma_fc_s8|ma_image|ma_transcript [RUNS] [flags]}
 shift
 runs=${1:-1000000}
 [ $# -gt 0 ] && shift
@@ -21,12 +21,13 @@ a=$here/app
 max_len=4096
 case $name in
   ma_decode_s8) srcs="$k/fuzz/ma_decode_s8_fuzz.c $k/ma_decode_s8.c" ;;
+  ma_refine_s8) srcs="$k/fuzz/ma_refine_s8_fuzz.c $k/ma_refine_s8.c" ;;
   ma_attention_s8) srcs="$k/fuzz/ma_attention_s8_fuzz.c $k/ma_attention_s8.c" ;;
   ma_add_s8) srcs="$k/fuzz/ma_add_s8_fuzz.c $k/ma_add_s8.c" ;;
   ma_fc_s8) srcs="$k/fuzz/ma_fc_s8_fuzz.c"; max_len=1024 ;;  # includes ma_fc_s8.c (its DSP loops, emulated)
   ma_image) srcs="$a/fuzz/ma_image_fuzz.c $a/ma_image.c $a/ma_hash.c"; max_len=8192 ;;
   ma_transcript) srcs="$a/fuzz/ma_transcript_fuzz.c $a/ma_transcript.c $a/ma_json.c" ;;
-  *) echo "fuzz.sh: unknown harness '$name' (ma_decode_s8, ma_attention_s8, ma_add_s8, ma_fc_s8, ma_image, ma_transcript)" >&2; exit 2 ;;
+  *) echo "fuzz.sh: unknown harness '$name' (ma_decode_s8, ma_refine_s8, ma_attention_s8, ma_add_s8, ma_fc_s8, ma_image, ma_transcript)" >&2; exit 2 ;;
 esac
 max_len=${MAX_LEN:-$max_len}
 mkdir -p "$out/corpus"

@@ -30,6 +30,7 @@ typedef struct {
     int32_t k;
     int32_t *alpha; /* [W_MAX][S] forward rows, log domain */
     int16_t *em;    /* [W_MAX][S] emissions of the window */
+    uint32_t *g_left, *g_right; /* [W_MAX] P(not yet past the left word / the silence) per frame, Q12 */
     int32_t *beta;  /* [S] */
     int32_t *y;     /* [S] */
     int32_t *cols;  /* [S] score column per state */
@@ -57,8 +58,19 @@ static inline int32_t in_set(int32_t s, int32_t lo, int32_t hi, int32_t extra)
     return (s >= lo && s <= hi) || s == extra;
 }
 
-/* Expected crossings in Q12 frames after the window's first: *e_left (the left word's end) and
- * *e_right (the right word's start). Unreachable states start at MA_REFINE_NEG and stay far below
+/* The posterior median of a crossing (refine.median_crossing) in Q12 frames after the window's first
+ * (from -2^11), from g[t] = P(not yet crossed at frame t), Q12, t < T. */
+static int32_t median_crossing(const uint32_t *g, int32_t T)
+{
+    const uint32_t half = 1u << (MA_REFINE_Q_BITS - 1), one = 1u << MA_REFINE_Q_BITS;
+    int32_t t0 = 0;
+    while (t0 < T && g[t0] > half) ++t0;
+    const uint32_t g0 = t0 > 0 ? g[t0 - 1] : one, g1 = t0 < T ? g[t0] : 0u; /* g0 > half >= g1 */
+    return t0 * (int32_t)one - (int32_t)half + (int32_t)(((g0 - half) << MA_REFINE_Q_BITS) / (g0 - g1));
+}
+
+/* Crossings in Q12 frames after the window's first (posterior medians): *e_left (the left word's end)
+ * and *e_right (the right word's start). Unreachable states start at MA_REFINE_NEG and stay far below
  * every path (they sink by at most 255 T LOG_UNITS / 16 per frame: no int32 overflow in W_MAX frames). */
 static void crossings(const refine_ctx *c, const refine_problem *q, int32_t *e_left, int32_t *e_right)
 {
@@ -87,7 +99,6 @@ static void crossings(const refine_ctx *c, const refine_problem *q, int32_t *e_l
         if (sk >= 0) row[sk] = logadd(logadd(prev[sk], prev[sk - 1]), prev[sk - 2]) + er[sk];
     }
     for (int32_t s = 0; s < S; ++s) beta[s] = in_set(s, q->end_lo, q->end_hi, q->end_extra) ? 0 : MA_REFINE_NEG;
-    uint32_t acc_left = 0, acc_right = 0;
     const int32_t last_left = q->last_left, sil = q->sil;
     for (int32_t t = T - 1; t >= 0; --t) {
         if (t < T - 1) {
@@ -115,17 +126,19 @@ static void crossings(const refine_ctx *c, const refine_problem *q, int32_t *e_l
         den = num_sil;
         for (s = sil + 1; s < S; ++s) den += weight(best, y[s]);
         /* den >= 2^15 (the best state); num <= den <= 15 * 2^15, so num << 12 < 2^31 */
-        if (last_left >= 0) acc_left += (num_left << MA_REFINE_Q_BITS) / den;
-        acc_right += (num_sil << MA_REFINE_Q_BITS) / den;
+        c->g_left[t] = last_left >= 0 ? (num_left << MA_REFINE_Q_BITS) / den : 0u;
+        c->g_right[t] = (num_sil << MA_REFINE_Q_BITS) / den;
     }
-    *e_left = (int32_t)acc_left; /* <= W_MAX 2^12 */
-    *e_right = (int32_t)acc_right;
+    *e_left = median_crossing(c->g_left, T);
+    *e_right = median_crossing(c->g_right, T);
 }
 
-/* Frame a plus a Q12 offset, in milliseconds rounded half up. */
+/* Frame a plus a Q12 offset (>= -2^12), in milliseconds rounded half up (floor((q12 ms + 2^11) / 2^12),
+ * on a non-negative operand) */
 static inline int32_t to_ms(int32_t a, int32_t q12, int32_t frame_ms)
 {
-    return a * frame_ms + ((q12 * frame_ms + (1 << (MA_REFINE_Q_BITS - 1))) >> MA_REFINE_Q_BITS);
+    const int32_t one = 1 << MA_REFINE_Q_BITS;
+    return (a - 1) * frame_ms + (((q12 + one) * frame_ms + (1 << (MA_REFINE_Q_BITS - 1))) >> MA_REFINE_Q_BITS);
 }
 
 /* Build and solve one problem (problems().build): left characters [l0, l1), right [r0, r1) (global
@@ -177,7 +190,7 @@ int32_t ma_refine_s8_get_scratch_size(int32_t k)
 {
     if (k < 1) return MA_ERR_ARGUMENT;
     const int32_t S = 2 * MA_REFINE_CHARS * (k < MAX_COPIES ? k : MAX_COPIES) + 1;
-    return 4 * W_MAX * S + ((2 * W_MAX * S + 3) & ~3) + 16 * S;
+    return 4 * W_MAX * S + 12 * S + 8 * W_MAX + ((2 * W_MAX * S + 3) & ~3);
 }
 
 int32_t ma_refine_s8(const int8_t *scores, const int8_t *frame_max, int32_t n_frames, int32_t n_cols,
@@ -211,7 +224,8 @@ int32_t ma_refine_s8(const int8_t *scores, const int8_t *frame_max, int32_t n_fr
     c.scores = scores, c.frame_max = frame_max, c.n_cols = n_cols, c.k = kr;
     c.alpha = (int32_t *)scratch;
     c.beta = c.alpha + W_MAX * S_max, c.y = c.beta + S_max, c.cols = c.y + S_max;
-    c.em = (int16_t *)(c.cols + S_max);
+    c.g_left = (uint32_t *)(c.cols + S_max), c.g_right = c.g_left + W_MAX;
+    c.em = (int16_t *)(c.g_right + W_MAX);
 
     int32_t first = 0; /* index of word g's first character */
     for (int32_t w = 0; w < n_words; ++w) {

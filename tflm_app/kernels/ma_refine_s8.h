@@ -6,7 +6,7 @@
  * this file itself through microalign.decode.native).
  *
  * After ma_decode_s8, every junction (before the first word, between two words, after the last)
- * is re-estimated as the expected frame at which the paths of a small local graph cross it:
+ * is re-estimated as the posterior median of the frame at which the paths of a small local graph cross it:
  * the last MA_REFINE_CHARS characters of the left word (each repeated min(k, MAX_COPIES) times: the
  * decoder's duration floor k, capped at (MA_REFINE_MAX_STATES - 1) / (2 MA_REFINE_CHARS)), the
  * optional silence, the first MA_REFINE_CHARS of the right word, over the frames these characters hold on the decoded path, at most MA_REFINE_REACH frames beyond the left
@@ -16,13 +16,14 @@
  * MA_REFINE_EMIT_LOG[frame_max[t] - score] (the temperature is in that table), log(e^x + e^y) the
  * larger plus MA_REFINE_LOGADD[|x - y|]; all tables and constants come from microalign_refine.h,
  * generated from the Python reference. Forward rows are stored; the backward pass turns each frame
- * into posteriors (Q15, MA_REFINE_EXP_Q15 of the distance to the frame's best state) and
- * accumulates P(not yet past the left word) and P(not yet past the silence) in Q12: their sums
- * are the left word's end and the right word's start in frames after the window's first.
+ * into posteriors (Q15, MA_REFINE_EXP_Q15 of the distance to the frame's best state) and keeps
+ * P(not yet past the left word) and P(not yet past the silence) per frame in Q12; each boundary is
+ * where its probability falls through one half (a frame edge's mass spread over half a frame on
+ * either side, refine.median_crossing): the left word's end and the right word's start.
  *
  * Usage:
  *
- *     int32_t need = ma_refine_s8_get_scratch_size(k);     // 10,192 bytes for k = 3, any length
+ *     int32_t need = ma_refine_s8_get_scratch_size(k);     // 11,164 bytes for k = 3, any length
  *     int32_t status = ma_refine_s8(scores, frame_max, n_frames, n_cols, token_ids, tok_start, tok_end,
  *                                   n_tokens, word_lengths, n_words, k, scratch, need, start_ms, end_ms);
  *
@@ -32,7 +33,7 @@
  * (tok_start/tok_end of each character, in frames). Outputs: each word's start and end in
  * milliseconds (start_ms[w] <= end_ms[w] - 1 <= start_ms[w + 1] - 1).
  *
- * Memory: scratch 6 W S + 16 S bytes, rounded up to 4 (W = 4 MA_REFINE_REACH frames,
+ * Memory: scratch 6 W S + 12 S + 8 W bytes, rounded up to 4 (W = 4 MA_REFINE_REACH frames,
  * S = 2 MA_REFINE_CHARS min(k, MAX_COPIES) + 1 <= MA_REFINE_MAX_STATES states), any length; time linear in the windows' frames. Plain C99, no
  * allocation, no library calls, reentrant. Status codes from ma_status.h; outputs untouched on error.
  */

@@ -2,10 +2,11 @@
 
 The Viterbi path (:mod:`._core`) puts every word boundary on a 10 ms frame edge, at the single best
 path's choice. Where two paths score almost alike -- most junctions between words -- that choice is
-close to a coin toss, and the boundary the frames support best is their *expected* crossing point.
-For every junction (the start of the first word, each pair of neighbouring words, the end of the
-last word) this module re-estimates the boundary as the expected frame at which paths cross it,
-under the posterior of all paths through a small local graph:
+close to a coin toss, and the frames support a boundary between frames better. For every junction
+(the start of the first word, each pair of neighbouring words, the end of the last word) this module
+re-estimates the boundary as the posterior median of the frame at which paths cross it (the
+estimate of least expected absolute error, the error the aligner is judged by; robust to the long
+tails a pause gives the posterior) over all paths through a small local graph:
 
 * states: the last :data:`REFINE_CHARS` characters of the left word (each repeated ``k`` times, the
   decoder's duration floor), the optional silence, the first :data:`REFINE_CHARS` characters of the
@@ -19,10 +20,11 @@ under the posterior of all paths through a small local graph:
   posterior (the model's scores are over-confident), chosen on the synthetic and teacher-labelled
   held-out sets (``eval/refine_study.py``), never on the dev set.
 
-The left word's end is ``a + sum_t P(state_t <= its last character)`` and the right word's start
-``a + sum_t P(state_t <= the silence)`` over the window's frames ``t >= a`` (a path is monotone, so
-``P(boundary > t)`` is the probability of not having crossed yet). Both come from one posterior, so a
-junction's end never passes its start.
+A path is monotone, so ``P(state_t <= the left word's last character)`` is the probability that the
+left word has not ended by frame ``t`` and ``P(state_t <= the silence)`` that the right word has not
+started; each boundary is where its probability falls through one half (:func:`median_crossing`, a
+frame edge's mass spread over half a frame on either side). Both come from one posterior, and the
+second probability is never below the first, so a junction's end never passes its start.
 
 Two arithmetics, one algorithm: :func:`refine_float` for float scores (the torch / ONNX / float
 TFLite backends; probabilities renormalised every frame) and :func:`refine_int` for int8
@@ -30,12 +32,12 @@ LOG_SOFTMAX scores, the bit-exact reference of the C kernel ``tflm_app/kernels/m
 log domain in :data:`LOG_UNITS` per nat (emissions from :data:`EMIT_LOG`, ``log(e^x + e^y)`` as the
 larger plus :data:`LOGADD`, unreachable states at :data:`NEG`), each frame's posterior in Q15
 through :data:`EXP_Q15` (the frame's best state counts 2^15, so the sum is never 0), probabilities
-and boundaries in Q12. The tables reach the C code through ``microalign_refine.h``
-(:mod:`.refine_header`, ``microalign headers``).
+and boundaries in Q12 (the median's interpolation an exact integer division). The tables reach the
+C code through ``microalign_refine.h`` (:mod:`.refine_header`, ``microalign headers``).
 
 Memory per problem: at most :data:`MAX_WINDOW` frames x ``2 * REFINE_CHARS * k + 1`` states of
-forward rows (int32) and emissions (int16), i.e. :func:`scratch_bytes` (10.0 KB for k = 3, the decoder's SRAM scratch
-reused on the device); time: linear in the windows' frames.
+forward rows (int32) and emissions (int16), and two probabilities per frame, i.e. :func:`scratch_bytes`
+(11.2 KB for k = 3: the decoder's SRAM scratch, reused on the device); time: linear in the windows' frames.
 """
 from __future__ import annotations
 
@@ -87,9 +89,10 @@ def max_states(k: int) -> int:
 
 def scratch_bytes(k: int) -> int:
     """Bytes of scratch ``ma_refine_s8`` needs (``ma_refine_s8_get_scratch_size``): int32 forward rows
-    and int16 emissions of :data:`MAX_WINDOW` frames, and four int32 rows, for ``max_states(k)`` states."""
+    of :data:`MAX_WINDOW` frames, three int32 rows of ``max_states(k)`` states, the two probabilities
+    of each frame (int32) and the window's int16 emissions."""
     s = max_states(k)
-    return 4 * MAX_WINDOW * s + ((2 * MAX_WINDOW * s + 3) & ~3) + 16 * s
+    return 4 * MAX_WINDOW * s + 12 * s + 8 * MAX_WINDOW + ((2 * MAX_WINDOW * s + 3) & ~3)
 
 
 @dataclass(frozen=True)
@@ -179,8 +182,9 @@ def problems(token_spans: np.ndarray, words: Sequence[Sequence[int]], n_frames: 
     return out
 
 
-def _crossings_float(em: np.ndarray, p: Problem) -> tuple[float, float] | None:
-    """Expected crossing frames (left end, right start) of one problem, emissions em [b - a, S]."""
+def _survival_float(em: np.ndarray, p: Problem) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per frame t of one problem (emissions em [b - a, S]): P(the left word not yet ended at t) and
+    P(the right word not yet started at t), i.e. P(state_t <= its last character / the silence)."""
     T, S = em.shape
     alpha = np.zeros((T, S))
     x = np.where(p.start, em[0], 0.0)
@@ -196,7 +200,7 @@ def _crossings_float(em: np.ndarray, p: Problem) -> tuple[float, float] | None:
             return None
         alpha[t] = x / m
     beta = np.where(p.end, 1.0, 0.0)
-    e_left = e_right = 0.0
+    g_left, g_right = np.zeros(T), np.zeros(T)
     for t in range(T - 1, -1, -1):
         if t < T - 1:
             y = beta * em[t + 1]
@@ -211,10 +215,35 @@ def _crossings_float(em: np.ndarray, p: Problem) -> tuple[float, float] | None:
         den = g.sum()
         if not den > 0:
             return None
-        if p.last_left >= 0:
-            e_left += g[:p.last_left + 1].sum() / den
-        e_right += g[:p.sil + 1].sum() / den
-    return p.a + e_left, p.a + e_right
+        g_left[t] = g[:p.last_left + 1].sum() / den if p.last_left >= 0 else 0.0
+        g_right[t] = g[:p.sil + 1].sum() / den
+    return g_left, g_right
+
+
+def median_crossing(g: np.ndarray, q_bits: int | None = None):
+    """The posterior median of a crossing, in frames after the window's first, from ``g[t]`` =
+    P(not yet crossed at frame t) (non-increasing): with each frame edge's mass spread over half a
+    frame on either side, where P(not yet crossed) falls through one half. Floats, or with ``q_bits``
+    integers in Q``q_bits`` (exact integer arithmetic, result in the same Q format)."""
+    half, one = (0.5, 1.0) if q_bits is None else (1 << (q_bits - 1), 1 << q_bits)
+    below = np.flatnonzero(g <= half)
+    t0 = int(below[0]) if len(below) else len(g)
+    g0 = g[t0 - 1] if t0 > 0 else one
+    g1 = g[t0] if t0 < len(g) else 0
+    if q_bits is None:
+        return t0 - 0.5 + (g0 - 0.5) / (g0 - g1)      # g0 > 1/2 >= g1
+    return t0 * one - half + ((int(g0) - half) << q_bits) // (int(g0) - int(g1))
+
+
+def _crossings_float(em: np.ndarray, p: Problem, estimator: str = "median") -> tuple[float, float] | None:
+    """Crossing frames (left word's end, right word's start) of one problem: the posterior median
+    (the estimate of least expected absolute error) or, for the study, the mean."""
+    r = _survival_float(em, p)
+    if r is None:
+        return None
+    if estimator == "mean":
+        return p.a + r[0].sum(), p.a + r[1].sum()
+    return p.a + median_crossing(r[0]), p.a + median_crossing(r[1])
 
 
 def _logadd(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -223,8 +252,8 @@ def _logadd(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _crossings_int(em: np.ndarray, p: Problem) -> tuple[int, int]:
-    """Integer twin of :func:`_crossings_float` in the log domain: em [b - a, S] emissions in
-    LOG_UNITS per nat (EMIT_LOG); returns the crossings in Q12 frames after ``a``."""
+    """Integer twin of :func:`_crossings_float` (the median) in the log domain: em [b - a, S] emissions
+    in LOG_UNITS per nat (EMIT_LOG); returns the crossings in Q12 frames after ``a`` (from -2^11)."""
     T, S = em.shape
     alpha = np.full((T, S), NEG, dtype=np.int64)
     alpha[0] = np.where(p.start, em[0], NEG)
@@ -236,7 +265,7 @@ def _crossings_int(em: np.ndarray, p: Problem) -> tuple[int, int]:
         x = np.where(p.skip, _logadd(x, np.concatenate([neg2, prev[:-2]])), x)
         alpha[t] = x + em[t]
     beta = np.where(p.end, 0, NEG).astype(np.int64)
-    e_left = e_right = 0
+    g_left, g_right = np.zeros(T, np.int64), np.zeros(T, np.int64)
     for t in range(T - 1, -1, -1):
         if t < T - 1:
             y = beta + em[t + 1]
@@ -249,9 +278,9 @@ def _crossings_int(em: np.ndarray, p: Problem) -> tuple[int, int]:
         g = EXP_Q15[np.minimum(d, len(EXP_Q15) - 1)]
         den = int(g.sum())                      # >= 2^15: the best state counts 2^15
         if p.last_left >= 0:
-            e_left += (int(g[:p.last_left + 1].sum()) << Q_BITS) // den
-        e_right += (int(g[:p.sil + 1].sum()) << Q_BITS) // den
-    return e_left, e_right
+            g_left[t] = (int(g[:p.last_left + 1].sum()) << Q_BITS) // den
+        g_right[t] = (int(g[:p.sil + 1].sum()) << Q_BITS) // den
+    return median_crossing(g_left, Q_BITS), median_crossing(g_right, Q_BITS)
 
 
 @dataclass(frozen=True)
@@ -267,7 +296,7 @@ class Refined:
 def refine_float(cols: np.ndarray, words: Sequence[Sequence[int]], token_spans: np.ndarray,
                  word_spans: np.ndarray, k: int, frame_max: np.ndarray | None = None, *,
                  temperature: float = REFINE_TEMPERATURE, chars: int = REFINE_CHARS,
-                 reach: int = REFINE_REACH) -> Refined:
+                 reach: int = REFINE_REACH, estimator: str = "median") -> Refined:
     """Refined boundaries of a float decode (``cols`` [T, 1 + D] log-probabilities of the
     transcript's columns, ``words`` in those columns, the decoder's spans and duration floor;
     the keywords exist for ``eval/refine_study.py``, which chose the defaults)."""
@@ -277,7 +306,7 @@ def refine_float(cols: np.ndarray, words: Sequence[Sequence[int]], token_spans: 
     ms_per_frame = 1000.0 * FRAME_SECONDS
 
     def solve(p):
-        r = _crossings_float(em_all[p.a:p.b][:, p.cols], p)
+        r = _crossings_float(em_all[p.a:p.b][:, p.cols], p, estimator)
         return None if r is None else tuple(int(np.floor(v * ms_per_frame + 0.5)) for v in r)
 
     return _refine(solve, problems(token_spans, words, lp.shape[0], k, chars, reach), word_spans)
