@@ -40,6 +40,23 @@ def _import_from(folder: Path, name: str):
         sys.path.pop(0)
 
 
+def assert_compiles_cleanly(source: Path, includes=()) -> None:
+    """A pure C kernel compiles without a warning (-Werror, conversions, alignment) for the host (gcc) and
+    for the Cortex-M7 (arm-none-eabi-gcc), whichever of the two compilers is installed."""
+    import shutil
+    import subprocess
+
+    for cc, flags in [("gcc", ["-Wconversion", "-Wsign-conversion", "-Wshadow", "-Wcast-align=strict"]),
+                      ("arm-none-eabi-gcc", ["-mcpu=cortex-m7", "-mfpu=fpv5-d16", "-mfloat-abi=hard", "-mthumb",
+                                             "-Wconversion", "-Wcast-align"])]:
+        if shutil.which(cc) is None:
+            continue
+        p = subprocess.run([cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror", *flags,
+                            *(f"-I{i}" for i in includes), "-c", str(source), "-o", "/dev/null"],
+                           capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+
+
 def app_firmware():
     """tflm_app/app/firmware.py: builds and runs the application firmware (host, QEMU, with TFLM)."""
     return _import_from(REPO / "tflm_app" / "app", "firmware")

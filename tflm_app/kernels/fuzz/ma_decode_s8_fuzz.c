@@ -22,14 +22,7 @@
 #include <string.h>
 
 #include "ma_decode_s8.h"
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__);   \
-            abort();                                                             \
-        }                                                                        \
-    } while (0)
+#include "ma_fuzz.h"
 
 /* Outcome counts, printed at exit when MA_FUZZ_STATS is set: [0] OK exact, [1] OK banded,
  * [2..5] error statuses -1..-4, [6] banded and widened, [7] banded and not edge-free. */
@@ -42,30 +35,6 @@ __attribute__((destructor)) static void print_stats(void)
                 "err_argument=%llu err_token=%llu err_too_short=%llu err_scratch=%llu\n", stats[0], stats[1],
                 stats[6], stats[7], stats[2], stats[3], stats[4], stats[5]);
     }
-}
-
-/* 1 when the environment variable MA_FUZZ_SMALL is set (read once). */
-static int small_mode(void)
-{
-    static int small = -1;
-    if (small < 0) {
-        small = getenv("MA_FUZZ_SMALL") != NULL;
-    }
-    return small;
-}
-
-typedef struct {
-    const uint8_t *p;
-    size_t n;
-} reader;
-
-static uint32_t take(reader *r)
-{
-    if (r->n == 0) {
-        return 0;
-    }
-    r->n--;
-    return *r->p++;
 }
 
 /* Independent full Viterbi: the best path score over all states (int64, -inf = INT64_MIN). */

@@ -18,16 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ma_fuzz.h"
 #include "ma_refine_s8.h"
 #include "microalign_refine.h"
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__);   \
-            abort();                                                             \
-        }                                                                        \
-    } while (0)
 
 /* Outcome counts, printed at exit when MA_FUZZ_STATS is set: [0] OK, [1..4] error statuses -1..-4. */
 static unsigned long long stats[5];
@@ -40,50 +33,38 @@ __attribute__((destructor)) static void print_stats(void)
     }
 }
 
-typedef struct {
-    const uint8_t *p;
-    size_t n;
-} reader;
-
-static uint32_t next(reader *r)
-{
-    if (r->n == 0) return 0;
-    --r->n;
-    return *r->p++;
-}
-
 #define SENTINEL 0x5A5A5A5A
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     reader r = {data, size};
-    const int small = getenv("MA_FUZZ_SMALL") != NULL;
-    const int32_t k = (int32_t)(next(&r) % 7);                 /* 0 is refused */
-    const int32_t n_words = (int32_t)(next(&r) % (small ? 12u : 40u)) + 1;
-    const int32_t n_cols = (int32_t)(next(&r) % 8u) + 1;       /* 1: no column for a character */
-    const uint32_t flags = next(&r);
+    const int small = small_mode();
+    const int32_t k = (int32_t)(take(&r) % 7);                 /* 0 is refused */
+    const int32_t n_words = (int32_t)(take(&r) % (small ? 12u : 40u)) + 1;
+    const int32_t n_cols = (int32_t)(take(&r) % 8u) + 1;       /* 1: no column for a character */
+    const uint32_t flags = take(&r);
     int32_t *lens = malloc(sizeof(int32_t) * (size_t)n_words);
     int32_t n_tokens = 0;
-    for (int32_t w = 0; w < n_words; ++w) lens[w] = (int32_t)(next(&r) % 5u) + ((flags & 1u) ? 0 : 1), n_tokens += lens[w];
+    for (int32_t w = 0; w < n_words; ++w) lens[w] = (int32_t)(take(&r) % 5u) + ((flags & 1u) ? 0 : 1), n_tokens += lens[w];
     if (n_tokens == 0) n_tokens = 1; /* keep the arrays non-empty; the kernel must refuse the lengths */
     int32_t *ids = calloc((size_t)n_tokens, sizeof(int32_t));
     int32_t *ts = calloc((size_t)n_tokens, sizeof(int32_t));
     int32_t *te = calloc((size_t)n_tokens, sizeof(int32_t));
-    int32_t t = (int32_t)(next(&r) % 80u); /* leading silence */
+    int32_t t = (int32_t)(take(&r) % 80u); /* leading silence */
     int32_t c = 0;
     for (int32_t w = 0; w < n_words; ++w) {
-        if (w && (next(&r) & 1u)) t += (int32_t)(next(&r) * 2u % 150u); /* a pause, sometimes past 2 reaches */
+        if (w && (take(&r) & 1u)) t += (int32_t)(take(&r) * 2u % 150u); /* a pause, sometimes past 2 reaches */
         for (int32_t j = 0; j < lens[w] && c < n_tokens; ++j, ++c) {
-            ids[c] = (int32_t)(next(&r) % (uint32_t)(n_cols > 1 ? n_cols - 1 : 1)) + 1;
+            ids[c] = (int32_t)(take(&r) % (uint32_t)(n_cols > 1 ? n_cols - 1 : 1)) + 1;
             ts[c] = t;
-            t += (k > 0 ? k : 1) + (int32_t)(next(&r) % 60u);
+            t += (k > 0 ? k : 1) + (int32_t)(take(&r) % 60u);
             te[c] = t;
         }
     }
-    int32_t n_frames = t + (int32_t)(next(&r) % 80u);
+    int32_t n_frames = t + (int32_t)(take(&r) % 80u);
     if (flags & 2u) { /* break the path */
-        const int32_t i = (int32_t)(next(&r) % (uint32_t)n_tokens);
-        switch (next(&r) % 4u) {
+        const int32_t i = (int32_t)(take(&r) % (uint32_t)n_tokens);
+        switch (take(&r) % 4u) {
         case 0: ts[i] = i ? te[i - 1] - 1 : -1; break; /* overlap / before frame 0 */
         case 1: te[i] = ts[i] + (k > 1 ? k - 1 : 0); break; /* shorter than k */
         case 2: n_frames = te[n_tokens - 1] - 1; break;   /* past the end */
@@ -96,12 +77,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int32_t f = 0; f < n_frames; ++f) {
         int32_t mx = -128;
         for (int32_t j = 0; j < n_cols; ++j) {
-            const int8_t v = (int8_t)next(&r);
+            const int8_t v = (int8_t)take(&r);
             scores[(size_t)f * (size_t)n_cols + (size_t)j] = v;
             mx = v > mx ? v : mx;
         }
         if ((flags & 4u) && (f & 1)) { /* below a score of its frame: that score counts as the maximum */
-            mx -= (int32_t)(next(&r) % 30u);
+            mx -= (int32_t)(take(&r) % 30u);
             mx = mx < -128 ? -128 : mx;
         }
         fmax[f] = (int8_t)mx;
