@@ -53,7 +53,7 @@ REFINE_CHARS = 2
 #: frames kept before the left word's Viterbi end and after the right word's Viterbi start
 REFINE_REACH = 32
 #: emission temperature of the local posterior (scores are natural-log probabilities)
-REFINE_TEMPERATURE = 0.7
+REFINE_TEMPERATURE = 0.5
 #: scale of int8 LOG_SOFTMAX scores (float = (q - 127) / 16), the unit of EMIT_LOG's index
 INT_SCALE = 1.0 / 16.0
 #: fraction bits of probabilities and refined boundaries (frames) in the integer arithmetic
