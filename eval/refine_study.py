@@ -3,7 +3,8 @@
 For every utterance of every set the model's frame scores are computed once and decoded (the
 Viterbi path the aligner uses); the word boundaries are then scored as the path gives them
 (``viterbi``) and as :mod:`microalign.decode.refine` re-estimates them, over a grid of its settings
-(characters per side of a junction x emission temperature x estimator: the posterior median or mean). Settings are ranked by their mean error
+(characters per side of a junction x emission temperature x estimator: the posterior median or mean x
+whether boundaries next to a decoded pause are refined too). Settings are ranked by their mean error
 relative to ``viterbi``, averaged over the *selection* sets (synthetic held-out voices and
 teacher-labelled held-out real speech); the choice is the one with the fewest characters per side
 (the device's cost grows with them) among those within :data:`TOLERANCE` of the best. Sets named
@@ -44,9 +45,10 @@ from microalign.text import normalize  # noqa: E402
 from microalign.text.tokens import ENGLISH  # noqa: E402
 from model_selection import N_BOOT, bootstrap_means, utterance_sums  # noqa: E402
 
-CHARS = (1, 2, 3)
-TEMPERATURES = (1.0, 0.7, 0.5, 0.3)
+CHARS = (2, 3)              # 1 character per side lost on every selection set in the first grid (chars 1-3, T 0.3-1)
+TEMPERATURES = (1.0, 0.7, 0.5)   # and 0.3 with it
 ESTIMATORS = ("median", "mean")
+PAUSES = (False, True)
 #: settings within this much (relative error) of the best count as equal; the cheapest of them is chosen
 TOLERANCE = 0.005
 
@@ -78,6 +80,10 @@ def decoded(scorer, data: str, limit: int | None, desc: str):
     return out
 
 
+def _label(how) -> str:
+    return f"chars={how[0]} T={how[1]} {how[2]}{', pauses too' if how[3] else ''}"
+
+
 def hypotheses(items, how) -> dict:
     hyps = {}
     for uid, _, words, cols, local, fm, d, is_int8 in items:
@@ -87,11 +93,11 @@ def hypotheses(items, how) -> dict:
             r = R.refine_int(cols, local, d.token_spans, d.word_spans, d.min_char_frames, fm)
             st, en = r.start_ms, r.end_ms
         else:
-            chars, temp, est = how
+            chars, temp, est, pauses = how
             lp = cols if not is_int8 else (cols.astype(np.float64) - 127.0) / 16.0
             fmx = fm if not is_int8 else (fm.astype(np.float64) - 127.0) / 16.0
             r = R.refine_float(lp, local, d.token_spans, d.word_spans, d.min_char_frames, fmx,
-                               temperature=temp, chars=chars, estimator=est)
+                               temperature=temp, chars=chars, estimator=est, pauses=pauses)
             st, en = r.start_ms, r.end_ms
         hyps[uid] = [Segment(w.text, a / 1000.0, b / 1000.0) for w, a, b in zip(words, st, en)]
     return hyps
@@ -112,8 +118,8 @@ def main(argv=None) -> int:
     if not a.select:
         ap.error("give at least one --select set")
     backends = a.backend or ["torch"]
-    grid = [(c, t, e) for c in CHARS for t in TEMPERATURES for e in ESTIMATORS]
-    shipped = (R.REFINE_CHARS, R.REFINE_TEMPERATURE, "median")
+    grid = [(c, t, e, p) for c in CHARS for t in TEMPERATURES for e in ESTIMATORS for p in PAUSES]
+    shipped = (R.REFINE_CHARS, R.REFINE_TEMPERATURE, "median", R.REFINE_PAUSES)
     rows, sel, deltas = [], {}, []     # sel[(set, how)] = mean ms (torch, selection sets)
     for backend in backends:
         scorer = load_backend(backend, a.model) if a.model else load_backend(backend)
@@ -125,7 +131,7 @@ def main(argv=None) -> int:
                 errs = {}
                 for how in hows:
                     sc, errs[how] = score_utterances(refs, hypotheses(items, how))
-                    label = how if isinstance(how, str) else f"chars={how[0]} T={how[1]} {how[2]}"
+                    label = how if isinstance(how, str) else _label(how)
                     if how == "int":
                         label = "int8 arithmetic (ma_refine_s8), shipped settings"
                     if how == shipped:
@@ -150,13 +156,14 @@ def main(argv=None) -> int:
              "Each set's frame scores are computed and decoded once; `viterbi` scores the decoded path's boundaries "
              "(10 ms frame edges), the other rows the same path's boundaries re-estimated by "
              "`microalign.decode.refine` (characters per side of a junction, emission temperature, estimator: the "
-             "posterior median or mean of the crossing). Settings are ranked by their mean error relative to `viterbi`, averaged over the selection sets; report-only sets never "
+             "posterior median or mean of the crossing; pauses too: the boundaries next to a decoded pause and at the "
+             "recording's edges refined as well). Settings are ranked by their mean error relative to `viterbi`, averaged over the selection sets; report-only sets never "
              f"choose. Chosen: the fewest characters per side among the settings within {TOLERANCE} of the best "
              "(the device's cost grows with the characters).", "",
              "| rank | settings | mean error / viterbi's, over the selection sets |", "|---|---|---|"]
     for i, (v, k) in enumerate(ranked, 1):
         tags = [t for t, c in (("chosen", k == chosen), ("shipped", k == shipped)) if c]
-        lines.append(f"| {i} | chars={k[0]} T={k[1]} {k[2]}{' (' + ', '.join(tags) + ')' if tags else ''} | {v:.3f} |")
+        lines.append(f"| {i} | {_label(k)}{' (' + ', '.join(tags) + ')' if tags else ''} | {v:.3f} |")
     lines += ["", "## What the shipped settings buy (paired bootstrap, 95 %)", "",
               "| backend | set | role | arithmetic | viterbi mean ms | refined mean ms | Δ ms [95 % CI] |",
               "|---|---|---|---|---|---|---|"]

@@ -136,8 +136,11 @@ def test_a_sharp_posterior_keeps_the_decoded_boundary_and_a_flat_one_moves_it():
 
 
 def test_long_pause_splits_the_junction_into_two_problems():
+    """Junctions around a decoded pause are left alone by default; with pauses=True a long pause gives one
+    problem per side."""
     cols, local, fm, r, k, _ = _decoded(2, n_words=3, pause_prob=1.0, pause_frames=(3 * R.REFINE_REACH, 4 * R.REFINE_REACH))
-    probs = R.problems(r.token_spans, local, len(cols), k)
+    assert not R.problems(r.token_spans, local, len(cols), k)       # every junction here has a pause
+    probs = R.problems(r.token_spans, local, len(cols), k, pauses=True)
     sides = [(p.left_word, p.right_word) for p in probs]
     assert (0, -1) in sides and (-1, 1) in sides and (1, -1) in sides and (-1, 2) in sides
     assert max(p.b - p.a for p in probs) <= R.MAX_WINDOW

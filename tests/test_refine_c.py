@@ -32,7 +32,7 @@ def firmware(tmp_path, *args: str):
     refine_vectors.main(["--out", str(tmp_path), *args])
     return Firmware(test=TEST_C, srcs=[str(KERNELS / "ma_refine_s8.c")],
                     includes=[str(KERNELS), str(GENERATED), str(REPO / "tflm_app" / "tests"), str(tmp_path)],
-                    build=tmp_path)
+                    build=tmp_path, defines=["MA_REFINE_PAUSES=1"] if "--pauses" in args else [])
 
 
 def check(rc: int, out: str, n_min: int):
@@ -55,6 +55,14 @@ def test_committed_header_is_generated():
 def test_host_bit_exact_with_sanitizers(tmp_path):
     rc, out = firmware(tmp_path, "--seed", "3").run_host()
     check(rc, out, 70)
+
+
+@needs_cc
+def test_host_bit_exact_refining_pauses_too(tmp_path):
+    """The variant built with -DMA_REFINE_PAUSES=1 (pauses and the recording's edges refined too; long pauses
+    split into one problem per side) against the reference with pauses=True."""
+    rc, out = firmware(tmp_path, "--seed", "5", "--small", "--pauses").run_host()
+    check(rc, out, 20)
 
 
 @needs_cc

@@ -16,6 +16,11 @@
 
 #define MA_REFINE_CHARS     2
 #define MA_REFINE_REACH     32
+/* 1: also the boundaries next to a decoded pause and at the recording's edges; 0: only junctions
+ * where one word follows the other without a silence frame (the others keep the decoded frame edge) */
+#ifndef MA_REFINE_PAUSES /* tests build the other variant with -DMA_REFINE_PAUSES */
+#define MA_REFINE_PAUSES    0
+#endif
 #define MA_REFINE_FRAME_MS  10
 #define MA_REFINE_LOG_UNITS 64
 #define MA_REFINE_NEG       (-268435456)

@@ -103,11 +103,11 @@ static void crossings(const refine_ctx *c, const refine_problem *q, int32_t *e_l
     for (int32_t t = T - 1; t >= 0; --t) {
         if (t < T - 1) {
             const int16_t *en = c->em + (size_t)(t + 1) * (size_t)S;
-            int32_t y_next = beta[S - 1] + en[S - 1], y_skip = 0;
+            const int32_t y_skip = sk >= 0 ? beta[sk] + en[sk] : 0; /* before beta[sk] is overwritten */
+            int32_t y_next = beta[S - 1] + en[S - 1];
             beta[S - 1] = y_next;
             for (int32_t s = S - 2; s >= 0; --s) {
                 const int32_t ys = beta[s] + en[s];
-                if (s == sk) y_skip = ys;
                 beta[s] = logadd(ys, y_next);
                 y_next = ys;
             }
@@ -244,6 +244,10 @@ int32_t ma_refine_s8(const int8_t *scores, const int8_t *frame_max, int32_t n_fr
         const int32_t r0 = first, r1 = has_right ? (first + MA_REFINE_CHARS < next ? first + MA_REFINE_CHARS : next) : first;
         const int32_t s_lo = has_left ? tok_end[first - 1] : 0;
         const int32_t s_hi = has_right ? tok_start[first] : n_frames;
+        if (!MA_REFINE_PAUSES && !(has_left && has_right && s_hi == s_lo)) { /* a decoded pause or an edge */
+            first = next;
+            continue;
+        }
         int32_t fa, fb;
         if (has_left) fa = tok_start[l0] > s_lo - H ? tok_start[l0] : s_lo - H;
         else fa = s_hi - H > 0 ? s_hi - H : 0;

@@ -5,7 +5,8 @@
  * checks every output on the host and on a Cortex-M7 under QEMU; on the host the aligner runs
  * this file itself through microalign.decode.native).
  *
- * After ma_decode_s8, every junction (before the first word, between two words, after the last)
+ * After ma_decode_s8, every junction (between two words that follow each other without a silence
+ * frame; with MA_REFINE_PAUSES also before the first word, after the last and around pauses)
  * is re-estimated as the posterior median of the frame at which the paths of a small local graph cross it:
  * the last MA_REFINE_CHARS characters of the left word (each repeated min(k, MAX_COPIES) times: the
  * decoder's duration floor k, capped at (MA_REFINE_MAX_STATES - 1) / (2 MA_REFINE_CHARS)), the

@@ -54,6 +54,9 @@ REFINE_CHARS = 2
 REFINE_REACH = 32
 #: emission temperature of the local posterior (scores are natural-log probabilities)
 REFINE_TEMPERATURE = 0.5
+#: also refine the boundaries next to a decoded pause and at the recording's edges (False: they stay on
+#: the decoder's frame edge, where a pause's silence frames give the posterior a long one-sided tail)
+REFINE_PAUSES = False
 #: scale of int8 LOG_SOFTMAX scores (float = (q - 127) / 16), the unit of EMIT_LOG's index
 INT_SCALE = 1.0 / 16.0
 #: fraction bits of probabilities and refined boundaries (frames) in the integer arithmetic
@@ -112,10 +115,11 @@ class Problem:
 
 
 def problems(token_spans: np.ndarray, words: Sequence[Sequence[int]], n_frames: int, k: int,
-             chars: int = REFINE_CHARS, reach: int = REFINE_REACH) -> list[Problem]:
+             chars: int = REFINE_CHARS, reach: int = REFINE_REACH, pauses: bool = REFINE_PAUSES) -> list[Problem]:
     """The local problems of a decoded path: ``token_spans`` [C, 2] frames per character (merged
     over the decoder's ``k`` copies; the graphs repeat each character ``min(k, MAX_COPIES)`` times),
-    ``words`` the transcript in score columns."""
+    ``words`` the transcript in score columns; without ``pauses`` only the junctions where one word
+    follows the other on the decoded path without a silence frame."""
     ts = np.asarray(token_spans, dtype=np.int64)
     k = min(int(k), MAX_COPIES)
     first = np.cumsum([0] + [len(w) for w in words])
@@ -170,6 +174,8 @@ def problems(token_spans: np.ndarray, words: Sequence[Sequence[int]], n_frames: 
         right = list(range(first[g], min(first[g + 1], first[g] + chars))) if g < n else []
         s_lo = int(ts[first[g] - 1, 1]) if g > 0 else 0              # left word's Viterbi end
         s_hi = int(ts[first[g], 0]) if g < n else n_frames           # right word's Viterbi start
+        if not pauses and not (left and right and s_hi == s_lo):     # a decoded pause or the recording's edge
+            continue
         fa = max(int(ts[left[0], 0]), s_lo - H) if left else max(0, s_hi - H)
         fb = min(int(ts[right[-1], 1]), s_hi + H) if right else min(n_frames, s_lo + H)
         start_sil = None if (not left and fa == 0) else (not left)
@@ -296,7 +302,7 @@ class Refined:
 def refine_float(cols: np.ndarray, words: Sequence[Sequence[int]], token_spans: np.ndarray,
                  word_spans: np.ndarray, k: int, frame_max: np.ndarray | None = None, *,
                  temperature: float = REFINE_TEMPERATURE, chars: int = REFINE_CHARS,
-                 reach: int = REFINE_REACH, estimator: str = "median") -> Refined:
+                 reach: int = REFINE_REACH, estimator: str = "median", pauses: bool = REFINE_PAUSES) -> Refined:
     """Refined boundaries of a float decode (``cols`` [T, 1 + D] log-probabilities of the
     transcript's columns, ``words`` in those columns, the decoder's spans and duration floor;
     the keywords exist for ``eval/refine_study.py``, which chose the defaults)."""
@@ -309,19 +315,23 @@ def refine_float(cols: np.ndarray, words: Sequence[Sequence[int]], token_spans: 
         r = _crossings_float(em_all[p.a:p.b][:, p.cols], p, estimator)
         return None if r is None else tuple(int(np.floor(v * ms_per_frame + 0.5)) for v in r)
 
-    return _refine(solve, problems(token_spans, words, lp.shape[0], k, chars, reach), word_spans)
+    return _refine(solve, problems(token_spans, words, lp.shape[0], k, chars, reach, pauses), word_spans)
 
 
 def refine_int(cols: np.ndarray, words: Sequence[Sequence[int]], token_spans: np.ndarray,
-               word_spans: np.ndarray, k: int, frame_max: np.ndarray, engine: str = "auto") -> Refined:
+               word_spans: np.ndarray, k: int, frame_max: np.ndarray, engine: str = "auto",
+               pauses: bool = REFINE_PAUSES) -> Refined:
     """Refined boundaries of an int8 decode (``cols`` int8 LOG_SOFTMAX scores of the transcript's
     columns, ``frame_max`` the per-frame maximum over the whole vocabulary): the reference of
     ``ma_refine_s8``. ``engine``: ``"auto"`` runs that C kernel where it can be built (as
     :func:`.viterbi_int.viterbi_align_int` does; ``MICROALIGN_DECODE_ENGINE`` forces either),
-    ``"numpy"`` this reference, ``"c"`` the kernel."""
+    ``"numpy"`` this reference, ``"c"`` the kernel (built with ``MA_REFINE_PAUSES`` = :data:`REFINE_PAUSES`:
+    the other ``pauses`` runs the reference)."""
     from .viterbi_int import _resolve_engine
 
-    if _resolve_engine(engine) == "c":
+    if pauses != REFINE_PAUSES and engine == "c":
+        raise ValueError(f"the C kernel is built with pauses={REFINE_PAUSES} (microalign_refine.h)")
+    if pauses == REFINE_PAUSES and _resolve_engine(engine) == "c":
         from . import native
 
         st, en = native.refine(np.asarray(cols), words, token_spans, k, np.asarray(frame_max))
@@ -336,7 +346,7 @@ def refine_int(cols: np.ndarray, words: Sequence[Sequence[int]], token_spans: np
         r = _crossings_int(em_all[p.a:p.b][:, p.cols], p)
         return tuple(p.a * ms + ((v * ms + (1 << (Q_BITS - 1))) >> Q_BITS) for v in r)
 
-    return _refine(solve, problems(token_spans, words, q.shape[0], k), word_spans)
+    return _refine(solve, problems(token_spans, words, q.shape[0], k, pauses=pauses), word_spans)
 
 
 def _refine(solve, probs: list[Problem], word_spans) -> Refined:

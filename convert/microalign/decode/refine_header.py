@@ -43,6 +43,11 @@ def render() -> str:
 
 #define MA_REFINE_CHARS     {R.REFINE_CHARS}
 #define MA_REFINE_REACH     {R.REFINE_REACH}
+/* 1: also the boundaries next to a decoded pause and at the recording's edges; 0: only junctions
+ * where one word follows the other without a silence frame (the others keep the decoded frame edge) */
+#ifndef MA_REFINE_PAUSES /* tests build the other variant with -DMA_REFINE_PAUSES */
+#define MA_REFINE_PAUSES    {int(R.REFINE_PAUSES)}
+#endif
 #define MA_REFINE_FRAME_MS  {ms}
 #define MA_REFINE_LOG_UNITS {R.LOG_UNITS}
 #define MA_REFINE_NEG       ({R.NEG})

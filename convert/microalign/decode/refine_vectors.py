@@ -20,7 +20,7 @@ import numpy as np
 
 from ..cheader import VectorsHeader, c_array
 from . import _core
-from .refine import REFINE_REACH, refine_int
+from .refine import REFINE_PAUSES, REFINE_REACH, refine_int
 from .synthetic import random_transcript, synthesize
 from .viterbi_int import viterbi_align_int
 
@@ -42,6 +42,10 @@ class Case:
     end_ms: np.ndarray | None = None
 
 
+#: the cases' refinement treats pauses as REFINE_PAUSES, or (``--pauses``, :func:`main`) refines them too
+PAUSES = {"value": None}
+
+
 def decoded_case(name: str, rng: np.random.Generator, words_tok, k: int, **synth) -> Case:
     syn = synthesize(rng, words_tok, **synth)
     cols, local, fm = _core.compact(syn.scores, syn.words)
@@ -53,7 +57,8 @@ def decoded_case(name: str, rng: np.random.Generator, words_tok, k: int, **synth
 def finish(c: Case) -> Case:
     if c.status == 0:
         ws = np.array([[c.spans[a, 0], c.spans[b - 1, 1]] for a, b in _word_ranges(c.words)])
-        r = refine_int(c.scores, c.words, c.spans, ws, c.k, c.frame_max, engine="numpy")
+        pauses = REFINE_PAUSES if PAUSES["value"] is None else PAUSES["value"]
+        r = refine_int(c.scores, c.words, c.spans, ws, c.k, c.frame_max, engine="numpy", pauses=pauses)
         c.start_ms, c.end_ms = r.start_ms, r.end_ms
     return c
 
@@ -136,7 +141,17 @@ VECTORS = VectorsHeader(
     notes=" * Expected outputs: microalign.decode.refine.refine_int (engine=\"numpy\").",
     default_cases=default_cases, body=body)
 
-main = VECTORS.main
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m microalign.decode.refine_vectors --out DIR [--seed N] [--small] [--pauses]``: ``--pauses``
+    makes the expected outputs those of a kernel built with ``-DMA_REFINE_PAUSES=1``."""
+    argv = list(argv if argv is not None else __import__("sys").argv[1:])
+    PAUSES["value"] = True if "--pauses" in argv else None
+    try:
+        return VECTORS.main([x for x in argv if x != "--pauses"])
+    finally:
+        PAUSES["value"] = None
 
 if __name__ == "__main__":
     raise SystemExit(main())
