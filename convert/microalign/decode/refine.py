@@ -3,10 +3,12 @@
 The Viterbi path (:mod:`._core`) puts every word boundary on a 10 ms frame edge, at the single best
 path's choice. Where two paths score almost alike -- most junctions between words -- that choice is
 close to a coin toss, and the frames support a boundary between frames better. For every junction
-(the start of the first word, each pair of neighbouring words, the end of the last word) this module
-re-estimates the boundary as the posterior median of the frame at which paths cross it (the
-estimate of least expected absolute error, the error the aligner is judged by; robust to the long
-tails a pause gives the posterior) over all paths through a small local graph:
+of two words that follow each other on the decoded path without a silence frame (with
+:data:`REFINE_PAUSES` also the first word's start, the last word's end and the junctions around a
+pause, which otherwise keep the decoder's frame edge: a pause's silence frames give the posterior a
+long one-sided tail) this module re-estimates the boundary as the posterior median of the frame at
+which paths cross it (the estimate of least expected absolute error, the error the aligner is
+judged by) over all paths through a small local graph:
 
 * states: the last :data:`REFINE_CHARS` characters of the left word (each repeated ``k`` times, the
   decoder's duration floor), the optional silence, the first :data:`REFINE_CHARS` characters of the
