@@ -57,6 +57,18 @@ def assert_compiles_cleanly(source: Path, includes=()) -> None:
         assert p.returncode == 0, p.stderr
 
 
+@pytest.fixture
+def fresh_native(tmp_path, monkeypatch):
+    """microalign.decode.native reset to build its shared object afresh in tmp_path (``native``; the test may
+    then take the compiler away with ``monkeypatch.setattr(native, "_compiler", lambda: None)``)."""
+    from microalign.decode import native
+
+    monkeypatch.setenv("MICROALIGN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(native, "_lib", None)
+    monkeypatch.setattr(native, "_error", None)
+    return native
+
+
 def app_firmware():
     """tflm_app/app/firmware.py: builds and runs the application firmware (host, QEMU, with TFLM)."""
     return _import_from(REPO / "tflm_app" / "app", "firmware")

@@ -119,10 +119,7 @@ def assert_same(a, b):
 
 
 @needs_cc
-def test_native_kernel_equals_the_reference(tmp_path, monkeypatch):
-    monkeypatch.setenv("MICROALIGN_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(native, "_lib", None)
-    monkeypatch.setattr(native, "_error", None)
+def test_native_kernel_equals_the_reference(tmp_path, fresh_native):
     assert native.available(), native.unavailable_reason()
     assert native.library_path().parent == tmp_path and native.library_path().name.startswith("ma_kernels-")
     n_widened = 0

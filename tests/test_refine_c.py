@@ -97,10 +97,7 @@ def _real_decode():
 
 
 @needs_cc
-def test_native_kernel_equals_the_reference(tmp_path, monkeypatch):
-    monkeypatch.setenv("MICROALIGN_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(native, "_lib", None)
-    monkeypatch.setattr(native, "_error", None)
+def test_native_kernel_equals_the_reference(tmp_path, fresh_native):
     assert native.available(), native.unavailable_reason()
     cols, local, r, k, fm = _real_decode()
     for kk in (1, k):            # a looser floor than the decoder's keeps its path inside the graphs
