@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import AudioError, load_audio
-from .frontend import FRAME_SECONDS, HOP, SAMPLE_RATE, features_from_pcm
+from .frontend import FRAME_SECONDS, HOP, features_from_pcm
 from .runtime import MARGIN, FrameScores, WindowScorer, frame_scores, window_starts  # noqa: F401 (re-exported)
 from .runtime import TorchBackend as TorchScorer  # noqa: F401  (the float PyTorch scorer, old name)
 from .text import normalize

@@ -30,7 +30,6 @@ from typing import Iterable
 import numpy as np
 
 from ..align import Alignment
-from ..frontend import HOP, SAMPLE_RATE
 
 FIELDS = ("word", "start", "end", "confidence", "chars")
 WARNING_FIELDS = ("warning", "word", "start", "end")
