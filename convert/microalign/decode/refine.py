@@ -297,8 +297,6 @@ class Refined:
 
     start_ms: np.ndarray    #: [n] int64
     end_ms: np.ndarray      #: [n] int64
-    refined: int            #: junction problems solved (the others kept the Viterbi boundary)
-    problems: int           #: junction problems in all
 
 
 def refine_float(cols: np.ndarray, words: Sequence[Sequence[int]], token_spans: np.ndarray,
@@ -336,9 +334,7 @@ def refine_int(cols: np.ndarray, words: Sequence[Sequence[int]], token_spans: np
     if pauses == REFINE_PAUSES and _resolve_engine(engine) == "c":
         from . import native
 
-        st, en = native.refine(np.asarray(cols), words, token_spans, k, np.asarray(frame_max))
-        n = len(problems(token_spans, words, np.shape(cols)[0], k))
-        return Refined(st, en, n, n)
+        return Refined(*native.refine(np.asarray(cols), words, token_spans, k, np.asarray(frame_max)))
     q = np.asarray(cols, dtype=np.int64)
     d = np.asarray(frame_max, dtype=np.int64)[:, None] - q     # a score above frame_max counts as equal
     em_all = EMIT_LOG[np.clip(d, 0, 255)]
@@ -355,18 +351,16 @@ def _refine(solve, probs: list[Problem], word_spans) -> Refined:
     ws = np.asarray(word_spans, dtype=np.int64)
     ms = int(round(1000.0 * FRAME_SECONDS))
     start, end = ws[:, 0] * ms, ws[:, 1] * ms
-    solved = 0
     for p in probs:
         r = solve(p)
-        if r is None:
+        if r is None:           # the float mass vanished: the decoded boundary stays
             continue
-        solved += 1
         if p.left_word >= 0:
             end[p.left_word] = r[0]
         if p.right_word >= 0:
             start[p.right_word] = r[1]
     order(start, end)
-    return Refined(start, end, solved, len(probs))
+    return Refined(start, end)
 
 
 def order(start: np.ndarray, end: np.ndarray) -> None:
